@@ -1,0 +1,61 @@
+package kernel
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestMaxPool(t *testing.T) {
+	// 4x4 single channel, 3x3/2 pad 1 -> 2x2.
+	src := []float32{
+		1, 2, 3, 4,
+		5, 6, 7, 8,
+		-9, 10, -11, 12,
+		13, -14, 15, -16,
+	}
+	dst := make([]float32, 4)
+	MaxPool(dst, src, 4, 4, 1, 3, 2, 1)
+	want := []float32{6, 8, 13, 15}
+	for i := range want {
+		if dst[i] != want[i] {
+			t.Fatalf("MaxPool = %v, want %v", dst, want)
+		}
+	}
+	// All-negative input: padding must not contribute zeros.
+	neg := []float32{-3, -2, -1, -4}
+	out := make([]float32, 1)
+	MaxPool(out, neg, 2, 2, 1, 3, 2, 1)
+	if out[0] != -1 {
+		t.Fatalf("MaxPool over negatives = %v, want -1", out[0])
+	}
+}
+
+func TestGlobalAvgPoolAndFC(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	h, w, c, classes := 3, 5, 7, 6
+	src := randSlice(r, h*w*c)
+	avg := make([]float32, c)
+	GlobalAvgPool(avg, src, h, w, c, make([]float64, c))
+	for i := range c {
+		var s float64
+		for p := range h * w {
+			s += float64(src[p*c+i])
+		}
+		if math.Abs(s/float64(h*w)-float64(avg[i])) > 1e-6 {
+			t.Fatalf("avg[%d] = %g, want %g", i, avg[i], s/float64(h*w))
+		}
+	}
+	wt, bias := randSlice(r, classes*c), randSlice(r, classes)
+	out := make([]float32, classes)
+	FullyConnected(out, avg, wt, bias)
+	for o := range classes {
+		s := float64(bias[o])
+		for i := range c {
+			s += float64(wt[o*c+i]) * float64(avg[i])
+		}
+		if math.Abs(s-float64(out[o])) > 1e-5 {
+			t.Fatalf("fc[%d] = %g, want %g", o, out[o], s)
+		}
+	}
+}

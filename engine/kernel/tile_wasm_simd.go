@@ -1,0 +1,88 @@
+//go:build goexperiment.simd && wasm
+
+package kernel
+
+import (
+	"simd/archsimd"
+	"unsafe"
+)
+
+// Register tile for WASM SIMD128: 4 rows x 8 columns is 8 accumulators of 4
+// floats plus loads, within the 16 v128 registers of Go's wasm backend
+// (larger tiles spill; see docs/kernels.md).
+const (
+	mr = 4
+	nr = 8
+)
+
+var simd128 = kernelSet{microKernelSIMD128, storeRowSIMD128}
+
+func pickKernels() kernelSet { return simd128 }
+
+// simdKernels lists the SIMD kernel sets this build runs, for the tests.
+func simdKernels() map[string]kernelSet { return map[string]kernelSet{"simd128": simd128} }
+
+// Backend names the kernels in use, for timings and benchmark reports.
+func Backend() string { return "Go WASM SIMD128" }
+
+// microKernelSIMD128 is microKernelGeneric on 4-wide vectors. WASM has no
+// FMA in Go's backend, so each step is a multiply then an add.
+func microKernelSIMD128(kc int, a, b []float32, c *[mr * nr]float32) {
+	_ = a[kc*mr-1]
+	_ = b[kc*nr-1]
+	pa, pb := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0])
+	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x4
+	for range kc {
+		b0 := archsimd.LoadFloat32x4Array((*[4]float32)(pb))
+		b1 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(pb, 16)))
+		ap := (*[mr]float32)(pa)
+		x := archsimd.BroadcastFloat32x4(ap[0])
+		c00 = c00.Add(b0.Mul(x))
+		c01 = c01.Add(b1.Mul(x))
+		x = archsimd.BroadcastFloat32x4(ap[1])
+		c10 = c10.Add(b0.Mul(x))
+		c11 = c11.Add(b1.Mul(x))
+		x = archsimd.BroadcastFloat32x4(ap[2])
+		c20 = c20.Add(b0.Mul(x))
+		c21 = c21.Add(b1.Mul(x))
+		x = archsimd.BroadcastFloat32x4(ap[3])
+		c30 = c30.Add(b0.Mul(x))
+		c31 = c31.Add(b1.Mul(x))
+		pa = unsafe.Add(pa, mr*4)
+		pb = unsafe.Add(pb, nr*4)
+	}
+	out := func(i int) *[4]float32 { return (*[4]float32)(c[i*4:]) }
+	c00.StoreArray(out(0))
+	c01.StoreArray(out(1))
+	c10.StoreArray(out(2))
+	c11.StoreArray(out(3))
+	c20.StoreArray(out(4))
+	c21.StoreArray(out(5))
+	c30.StoreArray(out(6))
+	c31.StoreArray(out(7))
+}
+
+// storeRowSIMD128 is storeRowGeneric for one full row of NR = 8 values.
+func storeRowSIMD128(out, t []float32, first bool, bias, res []float32, relu bool) {
+	lo, hi := (*[4]float32)(t[0:4]), (*[4]float32)(t[4:8])
+	x0, x1 := archsimd.LoadFloat32x4Array(lo), archsimd.LoadFloat32x4Array(hi)
+	o0, o1 := (*[4]float32)(out[0:4]), (*[4]float32)(out[4:8])
+	if !first {
+		x0 = x0.Add(archsimd.LoadFloat32x4Array(o0))
+		x1 = x1.Add(archsimd.LoadFloat32x4Array(o1))
+	}
+	if bias != nil {
+		x0 = x0.Add(archsimd.LoadFloat32x4Array((*[4]float32)(bias[0:4])))
+		x1 = x1.Add(archsimd.LoadFloat32x4Array((*[4]float32)(bias[4:8])))
+	}
+	if res != nil {
+		x0 = x0.Add(archsimd.LoadFloat32x4Array((*[4]float32)(res[0:4])))
+		x1 = x1.Add(archsimd.LoadFloat32x4Array((*[4]float32)(res[4:8])))
+	}
+	if relu {
+		var zero archsimd.Float32x4
+		x0, x1 = x0.Max(zero), x1.Max(zero)
+	}
+	x0.StoreArray(o0)
+	x1.StoreArray(o1)
+}
