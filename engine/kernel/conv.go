@@ -132,22 +132,26 @@ func packA(dst, src []float32, g Conv, m0, mb, k0, kb int) {
 			continue
 		}
 		oy, ox := (m0+r)/outW, (m0+r)%outW
-		// Walk the reduction range one (ky, kx) run of InC channels at a time.
 		for kk := k0; kk < k0+kb; {
 			tap, ci := kk/g.InC, kk%g.InC
-			run := min(g.InC-ci, k0+kb-kk)
-			iy := oy*g.Stride - g.Pad + tap/g.KW
-			ix := ox*g.Stride - g.Pad + tap%g.KW
+			ky, kx := tap/g.KW, tap%g.KW
+			iy, ix := oy*g.Stride-g.Pad+ky, ox*g.Stride-g.Pad+kx
 			out := panel[(kk-k0)*mr+row:]
 			if iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW {
+				run := min(g.InC-ci, k0+kb-kk)
 				for i := range run {
 					out[i*mr] = 0
 				}
-			} else {
-				in := src[(iy*g.InW+ix)*g.InC+ci:][:run]
-				for i, v := range in {
-					out[i*mr] = v
-				}
+				kk += run
+				continue
+			}
+			// Taps kx, kx+1, ... of one kernel row read neighbouring pixels,
+			// which NHWC stores back to back: copy them as one run.
+			inside := min(g.KW-kx, g.InW-ix)
+			run := min(inside*g.InC-ci, k0+kb-kk)
+			in := src[(iy*g.InW+ix)*g.InC+ci:][:run]
+			for i, v := range in {
+				out[i*mr] = v
 			}
 			kk += run
 		}

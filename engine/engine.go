@@ -1,0 +1,227 @@
+// Package engine runs ResNet inference on the CPU: it turns an architecture
+// and a checkpoint into an execution plan (BatchNorm folded into each conv,
+// the residual add and ReLU fused into the conv that ends a block) and runs
+// it on NHWC float32 tensors with the kernels of package kernel.
+package engine
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/inbrowser/resnet/engine/arch"
+	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/engine/kernel"
+)
+
+// bnEpsilon is torchvision's BatchNorm2d default.
+const bnEpsilon = 1e-5
+
+// Model is an immutable, loaded network. It is safe for concurrent use:
+// each goroutine runs it through its own Session.
+type Model struct {
+	Config arch.Config
+	net    *arch.Network
+	stem   conv
+	blocks []block
+	fcW    []float32 // [classes][features], PyTorch's Linear layout
+	fcB    []float32
+}
+
+// conv is one convolution with its BatchNorm folded in.
+type conv struct {
+	spec    arch.Conv
+	weights *kernel.PackedWeights
+	bias    []float32
+}
+
+type block struct {
+	convs      []conv
+	downsample *conv // nil: the shortcut is the block's input
+}
+
+// New checks ckpt against cfg strictly and builds the execution plan.
+func New(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Model, error) {
+	net, err := cfg.Build()
+	if err != nil {
+		return nil, err
+	}
+	if err := ckpt.Check(net.Tensors()); err != nil {
+		return nil, fmt.Errorf("checkpoint does not fit %s (%s): %w", cfg.Name(), cfg.Variant, err)
+	}
+	m := &Model{Config: cfg, net: net}
+	load := func(c arch.Conv) (conv, error) { return foldBatchNorm(c, ckpt.Tensors) }
+	if m.stem, err = load(net.Stem); err != nil {
+		return nil, err
+	}
+	for _, b := range net.Blocks {
+		var blk block
+		for _, c := range b.Convs {
+			fc, err := load(c)
+			if err != nil {
+				return nil, err
+			}
+			blk.convs = append(blk.convs, fc)
+		}
+		if b.Downsample != nil {
+			ds, err := load(*b.Downsample)
+			if err != nil {
+				return nil, err
+			}
+			blk.downsample = &ds
+		}
+		m.blocks = append(m.blocks, blk)
+	}
+	m.fcW = ckpt.Tensors["fc.weight"].Data
+	m.fcB = ckpt.Tensors["fc.bias"].Data
+	return m, nil
+}
+
+// foldBatchNorm merges y = gamma*(conv(x)-mean)/sqrt(var+eps) + beta into
+// the conv: each output channel's weights are scaled and a bias appears.
+// The arithmetic is in float64 so folding adds no error of its own.
+func foldBatchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (conv, error) {
+	w := t[c.Name+".weight"].Data
+	gamma, beta := t[c.BN+".weight"].Data, t[c.BN+".bias"].Data
+	mean, variance := t[c.BN+".running_mean"].Data, t[c.BN+".running_var"].Data
+	per := c.In * c.Kernel * c.Kernel
+	folded := make([]float32, len(w))
+	bias := make([]float32, c.Out)
+	for o := range c.Out {
+		if variance[o] < 0 {
+			return conv{}, fmt.Errorf("tensor %s.running_var[%d] is negative (%g)", c.BN, o, variance[o])
+		}
+		scale := float64(gamma[o]) / math.Sqrt(float64(variance[o])+bnEpsilon)
+		for i := range per {
+			folded[o*per+i] = float32(float64(w[o*per+i]) * scale)
+		}
+		bias[o] = float32(float64(beta[o]) - float64(mean[o])*scale)
+	}
+	packed, err := kernel.PackWeights(folded, c.Out, c.In, c.Kernel, c.Kernel)
+	if err != nil {
+		return conv{}, fmt.Errorf("tensor %s.weight: %w", c.Name, err)
+	}
+	return conv{spec: c, weights: packed, bias: bias}, nil
+}
+
+// NumClasses is the length of the logits.
+func (m *Model) NumClasses() int { return m.Config.NumClasses }
+
+// Session holds the activation buffers of one inference at a time. It is not
+// safe for concurrent use; after the first Run at a given input size it
+// allocates nothing.
+type Session struct {
+	m        *Model
+	h, w     int          // input size the buffers are laid out for
+	bufs     [4][]float32 // activations, rotated through the network
+	features []float32
+	sums     []float64
+	logits   []float32
+	ws       *kernel.Workspace
+}
+
+// NewSession returns a session for m.
+func (m *Model) NewSession() *Session {
+	return &Session{m: m, ws: kernel.NewWorkspace(),
+		features: make([]float32, m.net.FCIn), sums: make([]float64, m.net.FCIn),
+		logits: make([]float32, m.Config.NumClasses)}
+}
+
+// MinInputSize is the smallest input side the network accepts: five halvings
+// must leave at least one position.
+const MinInputSize = 32
+
+// MaxInputSize bounds the activation memory a single Run may allocate.
+const MaxInputSize = 1024
+
+// Run classifies one image given as an h x w x 3 NHWC float32 tensor
+// (already normalized) and returns the logits. The returned slice is owned
+// by the session and overwritten by the next Run.
+func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
+	if h < MinInputSize || w < MinInputSize || h > MaxInputSize || w > MaxInputSize {
+		return nil, fmt.Errorf("input is %dx%d; the network takes sides from %d to %d", w, h, MinInputSize, MaxInputSize)
+	}
+	if len(input) != h*w*3 {
+		return nil, fmt.Errorf("input has %d values, want %dx%dx3 = %d", len(input), h, w, h*w*3)
+	}
+	if h != s.h || w != s.w {
+		s.allocate(h, w)
+	}
+	m := s.m
+	// Stem: conv, then max-pool into the first block's input.
+	g := s.geometry(m.stem.spec, h, w)
+	kernel.Conv2D(s.bufs[1], input, g, m.stem.weights, kernel.Epilogue{Bias: m.stem.bias, ReLU: true}, s.ws)
+	h, w = g.OutH(), g.OutW()
+	kernel.MaxPool(s.bufs[0], s.bufs[1], h, w, g.OutC, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
+	h, w = arch.PoolOutSize(h), arch.PoolOutSize(w)
+	c := g.OutC
+
+	// x is the block input; the other three buffers hold the intermediate
+	// activations and the projected shortcut.
+	x := 0
+	for _, b := range m.blocks {
+		shortcut := s.bufs[x]
+		free := others(x)
+		if b.downsample != nil {
+			g := s.geometry(b.downsample.spec, h, w)
+			kernel.Conv2D(s.bufs[free[2]], s.bufs[x], g, b.downsample.weights, kernel.Epilogue{Bias: b.downsample.bias}, s.ws)
+			shortcut = s.bufs[free[2]]
+		}
+		in, ih, iw := x, h, w
+		for i, cv := range b.convs {
+			last := i == len(b.convs)-1
+			ep := kernel.Epilogue{Bias: cv.bias, ReLU: true}
+			if last {
+				ep.Residual = shortcut
+			}
+			out := free[i%2]
+			g := s.geometry(cv.spec, ih, iw)
+			kernel.Conv2D(s.bufs[out], s.bufs[in], g, cv.weights, ep, s.ws)
+			in, ih, iw, c = out, g.OutH(), g.OutW(), g.OutC
+		}
+		x, h, w = in, ih, iw
+	}
+	kernel.GlobalAvgPool(s.features, s.bufs[x], h, w, c, s.sums)
+	kernel.FullyConnected(s.logits, s.features, m.fcW, m.fcB)
+	return s.logits, nil
+}
+
+// others lists the three buffers that are not x, in a fixed order. Block
+// convs alternate between the first two; the third holds the projection.
+// A block's last conv reads one of the first two and the shortcut (x or the
+// third), and writes the other of the first two: never a buffer it reads.
+func others(x int) [3]int {
+	var o [3]int
+	n := 0
+	for i := range 4 {
+		if i != x {
+			o[n] = i
+			n++
+		}
+	}
+	return o
+}
+
+func (s *Session) geometry(c arch.Conv, h, w int) kernel.Conv {
+	return kernel.Conv{InH: h, InW: w, InC: c.In, KH: c.Kernel, KW: c.Kernel, Stride: c.Stride, Pad: c.Pad, OutC: c.Out}
+}
+
+// allocate sizes the activation buffers for an h x w input: each must hold
+// the largest activation any layer produces.
+func (s *Session) allocate(inH, inW int) {
+	g := s.geometry(s.m.stem.spec, inH, inW)
+	size := g.M() * g.OutC
+	h, w := arch.PoolOutSize(g.OutH()), arch.PoolOutSize(g.OutW())
+	for _, b := range s.m.blocks {
+		ih, iw := h, w
+		for _, cv := range b.convs {
+			g := s.geometry(cv.spec, ih, iw)
+			size = max(size, g.M()*g.OutC)
+			ih, iw = g.OutH(), g.OutW()
+		}
+		h, w = ih, iw
+	}
+	for i := range s.bufs {
+		s.bufs[i] = make([]float32, size)
+	}
+	s.h, s.w = inH, inW
+}

@@ -1,0 +1,170 @@
+package engine
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/inbrowser/resnet/engine/arch"
+	"github.com/inbrowser/resnet/engine/checkpoint"
+)
+
+// golden is one model with an input and PyTorch's logits for it, written by
+// tools/golden/make_goldens.py.
+type golden struct {
+	Arch    string `json:"arch"`
+	Variant string `json:"variant"`
+	Classes int    `json:"classes"`
+	Input   int    `json:"input"`
+	Width   int    `json:"width"`
+}
+
+// largeGoldenDir is where .ci/run writes the full-size goldens (too large to
+// commit). RESNET_GOLDEN_DIR overrides it.
+func largeGoldenDir() string {
+	if d := os.Getenv("RESNET_GOLDEN_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "testdata-gen", "golden")
+}
+
+// requireGoldens fails in CI and skips loudly elsewhere when the generated
+// goldens are missing, so a CI run can never pass without checking them.
+func requireGoldens(t *testing.T, dir, name string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, name+".json")); err == nil {
+		return
+	}
+	msg := "golden " + name + " missing in " + dir + ": run `/usr/bin/python3 tools/golden/make_goldens.py testdata-gen/golden` (needs Debian's python3-torch)"
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip("SKIPPED, NOT CHECKED: " + msg)
+}
+
+func readF32(t *testing.T, path string) []float32 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// nchwToNHWC converts PyTorch's [1][3][h][w] input to the engine's layout.
+func nchwToNHWC(x []float32, h, w int) []float32 {
+	out := make([]float32, len(x))
+	for c := range 3 {
+		for p := range h * w {
+			out[p*3+c] = x[c*h*w+p]
+		}
+	}
+	return out
+}
+
+func loadGolden(t *testing.T, dir, name, weightsExt string) (*Model, []float32, []float32, int) {
+	t.Helper()
+	var g golden
+	meta, err := os.ReadFile(filepath.Join(dir, name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(meta, &g); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := arch.ParseName(g.Arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Variant, err = arch.ParseVariant(g.Variant); err != nil {
+		t.Fatal(err)
+	}
+	cfg.NumClasses = g.Classes
+	if g.Width != 0 {
+		cfg.BaseWidth = g.Width
+	}
+	data, err := os.ReadFile(filepath.Join(dir, name+weightsExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt, err := checkpoint.Read(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(cfg, ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := nchwToNHWC(readF32(t, filepath.Join(dir, name+".input.f32")), g.Input, g.Input)
+	return m, input, readF32(t, filepath.Join(dir, name+".logits.f32")), g.Input
+}
+
+// checkLogits applies the project's accuracy bar: every logit within 1e-4 of
+// the largest reference magnitude, and the same top-5 classes in order.
+func checkLogits(t *testing.T, got, want []float32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d logits, want %d", len(got), len(want))
+	}
+	var scale, worst float64
+	for _, v := range want {
+		scale = math.Max(scale, math.Abs(float64(v)))
+	}
+	for i := range want {
+		worst = math.Max(worst, math.Abs(float64(got[i]-want[i])))
+	}
+	t.Logf("max |logit diff| = %.3g, largest |logit| = %.3g, ratio %.3g", worst, scale, worst/scale)
+	if worst > 1e-4*scale {
+		t.Errorf("logits differ from PyTorch by %.3g, over 1e-4 x %.3g", worst, scale)
+	}
+	k := min(5, len(want))
+	g, w := TopK(got, k), TopK(want, k)
+	for i := range k {
+		if g[i].Index != w[i].Index {
+			t.Errorf("top-%d differs: got %v, PyTorch %v", k, g, w)
+			break
+		}
+	}
+}
+
+func runGolden(t *testing.T, dir, name string) {
+	requireGoldens(t, dir, name)
+	for _, ext := range []string{".safetensors", ".pth"} {
+		if _, err := os.Stat(filepath.Join(dir, name+ext)); err != nil {
+			continue
+		}
+		t.Run(ext, func(t *testing.T) {
+			m, input, want, size := loadGolden(t, dir, name, ext)
+			logits, err := m.NewSession().Run(input, size, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLogits(t, logits, want)
+		})
+	}
+}
+
+// TestSmallGoldens runs the committed narrow ResNets (base width 8, 32x32).
+func TestSmallGoldens(t *testing.T) {
+	for _, name := range []string{"resnet18-w8", "resnet50-w8", "resnet50-w8-v1"} {
+		t.Run(name, func(t *testing.T) { runGolden(t, "testdata", name) })
+	}
+}
+
+// TestFullGoldens runs full-size torchvision ResNet-18, ResNet-50 and a v1
+// ResNet-50 at 224x224 against PyTorch.
+func TestFullGoldens(t *testing.T) {
+	if testing.Short() {
+		t.Skip("full-size goldens skipped in -short mode")
+	}
+	for _, name := range []string{"resnet18", "resnet50", "resnet50-v1"} {
+		t.Run(name, func(t *testing.T) { runGolden(t, largeGoldenDir(), name) })
+	}
+}
