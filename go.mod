@@ -10,4 +10,7 @@ require (
 	golang.org/x/image v0.48.0
 )
 
-require github.com/hack-pad/safejs v0.1.0 // indirect
+require (
+	github.com/andybalholm/brotli v1.3.0 // indirect
+	github.com/hack-pad/safejs v0.1.0 // indirect
+)

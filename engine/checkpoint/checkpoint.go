@@ -1,0 +1,234 @@
+// Package checkpoint reads and writes model weights: safetensors files and
+// torchvision .pth files (a zip holding a pickle), with strict validation.
+//
+// Everything works on byte slices rather than files because in the browser
+// the weights arrive as a fetched ArrayBuffer. Readers never panic on
+// malformed input: every problem is an error naming the tensor or the byte
+// offset at fault.
+package checkpoint
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/inbrowser/resnet/engine/arch"
+)
+
+// Tensor is one named weight tensor converted to float32.
+type Tensor struct {
+	Shape []int
+	Data  []float32
+}
+
+// Checkpoint is a set of named tensors.
+type Checkpoint struct {
+	Names   []string // in file order
+	Tensors map[string]*Tensor
+}
+
+// DType is an on-disk element type, spelled as safetensors spells it.
+type DType string
+
+// The element types this package converts to and from float32.
+const (
+	F32  DType = "F32"
+	F16  DType = "F16"
+	BF16 DType = "BF16"
+)
+
+// nbtSuffix marks BatchNorm's step counter: an int64 that inference never
+// uses, so readers validate and then drop it and Check ignores it.
+const nbtSuffix = ".num_batches_tracked"
+
+// zipMagic starts every zip local file header; torch.save has written zips
+// since PyTorch 1.6.
+var zipMagic = []byte("PK\x03\x04")
+
+// Read decodes a checkpoint, telling the format by its first bytes: a zip is
+// a PyTorch .pth, anything else is read as safetensors.
+func Read(b []byte) (*Checkpoint, error) {
+	if bytes.HasPrefix(b, zipMagic) {
+		return ReadPTH(b)
+	}
+	if bytes.HasPrefix(b, legacyMagic) {
+		return nil, fmt.Errorf("legacy (pre-1.6) torch.save format is not supported; re-save it with a newer PyTorch")
+	}
+	return ReadSafetensors(b)
+}
+
+// Check reports whether c holds exactly the tensors want lists, with the
+// same shapes. It is strict because a silently ignored or missing tensor
+// gives a network that runs but classifies garbage. Names ending in
+// ".num_batches_tracked" are ignored on both sides.
+func (c *Checkpoint) Check(want []arch.Tensor) error {
+	if c == nil {
+		c = &Checkpoint{}
+	}
+	var problems []string
+	seen := make(map[string]bool, len(want))
+	for _, w := range want {
+		if strings.HasSuffix(w.Name, nbtSuffix) {
+			continue
+		}
+		seen[w.Name] = true
+		t, ok := c.Tensors[w.Name]
+		switch {
+		case !ok || t == nil:
+			problems = append(problems, fmt.Sprintf("missing tensor %s %v", w.Name, w.Shape))
+		case !equalShape(t.Shape, w.Shape):
+			problems = append(problems, fmt.Sprintf("tensor %s has shape %v, want %v", w.Name, t.Shape, w.Shape))
+		}
+	}
+	// Walk Names for file order, then the map for anything Names lacks.
+	unexpected := func(name string) {
+		if !seen[name] && !strings.HasSuffix(name, nbtSuffix) {
+			seen[name] = true
+			problems = append(problems, fmt.Sprintf("unexpected tensor %s", name))
+		}
+	}
+	for _, n := range c.Names {
+		if _, ok := c.Tensors[n]; ok {
+			unexpected(n)
+		}
+	}
+	for _, n := range sortedKeys(c.Tensors) {
+		unexpected(n)
+	}
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("checkpoint does not match the architecture: %s", problems[0])
+	}
+	return fmt.Errorf("checkpoint does not match the architecture: %s (and %d more problems)", problems[0], len(problems)-1)
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// maxElems bounds a tensor's element count so that byte counts (at most 8
+// bytes an element) never overflow an int, even on 32-bit wasm.
+const maxElems = math.MaxInt / 8
+
+// numel multiplies out a shape, failing on negative dimensions and on
+// products too large to be byte counts.
+func numel(shape []int) (int, error) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("negative dimension in shape %v", shape)
+		}
+		if d > 0 && n > maxElems/d {
+			return 0, fmt.Errorf("shape %v is too large", shape)
+		}
+		n *= d
+	}
+	return n, nil
+}
+
+// sortedKeys gives map iteration a stable order so errors are reproducible.
+func sortedKeys(m map[string]*Tensor) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// f16ToF32 widens an IEEE half; every half is exactly a float32.
+func f16ToF32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	mant := uint32(h & 0x3ff)
+	switch exp {
+	case 0:
+		// Zero or subnormal: mant * 2^-24, exact in float32.
+		f := float32(mant) * 0x1p-24
+		return math.Float32frombits(sign | math.Float32bits(f))
+	case 0x1f:
+		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
+}
+
+// f32ToF16 narrows to the nearest half, ties to even, as PyTorch and numpy
+// do; too-large values become infinities and NaNs stay NaN.
+func f32ToF16(f float32) uint16 {
+	bits := math.Float32bits(f)
+	sign := uint16(bits>>16) & 0x8000
+	exp := int(bits>>23) & 0xff
+	mant := bits & 0x7fffff
+	if exp == 0xff {
+		if mant != 0 {
+			return sign | 0x7e00 | uint16(mant>>13) // keep the payload, force quiet
+		}
+		return sign | 0x7c00
+	}
+	e := exp - 127 + 15
+	if e >= 0x1f {
+		return sign | 0x7c00
+	}
+	if e <= 0 {
+		// Half subnormal: count units of 2^-24. float32 subnormals (exp 0)
+		// are far below half the smallest half and round to zero.
+		if exp == 0 {
+			return sign
+		}
+		m := mant | 0x800000
+		s := uint(126 - exp) // m * 2^(exp-126) units
+		if s > 24 {
+			return sign
+		}
+		q := m >> s
+		rem := m & (1<<s - 1)
+		half := uint32(1) << (s - 1)
+		if rem > half || rem == half && q&1 == 1 {
+			q++
+		}
+		return sign | uint16(q)
+	}
+	q := uint32(e)<<10 | mant>>13
+	rem := mant & 0x1fff
+	if rem > 0x1000 || rem == 0x1000 && q&1 == 1 {
+		q++ // a carry into the exponent is still the right answer
+	}
+	return sign | uint16(q)
+}
+
+// decode converts little-endian elements of dt to float32 into dst, which
+// must hold exactly len(src)/elemSize(dt) values.
+func decode(dst []float32, src []byte, dt DType) {
+	switch dt {
+	case F32:
+		src = src[:4*len(dst)]
+		for i := range dst {
+			j := 4 * i
+			dst[i] = math.Float32frombits(uint32(src[j]) | uint32(src[j+1])<<8 | uint32(src[j+2])<<16 | uint32(src[j+3])<<24)
+		}
+	case F16:
+		src = src[:2*len(dst)]
+		for i := range dst {
+			dst[i] = f16ToF32(uint16(src[2*i]) | uint16(src[2*i+1])<<8)
+		}
+	case BF16:
+		src = src[:2*len(dst)]
+		for i := range dst {
+			dst[i] = math.Float32frombits(uint32(src[2*i])<<16 | uint32(src[2*i+1])<<24)
+		}
+	default:
+		panic("checkpoint: decode of " + string(dt))
+	}
+}

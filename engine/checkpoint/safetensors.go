@@ -1,0 +1,335 @@
+package checkpoint
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxHeader bounds the JSON header. Real headers are a few hundred bytes per
+// tensor (ResNet-152 is under 100 KiB); the bound stops a corrupt length
+// from making the reader allocate or scan gigabytes.
+const maxHeader = 100 << 20
+
+// metadataKey is the header entry that holds string metadata, not a tensor.
+const metadataKey = "__metadata__"
+
+// stEntry is one tensor's header entry. Pointers tell a missing field from
+// an empty one.
+type stEntry struct {
+	DType       string   `json:"dtype"`
+	Shape       *[]int   `json:"shape"`
+	DataOffsets *[]int64 `json:"data_offsets"`
+}
+
+// stTensor is a validated header entry.
+type stTensor struct {
+	name       string
+	dtype      DType // F32, F16, BF16, or "I64" for num_batches_tracked
+	shape      []int
+	n          int // elements
+	begin, end int // within the data section
+}
+
+// elemSize is the bytes per element of the dtypes the readers accept.
+func elemSize(dt DType) int {
+	switch dt {
+	case F32:
+		return 4
+	case F16, BF16:
+		return 2
+	case "I64":
+		return 8
+	}
+	return 0
+}
+
+// ReadSafetensors decodes a safetensors file: an 8-byte little-endian header
+// length, a JSON header mapping names to dtype, shape and data_offsets, then
+// the data section. F32, F16 and BF16 tensors become float32; I64 is
+// accepted only for names ending in ".num_batches_tracked", which are
+// dropped like every such name. Names keeps the header's order.
+//
+// As the format specification requires, the tensors must cover the data
+// section exactly: overlaps, gaps and trailing bytes are errors, since they
+// mean a truncated, corrupt or doctored file.
+func ReadSafetensors(b []byte) (*Checkpoint, error) {
+	if len(b) < 8 {
+		return nil, fmt.Errorf("safetensors: file is %d bytes, too short for the 8-byte header length", len(b))
+	}
+	hlen := binary.LittleEndian.Uint64(b)
+	if hlen > maxHeader {
+		return nil, fmt.Errorf("safetensors: header length %d at byte 0 is over the %d-byte limit", hlen, maxHeader)
+	}
+	if hlen > uint64(len(b)-8) {
+		return nil, fmt.Errorf("safetensors: header length %d at byte 0 runs past the end of the %d-byte file", hlen, len(b))
+	}
+	base := 8 + int(hlen) // file offset of the data section
+	data := b[base:]
+	ts, err := parseHeader(b[8:base], len(data))
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	if err := checkCoverage(ts, len(data), base); err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	c := &Checkpoint{Tensors: make(map[string]*Tensor, len(ts))}
+	for _, t := range ts {
+		if strings.HasSuffix(t.name, nbtSuffix) {
+			continue
+		}
+		out := &Tensor{Shape: t.shape, Data: make([]float32, t.n)}
+		decode(out.Data, data[t.begin:t.end], t.dtype)
+		c.Names = append(c.Names, t.name)
+		c.Tensors[t.name] = out
+	}
+	return c, nil
+}
+
+// parseHeader reads the JSON header token by token, because decoding into a
+// map would hide duplicate names and lose the file order.
+func parseHeader(h []byte, dataLen int) ([]stTensor, error) {
+	dec := json.NewDecoder(bytes.NewReader(h))
+	dec.UseNumber()
+	at := func() int64 { return 8 + dec.InputOffset() }
+	syntax := func(err error) error {
+		return fmt.Errorf("invalid JSON header near byte %d: %v", at(), err)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, syntax(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("header at byte 8 is not a JSON object")
+	}
+	var ts []stTensor
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, syntax(err)
+		}
+		name, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("header near byte %d: object key is not a string", at())
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("duplicate tensor %q in header near byte %d", name, at())
+		}
+		seen[name] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("tensor %q: %v", name, syntax(err))
+		}
+		if name == metadataKey {
+			var md map[string]string
+			if err := json.Unmarshal(raw, &md); err != nil {
+				return nil, fmt.Errorf("%s is not an object of strings: %v", metadataKey, err)
+			}
+			continue
+		}
+		t, err := parseEntry(name, raw, dataLen)
+		if err != nil {
+			return nil, fmt.Errorf("tensor %q: %w", name, err)
+		}
+		ts = append(ts, t)
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, syntax(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("invalid JSON header: data after the object near byte %d", at())
+	}
+	return ts, nil
+}
+
+// parseEntry validates one tensor's header entry against the data section.
+func parseEntry(name string, raw json.RawMessage, dataLen int) (stTensor, error) {
+	t := stTensor{name: name}
+	if name == "" {
+		return t, errors.New("empty tensor name")
+	}
+	var e stEntry
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return t, fmt.Errorf("bad header entry: %v", err)
+	}
+	t.dtype = DType(e.DType)
+	size := elemSize(t.dtype)
+	if size == 0 || t.dtype == "I64" && !strings.HasSuffix(name, nbtSuffix) {
+		return t, fmt.Errorf("unsupported dtype %q (want F32, F16 or BF16)", e.DType)
+	}
+	if e.Shape == nil {
+		return t, errors.New("no shape")
+	}
+	t.shape = *e.Shape
+	if t.shape == nil {
+		t.shape = []int{}
+	}
+	n, err := numel(t.shape)
+	if err != nil {
+		return t, err
+	}
+	t.n = n
+	if e.DataOffsets == nil || len(*e.DataOffsets) != 2 {
+		return t, errors.New("data_offsets is not a [begin, end] pair")
+	}
+	begin, end := (*e.DataOffsets)[0], (*e.DataOffsets)[1]
+	switch {
+	case begin < 0 || end < 0:
+		return t, fmt.Errorf("negative data_offsets [%d, %d]", begin, end)
+	case begin > end:
+		return t, fmt.Errorf("data_offsets [%d, %d] begin after end", begin, end)
+	case end > int64(dataLen):
+		return t, fmt.Errorf("data_offsets [%d, %d] run past the %d-byte data section", begin, end, dataLen)
+	}
+	t.begin, t.end = int(begin), int(end)
+	if want := n * size; t.end-t.begin != want {
+		return t, fmt.Errorf("data_offsets [%d, %d] hold %d bytes, but %s %v needs %d", begin, end, end-begin, t.dtype, t.shape, want)
+	}
+	return t, nil
+}
+
+// checkCoverage checks that the tensors tile the data section: sorted by
+// offset, each begins where the previous ended and the last ends at the end.
+// base is the data section's file offset, for messages.
+func checkCoverage(ts []stTensor, dataLen, base int) error {
+	order := make([]*stTensor, len(ts))
+	for i := range ts {
+		order[i] = &ts[i]
+	}
+	slices.SortStableFunc(order, func(a, b *stTensor) int {
+		if a.begin != b.begin {
+			return a.begin - b.begin
+		}
+		return a.end - b.end
+	})
+	pos, prev := 0, ""
+	for _, t := range order {
+		if t.begin < pos {
+			return fmt.Errorf("tensor %q at file offset %d overlaps tensor %q", t.name, base+t.begin, prev)
+		}
+		if t.begin > pos {
+			return fmt.Errorf("unused bytes at file offset %d before tensor %q", base+pos, t.name)
+		}
+		pos, prev = t.end, t.name
+	}
+	if pos != dataLen {
+		return fmt.Errorf("%d unused trailing bytes at file offset %d", dataLen-pos, base+pos)
+	}
+	return nil
+}
+
+// WriteSafetensors writes c as safetensors with every tensor stored as
+// dtype, F32 or F16 (rounded to nearest, ties to even). Tensors appear in
+// c.Names order in both header and data; the header carries
+// {"format":"pt"} metadata, which some loaders look for, and is padded with
+// spaces to a multiple of 8 bytes so the data stays aligned.
+func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
+	if dtype != F32 && dtype != F16 {
+		return fmt.Errorf("safetensors: cannot write dtype %q (want F32 or F16)", dtype)
+	}
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	size := elemSize(dtype)
+	var h bytes.Buffer
+	h.WriteString(`{"` + metadataKey + `":{"format":"pt"}`)
+	off := 0
+	for _, name := range c.Names {
+		t := c.Tensors[name]
+		q, _ := json.Marshal(name) // a string always marshals
+		h.WriteByte(',')
+		h.Write(q)
+		h.WriteString(`:{"dtype":"` + string(dtype) + `","shape":[`)
+		for i, d := range t.Shape {
+			if i > 0 {
+				h.WriteByte(',')
+			}
+			h.WriteString(strconv.Itoa(d))
+		}
+		end := off + size*len(t.Data)
+		fmt.Fprintf(&h, `],"data_offsets":[%d,%d]}`, off, end)
+		off = end
+	}
+	h.WriteByte('}')
+	for h.Len()%8 != 0 {
+		h.WriteByte(' ')
+	}
+	var hl [8]byte
+	binary.LittleEndian.PutUint64(hl[:], uint64(h.Len()))
+	if _, err := w.Write(hl[:]); err != nil {
+		return err
+	}
+	if _, err := w.Write(h.Bytes()); err != nil {
+		return err
+	}
+	// Encode in chunks so a large model is not duplicated in memory.
+	buf := make([]byte, 0, 64<<10)
+	for _, name := range c.Names {
+		for _, v := range c.Tensors[name].Data {
+			if dtype == F32 {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			} else {
+				buf = binary.LittleEndian.AppendUint16(buf, f32ToF16(v))
+			}
+			if len(buf) == cap(buf) {
+				if _, err := w.Write(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+		}
+	}
+	if len(buf) > 0 {
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validate checks that Names and Tensors agree and that each tensor's data
+// fills its shape, so a writer never emits a file readers would reject.
+func (c *Checkpoint) validate() error {
+	if c == nil {
+		return errors.New("nil checkpoint")
+	}
+	seen := make(map[string]bool, len(c.Names))
+	for _, name := range c.Names {
+		// JSON would silently replace invalid UTF-8, renaming the tensor.
+		if name == "" || name == metadataKey || !utf8.ValidString(name) {
+			return fmt.Errorf("invalid tensor name %q", name)
+		}
+		if seen[name] {
+			return fmt.Errorf("duplicate tensor %q in Names", name)
+		}
+		seen[name] = true
+		t := c.Tensors[name]
+		if t == nil {
+			return fmt.Errorf("tensor %q is in Names but not in Tensors", name)
+		}
+		n, err := numel(t.Shape)
+		if err != nil {
+			return fmt.Errorf("tensor %q: %w", name, err)
+		}
+		if n != len(t.Data) {
+			return fmt.Errorf("tensor %q: shape %v needs %d values, has %d", name, t.Shape, n, len(t.Data))
+		}
+	}
+	for _, name := range sortedKeys(c.Tensors) {
+		if !seen[name] {
+			return fmt.Errorf("tensor %q is in Tensors but not in Names", name)
+		}
+	}
+	return nil
+}
