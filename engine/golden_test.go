@@ -136,6 +136,7 @@ func checkLogits(t *testing.T, got, want []float32) {
 
 func runGolden(t *testing.T, dir, name string) {
 	requireGoldens(t, dir, name)
+	var first []float32 // logits of the first format, to compare the others with
 	for _, ext := range []string{".safetensors", ".pth"} {
 		if _, err := os.Stat(filepath.Join(dir, name+ext)); err != nil {
 			continue
@@ -147,6 +148,15 @@ func runGolden(t *testing.T, dir, name string) {
 				t.Fatal(err)
 			}
 			checkLogits(t, logits, want)
+			if first == nil {
+				first = append([]float32(nil), logits...)
+				return
+			}
+			for i := range first {
+				if logits[i] != first[i] {
+					t.Fatalf("logit %d from %s is %g, from .safetensors %g: the formats must load identically", i, ext, logits[i], first[i])
+				}
+			}
 		})
 	}
 }

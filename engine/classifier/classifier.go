@@ -1,0 +1,148 @@
+// Package classifier joins the pieces one image goes through: decode,
+// preprocess, run the network, and name the top classes. The command-line
+// tool and the browser app both classify through it.
+package classifier
+
+import (
+	"fmt"
+	"image"
+	"sync"
+	"time"
+
+	"github.com/inbrowser/resnet/engine"
+	"github.com/inbrowser/resnet/engine/arch"
+	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/engine/preprocess"
+	"github.com/inbrowser/resnet/weights"
+)
+
+// Options describe a model: its architecture, the preprocessing it was
+// trained with, and its class names (index order).
+type Options struct {
+	Config    arch.Config
+	Spec      preprocess.Spec
+	Labels    []string
+	MaxPixels int // decoded-size budget; 0 means preprocess.DefaultMaxPixels
+}
+
+// Classifier classifies images with one loaded model. It is safe for
+// concurrent use; calls run one at a time on a shared session so memory
+// stays at one set of activation buffers.
+type Classifier struct {
+	opts  Options
+	model *engine.Model
+
+	mu      sync.Mutex
+	session *engine.Session
+	input   []float32
+}
+
+// Class is one predicted class.
+type Class struct {
+	Index int     `json:"index"`
+	Label string  `json:"label"`
+	Prob  float32 `json:"prob"`
+}
+
+// Result is the outcome of one classification with where the time went.
+type Result struct {
+	Top        []Class       `json:"top"`
+	Decode     time.Duration `json:"decode"`     // zero when given an image
+	Preprocess time.Duration `json:"preprocess"` // resize, crop, normalize
+	Inference  time.Duration `json:"inference"`  // the network and softmax
+}
+
+// New builds a classifier from weights already read into ckpt.
+func New(opts Options, ckpt *checkpoint.Checkpoint) (*Classifier, error) {
+	if len(opts.Labels) != opts.Config.NumClasses {
+		return nil, fmt.Errorf("%d labels for %d classes", len(opts.Labels), opts.Config.NumClasses)
+	}
+	if opts.MaxPixels == 0 {
+		opts.MaxPixels = preprocess.DefaultMaxPixels
+	}
+	m, err := engine.New(opts.Config, ckpt)
+	if err != nil {
+		return nil, err
+	}
+	return &Classifier{opts: opts, model: m, session: m.NewSession()}, nil
+}
+
+// Options returns what the classifier was built with.
+func (c *Classifier) Options() Options { return c.opts }
+
+// ClassifyBytes decodes an encoded image (JPEG, PNG, GIF, BMP, TIFF, WebP)
+// and classifies it, refusing images over the pixel budget before decoding.
+func (c *Classifier) ClassifyBytes(data []byte, k int) (*Result, error) {
+	start := time.Now()
+	img, err := preprocess.Decode(data, c.opts.MaxPixels)
+	if err != nil {
+		return nil, err
+	}
+	decoded := time.Since(start)
+	r, err := c.Classify(img, k)
+	if err != nil {
+		return nil, err
+	}
+	r.Decode = decoded
+	return r, nil
+}
+
+// Classify returns the k most probable classes of img.
+func (c *Classifier) Classify(img image.Image, k int) (*Result, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	start := time.Now()
+	var err error
+	c.input, err = preprocess.Tensor(img, c.opts.Spec, c.input)
+	if err != nil {
+		return nil, err
+	}
+	prepared := time.Now()
+	size := c.opts.Spec.Crop
+	logits, err := c.session.Run(c.input, size, size)
+	if err != nil {
+		return nil, err
+	}
+	top := engine.TopK(logits, k)
+	r := &Result{Preprocess: prepared.Sub(start), Inference: time.Since(prepared)}
+	for _, p := range top {
+		r.Top = append(r.Top, Class{Index: p.Index, Label: c.opts.Labels[p.Index], Prob: p.Prob})
+	}
+	return r, nil
+}
+
+// FromManifest builds the classifier a manifest entry describes from the
+// bytes of its weights file, which must match the entry's size and SHA-256.
+func FromManifest(md *weights.Model, data []byte) (*Classifier, error) {
+	if err := md.Check(data); err != nil {
+		return nil, err
+	}
+	opts, err := OptionsFor(md)
+	if err != nil {
+		return nil, err
+	}
+	ckpt, err := checkpoint.Read(data)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", md.Name, err)
+	}
+	return New(opts, ckpt)
+}
+
+// OptionsFor turns a manifest entry into classifier options.
+func OptionsFor(md *weights.Model) (Options, error) {
+	cfg, err := md.Config()
+	if err != nil {
+		return Options{}, fmt.Errorf("model %s: %w", md.Name, err)
+	}
+	labels, err := md.Labels()
+	if err != nil {
+		return Options{}, err
+	}
+	if len(md.Mean) != 3 || len(md.Std) != 3 {
+		return Options{}, fmt.Errorf("model %s: mean and std need 3 values each", md.Name)
+	}
+	spec := preprocess.Spec{Resize: md.Resize, Crop: md.Crop}
+	copy(spec.Mean[:], md.Mean)
+	copy(spec.Std[:], md.Std)
+	return Options{Config: cfg, Spec: spec, Labels: labels}, nil
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a Debian machine: installs what the tests
+# need (Debian's PyTorch as the reference oracle, Fashion-MNIST, Chromium),
+# makes the large PyTorch goldens, then runs the Go tests of the plain and the
+# SIMD builds natively and as WebAssembly under Node, and the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")"
+export GOTOOLCHAIN=auto # go.mod's toolchain line fetches Go 1.27
+
+step() { printf '\n== %s\n' "$*"; }
+
+need_apt=()
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null || need_apt+=(python3-torch python3-torchvision)
+[ -d /usr/share/datasets/fashion-mnist ] || need_apt+=(dataset-fashion-mnist)
+if [ ${#need_apt[@]} -gt 0 ]; then
+	step "installing Debian packages: ${need_apt[*]}"
+	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+	$SUDO apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}"
+fi
+
+step "PyTorch goldens (testdata-gen/golden)"
+if [ ! -f testdata-gen/golden/.complete ]; then
+	/usr/bin/python3 tools/golden/make_goldens.py testdata-gen/golden
+	touch testdata-gen/golden/.complete
+fi
+
+step "PyTorch reference predictions for the bundled models (testdata-gen/fashion-ref)"
+mkdir -p testdata-gen/fashion-ref
+/usr/bin/python3 - <<'PY' | while read -r model sha; do
+import json
+for m in json.load(open("weights/manifest.json"))["models"]:
+    if m["name"].startswith("fashion-"):
+        print(m["name"], m["sha256"])
+PY
+	ref=testdata-gen/fashion-ref/$model.pred
+	if ! grep -qs "$sha" "$ref.json"; then
+		/usr/bin/python3 tools/train/eval_reference.py --model "$model" "$ref"
+	fi
+done
+
+step "go vet"
+go vet ./...
+
+step "Go tests, plain build"
+go test -count=1 ./...
+
+step "Go tests, SIMD build (GOEXPERIMENT=simd)"
+GOEXPERIMENT=simd go test -count=1 ./...
+
+step "Go tests as WebAssembly under Node, plain and SIMD128 builds"
+export PATH="$PATH:$(go env GOROOT)/lib/wasm" # go_js_wasm_exec
+GOOS=js GOARCH=wasm go test -count=1 ./engine/...
+GOEXPERIMENT=simd GOOS=js GOARCH=wasm go test -count=1 ./engine/...
