@@ -40,6 +40,10 @@ func (g Conv) K() int { return g.KH * g.KW * g.InC }
 // M is the number of output positions.
 func (g Conv) M() int { return g.OutH() * g.OutW() }
 
+// pointwise reports a 1x1, stride-1, unpadded convolution: a plain GEMM
+// whose A is the input tensor itself.
+func (g Conv) pointwise() bool { return g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 }
+
 // Epilogue is applied to each output value once its sum over K is complete:
 // out = relu(sum + Bias[n] + Residual[m][n]). Residual may be nil.
 type Epilogue struct {
@@ -81,13 +85,13 @@ func PackWeights(w []float32, n, c, kh, kw int) (*PackedWeights, error) {
 
 // Workspace is the scratch memory of the GEMM; one per goroutine.
 type Workspace struct {
-	packedA []float32
-	tile    [mr * nr]float32
+	blockA []float32
+	tile   [mr * nr]float32
 }
 
 // NewWorkspace allocates the scratch memory for Conv2D.
 func NewWorkspace() *Workspace {
-	return &Workspace{packedA: make([]float32, mc*kc)}
+	return &Workspace{blockA: make([]float32, mc*kc)}
 }
 
 // Conv2D computes dst = epilogue(conv(src, w)) for NHWC src of geometry g.
@@ -103,32 +107,36 @@ func Conv2D(dst, src []float32, g Conv, w *PackedWeights, ep Epilogue, ws *Works
 		first, last := pc == 0, pc+kb == k
 		for ic := 0; ic < m; ic += mc {
 			mb := min(mc, m-ic)
-			packA(ws.packedA, src, g, ic, mb, pc, kb)
+			tiles := (mb + mr - 1) / mr
+			// A 1x1, stride-1 convolution's A rows are the input's pixels:
+			// read them in place unless the last tile would run past M.
+			a, lda := ws.blockA, kb
+			if g.pointwise() && ic+tiles*mr <= m {
+				a, lda = src[ic*k+pc:], k
+			} else {
+				gatherA(a, src, g, ic, tiles*mr, pc, kb)
+			}
 			for jr := 0; jr < n; jr += nr {
 				nb := min(nr, n-jr)
 				b := w.data[((jr/nr)*k+pc)*nr : ((jr/nr)*k+pc+kb)*nr]
-				for ir := 0; ir < mb; ir += mr {
-					a := ws.packedA[ir*kb : (ir+mr)*kb]
-					active.micro(kb, a, b, &ws.tile)
-					storeTile(dst, &ws.tile, ic+ir, jr, min(mr, mb-ir), nb, n, first, last, ep)
+				for t := range tiles {
+					active.micro(kb, a[t*mr*lda:], lda, b, &ws.tile)
+					storeTile(dst, &ws.tile, ic+t*mr, jr, min(mr, mb-t*mr), nb, n, first, last, ep)
 				}
 			}
 		}
 	}
 }
 
-// packA gathers rows [m0, m0+mb) and reduction indices [k0, k0+kb) of the
-// implicit im2col matrix into panels of MR rows: panel p, index k, row r is
-// at p*MR*kb + k*MR + r. Rows past M and padding positions are zero.
-func packA(dst, src []float32, g Conv, m0, mb, k0, kb int) {
+// gatherA copies rows [m0, m0+rows) and reduction indices [k0, k0+kb) of
+// the implicit im2col matrix into dst, row-major with kb values a row. Rows
+// past M and padding positions are zero.
+func gatherA(dst, src []float32, g Conv, m0, rows, k0, kb int) {
 	outW, m := g.OutW(), g.M()
-	for r := 0; r < (mb+mr-1)/mr*mr; r++ {
-		panel := dst[(r/mr)*mr*kb:]
-		row := r % mr
+	for r := range rows {
+		out := dst[r*kb : (r+1)*kb]
 		if m0+r >= m {
-			for i := range kb {
-				panel[i*mr+row] = 0
-			}
+			clear(out)
 			continue
 		}
 		oy, ox := (m0+r)/outW, (m0+r)%outW
@@ -136,12 +144,10 @@ func packA(dst, src []float32, g Conv, m0, mb, k0, kb int) {
 			tap, ci := kk/g.InC, kk%g.InC
 			ky, kx := tap/g.KW, tap%g.KW
 			iy, ix := oy*g.Stride-g.Pad+ky, ox*g.Stride-g.Pad+kx
-			out := panel[(kk-k0)*mr+row:]
+			seg := out[kk-k0:]
 			if iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW {
 				run := min(g.InC-ci, k0+kb-kk)
-				for i := range run {
-					out[i*mr] = 0
-				}
+				clear(seg[:run])
 				kk += run
 				continue
 			}
@@ -149,10 +155,7 @@ func packA(dst, src []float32, g Conv, m0, mb, k0, kb int) {
 			// which NHWC stores back to back: copy them as one run.
 			inside := min(g.KW-kx, g.InW-ix)
 			run := min(inside*g.InC-ci, k0+kb-kk)
-			in := src[(iy*g.InW+ix)*g.InC+ci:][:run]
-			for i, v := range in {
-				out[i*mr] = v
-			}
+			copy(seg[:run], src[(iy*g.InW+ix)*g.InC+ci:])
 			kk += run
 		}
 	}

@@ -108,10 +108,11 @@ func TestKernelsAgree(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for name, ks := range simdKernels() {
 		for _, k := range []int{1, 2, 7, 64, 256} {
-			a, b := randSlice(r, k*mr), randSlice(r, k*nr)
+			lda := k + 3 // rows not back to back, as when reading the input in place
+			a, b := randSlice(r, (mr-1)*lda+k), randSlice(r, k*nr)
 			var want, got [mr * nr]float32
-			generic.micro(k, a, b, &want)
-			ks.micro(k, a, b, &got)
+			generic.micro(k, a, lda, b, &want)
+			ks.micro(k, a, lda, b, &got)
 			for i := range want {
 				if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*math.Sqrt(float64(k))*(1+math.Abs(float64(want[i]))) {
 					t.Fatalf("kc=%d: %s tile[%d] = %g, generic %g", k, name, i, got[i], want[i])

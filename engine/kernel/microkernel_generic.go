@@ -2,8 +2,9 @@ package kernel
 
 // kernelSet is one implementation of the two innermost loops.
 type kernelSet struct {
-	// micro sets c to the MR x NR product of a (kc x MR, k-major) and b (kc x NR).
-	micro func(kc int, a, b []float32, c *[mr * nr]float32)
+	// micro sets c to the MR x NR product of a (MR rows of kc values, lda
+	// apart) and b (a packed panel, kc x NR).
+	micro func(kc int, a []float32, lda int, b []float32, c *[mr * nr]float32)
 	// store merges one full tile row into the output and runs the epilogue.
 	store func(out, t []float32, first bool, bias, res []float32, relu bool)
 }
@@ -16,11 +17,12 @@ var generic = kernelSet{microKernelGeneric, storeRowGeneric}
 var active = pickKernels()
 
 // microKernelGeneric is the plain-Go micro-kernel.
-func microKernelGeneric(kc int, a, b []float32, c *[mr * nr]float32) {
+func microKernelGeneric(kc int, a []float32, lda int, b []float32, c *[mr * nr]float32) {
 	*c = [mr * nr]float32{}
 	for k := range kc {
 		bv := b[k*nr:][:nr]
-		for r, x := range a[k*mr:][:mr] {
+		for r := range mr {
+			x := a[r*lda+k]
 			row := c[r*nr:][:nr]
 			for j, y := range bv {
 				row[j] += x * y

@@ -26,30 +26,27 @@ func simdKernels() map[string]kernelSet { return map[string]kernelSet{"simd128":
 func Backend() string { return "Go WASM SIMD128" }
 
 // microKernelSIMD128 is microKernelGeneric on 4-wide vectors. WASM has no
-// FMA in Go's backend, so each step is a multiply then an add.
-func microKernelSIMD128(kc int, a, b []float32, c *[mr * nr]float32) {
-	_ = a[kc*mr-1]
+// FMA in Go's backend, so each step is a multiply then an add. Operands are
+// addressed from the loop index with unsafe pointer arithmetic (no bounds
+// check per load); the slice lengths are checked once up front.
+func microKernelSIMD128(kc int, a []float32, lda int, b []float32, c *[mr * nr]float32) {
+	_ = a[(mr-1)*lda+kc-1]
 	_ = b[kc*nr-1]
-	pa, pb := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0])
+	pa, pb, row := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), uintptr(lda)*4
 	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x4
-	for range kc {
-		b0 := archsimd.LoadFloat32x4Array((*[4]float32)(pb))
-		b1 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(pb, 16)))
-		ap := (*[mr]float32)(pa)
-		x := archsimd.BroadcastFloat32x4(ap[0])
-		c00 = c00.Add(b0.Mul(x))
-		c01 = c01.Add(b1.Mul(x))
-		x = archsimd.BroadcastFloat32x4(ap[1])
-		c10 = c10.Add(b0.Mul(x))
-		c11 = c11.Add(b1.Mul(x))
-		x = archsimd.BroadcastFloat32x4(ap[2])
-		c20 = c20.Add(b0.Mul(x))
-		c21 = c21.Add(b1.Mul(x))
-		x = archsimd.BroadcastFloat32x4(ap[3])
-		c30 = c30.Add(b0.Mul(x))
-		c31 = c31.Add(b1.Mul(x))
-		pa = unsafe.Add(pa, mr*4)
-		pb = unsafe.Add(pb, nr*4)
+	for k := range uintptr(kc) {
+		bk := unsafe.Add(pb, k*nr*4)
+		b0 := archsimd.LoadFloat32x4Array((*[4]float32)(bk))
+		b1 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(bk, 16)))
+		ak := unsafe.Add(pa, k*4)
+		x := archsimd.BroadcastFloat32x4(*(*float32)(ak))
+		c00, c01 = c00.Add(b0.Mul(x)), c01.Add(b1.Mul(x))
+		x = archsimd.BroadcastFloat32x4(*(*float32)(unsafe.Add(ak, row)))
+		c10, c11 = c10.Add(b0.Mul(x)), c11.Add(b1.Mul(x))
+		x = archsimd.BroadcastFloat32x4(*(*float32)(unsafe.Add(ak, 2*row)))
+		c20, c21 = c20.Add(b0.Mul(x)), c21.Add(b1.Mul(x))
+		x = archsimd.BroadcastFloat32x4(*(*float32)(unsafe.Add(ak, 3*row)))
+		c30, c31 = c30.Add(b0.Mul(x)), c31.Add(b1.Mul(x))
 	}
 	out := func(i int) *[4]float32 { return (*[4]float32)(c[i*4:]) }
 	c00.StoreArray(out(0))
