@@ -27,11 +27,13 @@ type Model struct {
 	fcB    []float32
 }
 
-// conv is one convolution with its BatchNorm folded in.
+// conv is one convolution with its BatchNorm folded in. Stride-1 3x3
+// convs run as Winograd F(2x2, 3x3); the others as a GEMM.
 type conv struct {
-	spec    arch.Conv
-	weights *kernel.PackedWeights
-	bias    []float32
+	spec     arch.Conv
+	weights  *kernel.PackedWeights   // nil when winograd is set
+	winograd *kernel.WinogradWeights // nil unless the conv is a stride-1 3x3
+	bias     []float32
 }
 
 type block struct {
@@ -96,11 +98,30 @@ func foldBatchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (conv, error) {
 		}
 		bias[o] = float32(float64(beta[o]) - float64(mean[o])*scale)
 	}
-	packed, err := kernel.PackWeights(folded, c.Out, c.In, c.Kernel, c.Kernel)
+	cv := conv{spec: c, bias: bias}
+	var err error
+	if geometry(c, c.Kernel, c.Kernel).Winograd() {
+		cv.winograd, err = kernel.PackWinogradWeights(folded, c.Out, c.In)
+	} else {
+		cv.weights, err = kernel.PackWeights(folded, c.Out, c.In, c.Kernel, c.Kernel)
+	}
 	if err != nil {
 		return conv{}, fmt.Errorf("tensor %s.weight: %w", c.Name, err)
 	}
-	return conv{spec: c, weights: packed, bias: bias}, nil
+	return cv, nil
+}
+
+// run computes dst = epilogue(conv(src)) for an h x w input and returns
+// the output's height and width.
+func (cv *conv) run(dst, src []float32, h, w int, ep kernel.Epilogue, ws *kernel.Workspace) (int, int) {
+	g := geometry(cv.spec, h, w)
+	ep.Bias = cv.bias
+	if cv.winograd != nil {
+		kernel.Conv3x3Winograd(dst, src, g, cv.winograd, ep, ws)
+	} else {
+		kernel.Conv2D(dst, src, g, cv.weights, ep, ws)
+	}
+	return g.OutH(), g.OutW()
 }
 
 // NumClasses is the length of the logits.
@@ -148,12 +169,10 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 	}
 	m := s.m
 	// Stem: conv, then max-pool into the first block's input.
-	g := s.geometry(m.stem.spec, h, w)
-	kernel.Conv2D(s.bufs[1], input, g, m.stem.weights, kernel.Epilogue{Bias: m.stem.bias, ReLU: true}, s.ws)
-	h, w = g.OutH(), g.OutW()
-	kernel.MaxPool(s.bufs[0], s.bufs[1], h, w, g.OutC, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
+	h, w = m.stem.run(s.bufs[1], input, h, w, kernel.Epilogue{ReLU: true}, s.ws)
+	c := m.stem.spec.Out
+	kernel.MaxPool(s.bufs[0], s.bufs[1], h, w, c, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
 	h, w = arch.PoolOutSize(h), arch.PoolOutSize(w)
-	c := g.OutC
 
 	// x is the block input; the other three buffers hold the intermediate
 	// activations and the projected shortcut.
@@ -162,23 +181,20 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 		shortcut := s.bufs[x]
 		free := others(x)
 		if b.downsample != nil {
-			g := s.geometry(b.downsample.spec, h, w)
-			kernel.Conv2D(s.bufs[free[2]], s.bufs[x], g, b.downsample.weights, kernel.Epilogue{Bias: b.downsample.bias}, s.ws)
+			b.downsample.run(s.bufs[free[2]], s.bufs[x], h, w, kernel.Epilogue{}, s.ws)
 			shortcut = s.bufs[free[2]]
 		}
-		in, ih, iw := x, h, w
-		for i, cv := range b.convs {
-			last := i == len(b.convs)-1
-			ep := kernel.Epilogue{Bias: cv.bias, ReLU: true}
-			if last {
+		in := x
+		for i := range b.convs {
+			ep := kernel.Epilogue{ReLU: true}
+			if i == len(b.convs)-1 {
 				ep.Residual = shortcut
 			}
 			out := free[i%2]
-			g := s.geometry(cv.spec, ih, iw)
-			kernel.Conv2D(s.bufs[out], s.bufs[in], g, cv.weights, ep, s.ws)
-			in, ih, iw, c = out, g.OutH(), g.OutW(), g.OutC
+			h, w = b.convs[i].run(s.bufs[out], s.bufs[in], h, w, ep, s.ws)
+			in = out
 		}
-		x, h, w = in, ih, iw
+		x, c = in, b.convs[len(b.convs)-1].spec.Out
 	}
 	kernel.GlobalAvgPool(s.features, s.bufs[x], h, w, c, s.sums)
 	kernel.FullyConnected(s.logits, s.features, m.fcW, m.fcB)
@@ -201,20 +217,21 @@ func others(x int) [3]int {
 	return o
 }
 
-func (s *Session) geometry(c arch.Conv, h, w int) kernel.Conv {
+// geometry is the kernel's view of conv c on an h x w input.
+func geometry(c arch.Conv, h, w int) kernel.Conv {
 	return kernel.Conv{InH: h, InW: w, InC: c.In, KH: c.Kernel, KW: c.Kernel, Stride: c.Stride, Pad: c.Pad, OutC: c.Out}
 }
 
 // allocate sizes the activation buffers for an h x w input: each must hold
 // the largest activation any layer produces.
 func (s *Session) allocate(inH, inW int) {
-	g := s.geometry(s.m.stem.spec, inH, inW)
+	g := geometry(s.m.stem.spec, inH, inW)
 	size := g.M() * g.OutC
 	h, w := arch.PoolOutSize(g.OutH()), arch.PoolOutSize(g.OutW())
 	for _, b := range s.m.blocks {
 		ih, iw := h, w
 		for _, cv := range b.convs {
-			g := s.geometry(cv.spec, ih, iw)
+			g := geometry(cv.spec, ih, iw)
 			size = max(size, g.M()*g.OutC)
 			ih, iw = g.OutH(), g.OutW()
 		}

@@ -87,6 +87,11 @@ func PackWeights(w []float32, n, c, kh, kw int) (*PackedWeights, error) {
 type Workspace struct {
 	blockA []float32
 	tile   [mr * nr]float32
+	// Winograd's transformed input and products, a row of zeros, and the
+	// per-tile slice headers its transforms take.
+	winoV, winoM, zeros []float32
+	tileIn, tileOut     [winogradTiles][]float32
+	pixels, residuals   [4][]float32
 }
 
 // NewWorkspace allocates the scratch memory for Conv2D.

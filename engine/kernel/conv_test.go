@@ -132,6 +132,53 @@ func TestKernelsAgree(t *testing.T) {
 	}
 }
 
+// TestWinograd checks Conv3x3Winograd with every kernel set against the
+// naive convolution on odd and even sizes (partial edge tiles), channel
+// counts that leave a vector tail, with and without a residual.
+func TestWinograd(t *testing.T) {
+	checkWinograd(t, "generic", generic)
+	for name, ks := range simdKernels() {
+		checkWinograd(t, name, ks)
+	}
+}
+
+func checkWinograd(t *testing.T, kernelName string, ks kernelSet) {
+	saved := active
+	active = ks
+	defer func() { active = saved }()
+	r := rand.New(rand.NewPCG(9, 10))
+	ws := NewWorkspace()
+	for _, g := range []Conv{
+		{InH: 5, InW: 7, InC: 3, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 5},
+		{InH: 8, InW: 8, InC: 64, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 40},
+		{InH: 7, InW: 7, InC: 300, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 33},
+		{InH: 1, InW: 1, InC: 16, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 16},
+		{InH: 6, InW: 5, InC: 37, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 21},
+	} {
+		for _, withRes := range []bool{false, true} {
+			src := randSlice(r, g.InH*g.InW*g.InC)
+			w := randSlice(r, g.OutC*g.InC*9)
+			ep := Epilogue{Bias: randSlice(r, g.OutC), ReLU: withRes}
+			if withRes {
+				ep.Residual = randSlice(r, g.M()*g.OutC)
+			}
+			ww, err := PackWinogradWeights(w, g.OutC, g.InC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float32, g.M()*g.OutC)
+			Conv3x3Winograd(got, src, g, ww, ep, ws)
+			want := naiveConv(src, w, g, ep)
+			tol := 1e-5 * math.Sqrt(float64(g.K()))
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); d > tol*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%s %+v residual=%v: out[%d] = %g, want %g", kernelName, g, withRes, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 func TestPackWeightsRejectsWrongSize(t *testing.T) {
 	if _, err := PackWeights(make([]float32, 10), 2, 3, 1, 1); err == nil {
 		t.Fatal("PackWeights accepted 10 values for a 2x3x1x1 weight")

@@ -15,7 +15,7 @@ const (
 	nr = 8
 )
 
-var simd128 = kernelSet{microKernelSIMD128, storeRowSIMD128}
+var simd128 = kernelSet{microKernelSIMD128, storeRowSIMD128, winogradInSIMD128, winogradOutSIMD128}
 
 func pickKernels() kernelSet { return simd128 }
 
@@ -82,4 +82,90 @@ func storeRowSIMD128(out, t []float32, first bool, bias, res []float32, relu boo
 	}
 	x0.StoreArray(o0)
 	x1.StoreArray(o1)
+}
+
+// winogradInSIMD128 is winogradInGeneric on 4 channels at a time; the
+// generic code takes the channels past the last full vector.
+func winogradInSIMD128(out, d *[winogradTiles][]float32) {
+	c := len(d[0])
+	ci := 0
+	for ; ci+4 <= c; ci += 4 {
+		ld := func(i int) archsimd.Float32x4 { return archsimd.LoadFloat32x4Array((*[4]float32)(d[i][ci : ci+4])) }
+		st := func(i int, v archsimd.Float32x4) { v.StoreArray((*[4]float32)(out[i][ci : ci+4])) }
+		for row := range 4 {
+			var r [4]archsimd.Float32x4 // row `row` of Bᵀ d
+			for j := range 4 {
+				switch row {
+				case 0:
+					r[j] = ld(j).Sub(ld(8 + j))
+				case 1:
+					r[j] = ld(4 + j).Add(ld(8 + j))
+				case 2:
+					r[j] = ld(8 + j).Sub(ld(4 + j))
+				case 3:
+					r[j] = ld(4 + j).Sub(ld(12 + j))
+				}
+			}
+			st(row*4+0, r[0].Sub(r[2]))
+			st(row*4+1, r[1].Add(r[2]))
+			st(row*4+2, r[2].Sub(r[1]))
+			st(row*4+3, r[1].Sub(r[3]))
+		}
+	}
+	if ci < c {
+		var o, t [winogradTiles][]float32
+		for i := range o {
+			o[i], t[i] = out[i][ci:], d[i][ci:]
+		}
+		winogradInGeneric(&o, &t)
+	}
+}
+
+// winogradOutSIMD128 is winogradOutGeneric on 4 channels at a time.
+func winogradOutSIMD128(out *[4][]float32, m *[winogradTiles][]float32, bias []float32, res *[4][]float32, relu bool) {
+	c := len(bias)
+	co := 0
+	for ; co+4 <= c; co += 4 {
+		ld := func(s []float32) archsimd.Float32x4 { return archsimd.LoadFloat32x4Array((*[4]float32)(s[co : co+4])) }
+		var s [8]archsimd.Float32x4 // Aᵀ M: two rows of four
+		for j := range 4 {
+			m4, m8 := ld(m[4+j]), ld(m[8+j])
+			s[j] = ld(m[j]).Add(m4).Add(m8)
+			s[4+j] = m4.Sub(m8).Sub(ld(m[12+j]))
+		}
+		y := [4]archsimd.Float32x4{ // (Aᵀ M) A
+			s[0].Add(s[1]).Add(s[2]), s[1].Sub(s[2]).Sub(s[3]),
+			s[4].Add(s[5]).Add(s[6]), s[5].Sub(s[6]).Sub(s[7]),
+		}
+		b := ld(bias)
+		for k, v := range y {
+			if out[k] == nil {
+				continue
+			}
+			v = v.Add(b)
+			if res[k] != nil {
+				v = v.Add(ld(res[k]))
+			}
+			if relu {
+				v = v.Max(archsimd.Float32x4{})
+			}
+			v.StoreArray((*[4]float32)(out[k][co : co+4]))
+		}
+	}
+	if co < c {
+		var o, r [4][]float32
+		var t [winogradTiles][]float32
+		for k := range o {
+			if out[k] != nil {
+				o[k] = out[k][co:]
+			}
+			if res[k] != nil {
+				r[k] = res[k][co:]
+			}
+		}
+		for i := range t {
+			t[i] = m[i][co:]
+		}
+		winogradOutGeneric(&o, &t, bias[co:], &r, relu)
+	}
 }
