@@ -1,0 +1,87 @@
+package classifier
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/inbrowser/resnet/engine"
+	"github.com/inbrowser/resnet/engine/arch"
+	"github.com/inbrowser/resnet/engine/preprocess"
+)
+
+// newTiny returns a classifier on a narrow random ResNet-18 with 32x32
+// inputs: enough to exercise the whole path quickly.
+func newTiny(t *testing.T, labels int) (*Classifier, error) {
+	t.Helper()
+	cfg := arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 4}
+	ckpt, err := engine.RandomCheckpoint(cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, labels)
+	for i := range names {
+		names[i] = fmt.Sprintf("class %d", i)
+	}
+	spec := preprocess.Spec{Resize: 36, Crop: 32, Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{0.25, 0.25, 0.25}}
+	return New(Options{Config: cfg, Spec: spec, Labels: names}, ckpt)
+}
+
+func TestClassifyBytes(t *testing.T) {
+	clf, err := newTiny(t, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "preprocess", "testdata", "chelsea.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := clf.ClassifyBytes(data, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Top) != 3 {
+		t.Fatalf("got %d classes, want 3", len(r.Top))
+	}
+	var sum float32
+	for i, c := range r.Top {
+		if c.Label != fmt.Sprintf("class %d", c.Index) {
+			t.Errorf("class %d is labelled %q", c.Index, c.Label)
+		}
+		if i > 0 && c.Prob > r.Top[i-1].Prob {
+			t.Errorf("top classes not in order: %+v", r.Top)
+		}
+		sum += c.Prob
+	}
+	if sum <= 0 || sum > 1.0001 {
+		t.Errorf("top-3 probabilities sum to %g", sum)
+	}
+	if r.Decode <= 0 || r.Inference <= 0 {
+		t.Errorf("timings not measured: %+v", r)
+	}
+	// The same image again gives the same answer (the session is reused).
+	again, err := clf.ClassifyBytes(data, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range r.Top {
+		if again.Top[i] != r.Top[i] {
+			t.Fatalf("second run differs: %+v vs %+v", again.Top, r.Top)
+		}
+	}
+}
+
+func TestClassifyErrors(t *testing.T) {
+	if _, err := newTiny(t, 3); err == nil {
+		t.Error("New accepted 3 labels for 4 classes")
+	}
+	clf, err := newTiny(t, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clf.ClassifyBytes([]byte("not an image at all"), 5); !errors.Is(err, preprocess.ErrUnsupported) {
+		t.Errorf("non-image bytes: got %v, want ErrUnsupported", err)
+	}
+}
