@@ -6,28 +6,24 @@ package engine
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/engine/kernel"
 )
 
-// bnEpsilon is torchvision's BatchNorm2d default.
-const bnEpsilon = 1e-5
-
 // Model is an immutable, loaded network. It is safe for concurrent use:
 // each goroutine runs it through its own Session.
 type Model struct {
-	Config arch.Config
-	net    *arch.Network
-	stem   conv
-	blocks []block
-	fcW    []float32 // [classes][features], PyTorch's Linear layout
-	fcB    []float32
+	Config   arch.Config
+	features int
+	stem     conv
+	blocks   []block
+	fcW      []float32 // [classes][features], PyTorch's Linear layout
+	fcB      []float32
 }
 
-// conv is one convolution with its BatchNorm folded in. Stride-1 3x3
+// conv is one folded convolution packed for the CPU kernels. Stride-1 3x3
 // convs run as Winograd F(2x2, 3x3); the others as a GEMM.
 type conv struct {
 	spec     arch.Conv
@@ -41,72 +37,55 @@ type block struct {
 	downsample *conv // nil: the shortcut is the block's input
 }
 
-// New checks ckpt against cfg strictly and builds the execution plan.
+// New checks ckpt against cfg strictly, folds it (see Fold) and packs it
+// for the CPU kernels.
 func New(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Model, error) {
-	net, err := cfg.Build()
+	p, err := Fold(cfg, ckpt)
 	if err != nil {
 		return nil, err
 	}
-	if err := ckpt.Check(net.Tensors()); err != nil {
-		return nil, fmt.Errorf("checkpoint does not fit %s (%s): %w", cfg.Name(), cfg.Variant, err)
-	}
-	m := &Model{Config: cfg, net: net}
-	load := func(c arch.Conv) (conv, error) { return foldBatchNorm(c, ckpt.Tensors) }
-	if m.stem, err = load(net.Stem); err != nil {
+	return FromPlan(p)
+}
+
+// FromPlan packs a folded plan for the CPU kernels.
+func FromPlan(p *Plan) (*Model, error) {
+	m := &Model{Config: p.Config, features: p.Features, fcW: p.FCWeight, fcB: p.FCBias}
+	var err error
+	if m.stem, err = pack(p.Stem); err != nil {
 		return nil, err
 	}
-	for _, b := range net.Blocks {
-		var blk block
-		for _, c := range b.Convs {
-			fc, err := load(c)
+	for _, fb := range p.Blocks {
+		var b block
+		for _, fc := range fb.Convs {
+			cv, err := pack(fc)
 			if err != nil {
 				return nil, err
 			}
-			blk.convs = append(blk.convs, fc)
+			b.convs = append(b.convs, cv)
 		}
-		if b.Downsample != nil {
-			ds, err := load(*b.Downsample)
+		if fb.Downsample != nil {
+			ds, err := pack(*fb.Downsample)
 			if err != nil {
 				return nil, err
 			}
-			blk.downsample = &ds
+			b.downsample = &ds
 		}
-		m.blocks = append(m.blocks, blk)
+		m.blocks = append(m.blocks, b)
 	}
-	m.fcW = ckpt.Tensors["fc.weight"].Data
-	m.fcB = ckpt.Tensors["fc.bias"].Data
 	return m, nil
 }
 
-// foldBatchNorm merges y = gamma*(conv(x)-mean)/sqrt(var+eps) + beta into
-// the conv: each output channel's weights are scaled and a bias appears.
-// The arithmetic is in float64 so folding adds no error of its own.
-func foldBatchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (conv, error) {
-	w := t[c.Name+".weight"].Data
-	gamma, beta := t[c.BN+".weight"].Data, t[c.BN+".bias"].Data
-	mean, variance := t[c.BN+".running_mean"].Data, t[c.BN+".running_var"].Data
-	per := c.In * c.Kernel * c.Kernel
-	folded := make([]float32, len(w))
-	bias := make([]float32, c.Out)
-	for o := range c.Out {
-		if variance[o] < 0 {
-			return conv{}, fmt.Errorf("tensor %s.running_var[%d] is negative (%g)", c.BN, o, variance[o])
-		}
-		scale := float64(gamma[o]) / math.Sqrt(float64(variance[o])+bnEpsilon)
-		for i := range per {
-			folded[o*per+i] = float32(float64(w[o*per+i]) * scale)
-		}
-		bias[o] = float32(float64(beta[o]) - float64(mean[o])*scale)
-	}
-	cv := conv{spec: c, bias: bias}
+// pack lays out one folded conv for its kernel.
+func pack(fc FoldedConv) (conv, error) {
+	cv := conv{spec: fc.Conv, bias: fc.Bias}
 	var err error
-	if geometry(c, c.Kernel, c.Kernel).Winograd() {
-		cv.winograd, err = kernel.PackWinogradWeights(folded, c.Out, c.In)
+	if geometry(fc.Conv, fc.Kernel, fc.Kernel).Winograd() {
+		cv.winograd, err = kernel.PackWinogradWeights(fc.Weight, fc.Out, fc.In)
 	} else {
-		cv.weights, err = kernel.PackWeights(folded, c.Out, c.In, c.Kernel, c.Kernel)
+		cv.weights, err = kernel.PackWeights(fc.Weight, fc.Out, fc.In, fc.Kernel, fc.Kernel)
 	}
 	if err != nil {
-		return conv{}, fmt.Errorf("tensor %s.weight: %w", c.Name, err)
+		return conv{}, fmt.Errorf("tensor %s.weight: %w", fc.Name, err)
 	}
 	return cv, nil
 }
@@ -143,7 +122,7 @@ type Session struct {
 // NewSession returns a session for m.
 func (m *Model) NewSession() *Session {
 	return &Session{m: m, ws: kernel.NewWorkspace(),
-		features: make([]float32, m.net.FCIn), sums: make([]float64, m.net.FCIn),
+		features: make([]float32, m.features), sums: make([]float64, m.features),
 		logits: make([]float32, m.Config.NumClasses)}
 }
 

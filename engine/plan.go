@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/inbrowser/resnet/engine/arch"
+	"github.com/inbrowser/resnet/engine/checkpoint"
+)
+
+// bnEpsilon is torchvision's BatchNorm2d default.
+const bnEpsilon = 1e-5
+
+// Plan is a network with every BatchNorm folded into its convolution: what
+// each backend executes. The CPU backend packs it for its GEMM kernels; the
+// WebGPU backend uploads it. Within a block, each conv but the last is
+// followed by ReLU; the last adds the shortcut (the block input, or the
+// downsample's output) and then applies ReLU.
+type Plan struct {
+	Config   arch.Config
+	Stem     FoldedConv // followed by ReLU and the 3x3/2 max-pool
+	Blocks   []FoldedBlock
+	Features int       // inputs of the fully connected layer
+	FCWeight []float32 // [classes][features], PyTorch's Linear layout
+	FCBias   []float32
+}
+
+// FoldedConv is one convolution with its BatchNorm folded in.
+type FoldedConv struct {
+	arch.Conv
+	Weight []float32 // [Out][In][Kernel][Kernel] (OIHW), scaled by the BatchNorm
+	Bias   []float32 // [Out], the BatchNorm's shift
+}
+
+// FoldedBlock is one residual block.
+type FoldedBlock struct {
+	Convs      []FoldedConv
+	Downsample *FoldedConv // nil: the shortcut is the block's input
+}
+
+// Fold checks ckpt against cfg strictly and folds every BatchNorm into the
+// convolution before it.
+func Fold(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Plan, error) {
+	net, err := cfg.Build()
+	if err != nil {
+		return nil, err
+	}
+	if err := ckpt.Check(net.Tensors()); err != nil {
+		return nil, fmt.Errorf("checkpoint does not fit %s (%s): %w", cfg.Name(), cfg.Variant, err)
+	}
+	p := &Plan{Config: cfg, Features: net.FCIn,
+		FCWeight: ckpt.Tensors["fc.weight"].Data, FCBias: ckpt.Tensors["fc.bias"].Data}
+	if p.Stem, err = foldBatchNorm(net.Stem, ckpt.Tensors); err != nil {
+		return nil, err
+	}
+	for _, b := range net.Blocks {
+		var fb FoldedBlock
+		for _, c := range b.Convs {
+			fc, err := foldBatchNorm(c, ckpt.Tensors)
+			if err != nil {
+				return nil, err
+			}
+			fb.Convs = append(fb.Convs, fc)
+		}
+		if b.Downsample != nil {
+			ds, err := foldBatchNorm(*b.Downsample, ckpt.Tensors)
+			if err != nil {
+				return nil, err
+			}
+			fb.Downsample = &ds
+		}
+		p.Blocks = append(p.Blocks, fb)
+	}
+	return p, nil
+}
+
+// foldBatchNorm merges y = gamma*(conv(x)-mean)/sqrt(var+eps) + beta into
+// the conv: each output channel's weights are scaled and a bias appears.
+// The arithmetic is in float64 so folding adds no error of its own.
+func foldBatchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (FoldedConv, error) {
+	w := t[c.Name+".weight"].Data
+	gamma, beta := t[c.BN+".weight"].Data, t[c.BN+".bias"].Data
+	mean, variance := t[c.BN+".running_mean"].Data, t[c.BN+".running_var"].Data
+	per := c.In * c.Kernel * c.Kernel
+	fc := FoldedConv{Conv: c, Weight: make([]float32, len(w)), Bias: make([]float32, c.Out)}
+	for o := range c.Out {
+		if variance[o] < 0 {
+			return FoldedConv{}, fmt.Errorf("tensor %s.running_var[%d] is negative (%g)", c.BN, o, variance[o])
+		}
+		scale := float64(gamma[o]) / math.Sqrt(float64(variance[o])+bnEpsilon)
+		for i := range per {
+			fc.Weight[o*per+i] = float32(float64(w[o*per+i]) * scale)
+		}
+		fc.Bias[o] = float32(float64(beta[o]) - float64(mean[o])*scale)
+	}
+	return fc, nil
+}
