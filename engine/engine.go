@@ -37,34 +37,58 @@ type block struct {
 	downsample *conv // nil: the shortcut is the block's input
 }
 
+// Option tunes how a model is packed.
+type Option func(*options)
+
+type options struct{ inputSize int }
+
+// ForInputSize packs the model for inputs of about n x n pixels (224 when
+// not given). Any input size still runs; this only picks the kernel each
+// conv is packed for.
+func ForInputSize(n int) Option { return func(o *options) { o.inputSize = n } }
+
+// winogradMinSide is the smallest output side a stride-1 3x3 conv runs
+// Winograd at. Winograd's transformed weights are 16/9 the size of the
+// direct ones; below 8x8 outputs the conv is bound by reading its weights,
+// not by multiplies (a 32x32 ResNet-18 ran 3x slower all-Winograd).
+const winogradMinSide = 8
+
 // New checks ckpt against cfg strictly, folds it (see Fold) and packs it
 // for the CPU kernels.
-func New(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Model, error) {
+func New(cfg arch.Config, ckpt *checkpoint.Checkpoint, opts ...Option) (*Model, error) {
 	p, err := Fold(cfg, ckpt)
 	if err != nil {
 		return nil, err
 	}
-	return FromPlan(p)
+	return FromPlan(p, opts...)
 }
 
 // FromPlan packs a folded plan for the CPU kernels.
-func FromPlan(p *Plan) (*Model, error) {
+func FromPlan(p *Plan, opts ...Option) (*Model, error) {
+	o := options{inputSize: 224}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	m := &Model{Config: p.Config, features: p.Features, fcW: p.FCWeight, fcB: p.FCBias}
 	var err error
-	if m.stem, err = pack(p.Stem); err != nil {
+	side := p.Stem.OutSize(o.inputSize)
+	if m.stem, err = pack(p.Stem, side); err != nil {
 		return nil, err
 	}
+	side = arch.PoolOutSize(side)
 	for _, fb := range p.Blocks {
 		var b block
+		in := side
 		for _, fc := range fb.Convs {
-			cv, err := pack(fc)
+			side = fc.OutSize(side)
+			cv, err := pack(fc, side)
 			if err != nil {
 				return nil, err
 			}
 			b.convs = append(b.convs, cv)
 		}
 		if fb.Downsample != nil {
-			ds, err := pack(*fb.Downsample)
+			ds, err := pack(*fb.Downsample, fb.Downsample.OutSize(in))
 			if err != nil {
 				return nil, err
 			}
@@ -75,11 +99,12 @@ func FromPlan(p *Plan) (*Model, error) {
 	return m, nil
 }
 
-// pack lays out one folded conv for its kernel.
-func pack(fc FoldedConv) (conv, error) {
+// pack lays out one folded conv for its kernel, given the side of the
+// output it will typically produce.
+func pack(fc FoldedConv, outSide int) (conv, error) {
 	cv := conv{spec: fc.Conv, bias: fc.Bias}
 	var err error
-	if geometry(fc.Conv, fc.Kernel, fc.Kernel).Winograd() {
+	if geometry(fc.Conv, fc.Kernel, fc.Kernel).Winograd() && outSide >= winogradMinSide {
 		cv.winograd, err = kernel.PackWinogradWeights(fc.Weight, fc.Out, fc.In)
 	} else {
 		cv.weights, err = kernel.PackWeights(fc.Weight, fc.Out, fc.In, fc.Kernel, fc.Kernel)

@@ -60,7 +60,7 @@ func New(opts Options, ckpt *checkpoint.Checkpoint) (*Classifier, error) {
 	if opts.MaxPixels == 0 {
 		opts.MaxPixels = preprocess.DefaultMaxPixels
 	}
-	m, err := engine.New(opts.Config, ckpt)
+	m, err := engine.New(opts.Config, ckpt, engine.ForInputSize(opts.Spec.Crop))
 	if err != nil {
 		return nil, err
 	}
