@@ -1,0 +1,210 @@
+//go:build js && wasm
+
+package webgpu
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"syscall/js"
+	"testing"
+	"time"
+
+	"github.com/inbrowser/resnet/engine"
+	"github.com/inbrowser/resnet/engine/arch"
+	"github.com/inbrowser/resnet/engine/checkpoint"
+)
+
+// golden is engine/testdata's description of a narrow model.
+type golden struct {
+	Arch    string `json:"arch"`
+	Variant string `json:"variant"`
+	Classes int    `json:"classes"`
+	Input   int    `json:"input"`
+	Width   int    `json:"width"`
+}
+
+// loadGolden fetches a committed narrow model with its input (NHWC) and
+// PyTorch's logits.
+func loadGolden(t *testing.T, name string) (*engine.Plan, []float32, []float32, int) {
+	t.Helper()
+	var g golden
+	if err := json.Unmarshal(fetchBytes(t, *testdataURL+name+".json"), &g); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := arch.ParseName(g.Arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Variant, err = arch.ParseVariant(g.Variant); err != nil {
+		t.Fatal(err)
+	}
+	cfg.NumClasses, cfg.BaseWidth = g.Classes, g.Width
+	ckpt, err := checkpoint.Read(fetchBytes(t, *testdataURL+name+".safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := engine.Fold(cfg, ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nchw := float32s(fetchBytes(t, *testdataURL+name+".input.f32"))
+	input := make([]float32, len(nchw))
+	for c := range 3 {
+		for p := range g.Input * g.Input {
+			input[p*3+c] = nchw[c*g.Input*g.Input+p]
+		}
+	}
+	return plan, input, float32s(fetchBytes(t, *testdataURL+name+".logits.f32")), g.Input
+}
+
+// cpuLogits runs the CPU engine, the reference.
+func cpuLogits(t *testing.T, plan *engine.Plan, input []float32, h, w int) []float32 {
+	t.Helper()
+	m, err := engine.FromPlan(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, err := m.NewSession().Run(input, h, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Clone(logits)
+}
+
+func gpuRun(t *testing.T, dev *Device, plan *engine.Plan, input []float32, h, w int, opts Options) []float32 {
+	t.Helper()
+	m, err := dev.Load(plan, h, w, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	out, err := m.Run(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Clone(out)
+}
+
+// TestNarrowGoldens runs the committed narrow ResNets (base width 8, 32x32)
+// and compares the logits with the CPU engine's (and logs PyTorch's).
+func TestNarrowGoldens(t *testing.T) {
+	dev := openDevice(t)
+	for _, name := range []string{"resnet18-w8", "resnet50-w8", "resnet50-w8-v1"} {
+		t.Run(name, func(t *testing.T) {
+			plan, input, torch, size := loadGolden(t, name)
+			want := cpuLogits(t, plan, input, size, size)
+			got := gpuRun(t, dev, plan, input, size, size, Options{})
+			checkLogits(t, "WebGPU vs CPU engine", got, want)
+			checkLogits(t, "WebGPU vs PyTorch", got, torch)
+			if name == "resnet18-w8" {
+				probs := gpuRun(t, dev, plan, input, size, size, Options{Softmax: true})
+				engine.Softmax(want, want)
+				checkClose(t, "WebGPU probabilities vs CPU softmax", probs, want, 1e-5)
+			}
+		})
+	}
+}
+
+// TestFullSize runs ResNet-18 and ResNet-50 at 224x224 with random weights
+// against the CPU engine; with -webgpu.bench it also times both.
+func TestFullSize(t *testing.T) {
+	if !*fullSize {
+		t.Skip("full-size networks need -webgpu.full")
+	}
+	dev := openDevice(t)
+	t.Logf("adapter: %s (fallback: %v)", dev.Adapter(), dev.Fallback())
+	for _, depth := range []int{18, 50} {
+		t.Run(arch.Standard(depth).Name(), func(t *testing.T) {
+			cfg := arch.Standard(depth)
+			ckpt, err := engine.RandomCheckpoint(cfg, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := engine.Fold(cfg, ckpt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			input := randomInput(224, 224)
+			cpu, err := engine.FromPlan(plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			session := cpu.NewSession()
+			want, err := session.Run(input, 224, 224)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = slices.Clone(want)
+
+			start := time.Now()
+			m, err := dev.Load(plan, 224, 224, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			t.Logf("load (upload and pipelines): %v", time.Since(start).Round(time.Millisecond))
+			start = time.Now()
+			got, err := m.Run(input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("first run: %v", time.Since(start).Round(time.Millisecond))
+			checkLogits(t, "WebGPU vs CPU engine", got, want)
+			if *benchRuns > 0 {
+				gpu := median(t, *benchRuns, func() error { _, err := m.Run(input); return err })
+				wasm := median(t, *benchRuns, func() error { _, err := session.Run(input, 224, 224); return err })
+				t.Logf("latency at 224x224, median of %d after warm-up: WebGPU %v, CPU engine (wasm) %v", *benchRuns, gpu, wasm)
+			}
+		})
+	}
+}
+
+// median times n calls of run.
+func median(t *testing.T, n int, run func() error) time.Duration {
+	times := make([]time.Duration, n)
+	for i := range times {
+		start := time.Now()
+		if err := run(); err != nil {
+			t.Fatal(err)
+		}
+		times[i] = time.Since(start)
+	}
+	slices.Sort(times)
+	return times[n/2].Round(time.Millisecond)
+}
+
+// TestRunTraffic counts what one Run asks of the browser: one input write,
+// one command buffer in one submit, and one mapping of the logits alone.
+func TestRunTraffic(t *testing.T) {
+	dev := openDevice(t)
+	plan := randomPlan(t, arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 10})
+	m, err := dev.Load(plan, 32, 32, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	evalJS(`const counts = self.gpuTraffic = {writes: 0, submits: 0, commandBuffers: 0, maps: 0, mappedBytes: 0};
+		const wrap = (proto, name, count) => {
+			const original = proto[name];
+			proto[name] = function (...args) { count(...args); return original.apply(this, args); };
+			return () => { proto[name] = original; };
+		};
+		self.restoreTraffic = [
+			wrap(GPUQueue.prototype, "writeBuffer", () => counts.writes++),
+			wrap(GPUQueue.prototype, "submit", (buffers) => { counts.submits++; counts.commandBuffers += buffers.length; }),
+			wrap(GPUBuffer.prototype, "mapAsync", (mode, offset, size) => { counts.maps++; counts.mappedBytes += size; }),
+		];`)
+	_, err = m.Run(randomInput(32, 32))
+	evalJS(`self.restoreTraffic.forEach((restore) => restore())`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := js.Global().Get("gpuTraffic")
+	got := fmt.Sprintf("%d writes, %d submits, %d command buffers, %d maps of %d bytes",
+		c.Get("writes").Int(), c.Get("submits").Int(), c.Get("commandBuffers").Int(), c.Get("maps").Int(), c.Get("mappedBytes").Int())
+	t.Logf("one Run: %s", got)
+	if want := "1 writes, 1 submits, 1 command buffers, 1 maps of 40 bytes"; got != want {
+		t.Errorf("one Run made %s, want %s", got, want)
+	}
+}

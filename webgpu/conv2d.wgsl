@@ -1,0 +1,147 @@
+// conv2d: a convolution over an NHWC tensor as an implicit GEMM,
+//   output[m][n] = epilogue(sum over k of A[m][k] * weights[k][n])
+// where m runs over output positions, n over output channels and
+// k = (ky, kx, ci) over the receptive field. A is never materialised: each
+// tile of it is gathered from the input into workgroup memory. The epilogue
+// adds the BatchNorm-folded bias, then the residual, then applies ReLU.
+//
+// The Go side (shaders.go) prepends the storage types in4, weight4 and out4
+// (vec4 of f32 or f16), the tile sizes TILE_M, TILE_N, TILE_K and THREAD_M,
+// and the switches POINTWISE, RESIDUAL and RELU. Channels are padded to
+// multiples of 4, so every load and store moves a whole vec4 and K counts
+// whole vec4s (k4).
+
+struct Conv {
+  in_h: u32,
+  in_w: u32,
+  in_c4: u32,   // input channels / 4
+  out_w: u32,
+  out_c4: u32,  // output channels / 4
+  m: u32,       // output positions, out_h * out_w
+  k4: u32,      // reduction length / 4: kernel * kernel * in_c4
+  kernel: u32,
+  stride: u32,
+  pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> conv: Conv;
+@group(0) @binding(1) var<storage, read> input: array<in4>;          // [in_h][in_w][in_c4]
+@group(0) @binding(2) var<storage, read> weights: array<weight4>;    // [ky][kx][ci][out_c4]
+@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;     // [out_c4]
+@group(0) @binding(4) var<storage, read> residual: array<out4>;      // [m][out_c4]; a stand-in unless RESIDUAL
+@group(0) @binding(5) var<storage, read_write> output: array<out4>;  // [m][out_c4]
+
+const N4 = TILE_N / 4u;         // vec4 columns of a tile: one per thread along x
+const K4 = TILE_K / 4u;         // vec4s of reduction per tile row
+const ROWS = TILE_M / THREAD_M; // threads along y
+const THREADS = N4 * ROWS;
+
+var<workgroup> tile_a: array<vec4<f32>, TILE_M * K4>;  // [row][k4]: A, vec4 along k
+var<workgroup> tile_b: array<vec4<f32>, TILE_K * N4>;  // [k][n4]: B, vec4 along n
+
+// Staging A: each thread loads the same K4-column of A_ROWS rows every
+// round, so it finds those rows' input windows once, before the K loop.
+const A_ROW_STEP = THREADS / K4;        // rows between a thread's A loads
+const A_ROWS = TILE_M / A_ROW_STEP;     // A loads per thread per round
+const_assert THREADS % K4 == 0u;
+const_assert TILE_M % A_ROW_STEP == 0u;
+// A window origin that every bounds check rejects: rows past M read zeros.
+const OUTSIDE = vec2<i32>(-0x100000);
+
+// window_origin returns the input pixel (x, y) under the top-left tap of
+// output position m, or OUTSIDE past the last position.
+fn window_origin(m: u32) -> vec2<i32> {
+  if (m >= conv.m) {
+    return OUTSIDE;
+  }
+  return vec2<i32>(vec2<u32>(m % conv.out_w, m / conv.out_w) * conv.stride) - i32(conv.pad);
+}
+
+// gather_a returns A[m][4*k4 .. 4*k4+3] for the output position whose
+// window starts at origin: four input channels of the tap k4 / in_c4, or
+// zeros in the padding and past the edges of A.
+fn gather_a(origin: vec2<i32>, m: u32, k4: u32) -> vec4<f32> {
+  if (k4 >= conv.k4) {
+    return vec4<f32>(0.0);
+  }
+  if (POINTWISE) { // 1x1, stride 1, no padding: A is the input itself
+    if (m >= conv.m) {
+      return vec4<f32>(0.0);
+    }
+    return vec4<f32>(input[m * conv.in_c4 + k4]);
+  }
+  let tap = k4 / conv.in_c4;
+  let ky = tap / conv.kernel;
+  let pixel = origin + vec2<i32>(i32(tap - ky * conv.kernel), i32(ky));
+  if (any(pixel < vec2<i32>(0)) || any(pixel >= vec2<i32>(i32(conv.in_w), i32(conv.in_h)))) {
+    return vec4<f32>(0.0);
+  }
+  return vec4<f32>(input[(u32(pixel.y) * conv.in_w + u32(pixel.x)) * conv.in_c4 + k4 - tap * conv.in_c4]);
+}
+
+// load_b returns weights[k][4*n4 .. 4*n4+3], or zeros past the edges of B.
+fn load_b(k: u32, n4: u32) -> vec4<f32> {
+  if (k >= conv.k4 * 4u || n4 >= conv.out_c4) {
+    return vec4<f32>(0.0);
+  }
+  return vec4<f32>(weights[k * conv.out_c4 + n4]);
+}
+
+// Each thread computes THREAD_M output positions x 4 output channels.
+@compute @workgroup_size(N4, ROWS)
+fn main(@builtin(workgroup_id) group: vec3<u32>,
+        @builtin(local_invocation_id) local: vec3<u32>,
+        @builtin(local_invocation_index) thread: u32) {
+  let m0 = group.y * TILE_M;
+  let n4 = group.x * N4 + local.x;
+  let row0 = local.y * THREAD_M;
+  var acc: array<vec4<f32>, THREAD_M>;
+
+  let a_col = thread % K4;
+  let a_row0 = thread / K4;
+  var origins: array<vec2<i32>, A_ROWS>;
+  for (var j = 0u; j < A_ROWS; j++) {
+    origins[j] = window_origin(m0 + a_row0 + j * A_ROW_STEP);
+  }
+
+  for (var k0 = 0u; k0 < conv.k4; k0 += K4) {
+    for (var j = 0u; j < A_ROWS; j++) {
+      let row = a_row0 + j * A_ROW_STEP;
+      tile_a[row * K4 + a_col] = gather_a(origins[j], m0 + row, k0 + a_col);
+    }
+    for (var i = thread; i < TILE_K * N4; i += THREADS) {
+      tile_b[i] = load_b(k0 * 4u + i / N4, group.x * N4 + i % N4);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < K4; kk++) {
+      let b0 = tile_b[(4u * kk) * N4 + local.x];
+      let b1 = tile_b[(4u * kk + 1u) * N4 + local.x];
+      let b2 = tile_b[(4u * kk + 2u) * N4 + local.x];
+      let b3 = tile_b[(4u * kk + 3u) * N4 + local.x];
+      for (var r = 0u; r < THREAD_M; r++) {
+        let a = tile_a[(row0 + r) * K4 + kk];
+        acc[r] = fma(vec4<f32>(a.x), b0, fma(vec4<f32>(a.y), b1, fma(vec4<f32>(a.z), b2, fma(vec4<f32>(a.w), b3, acc[r]))));
+      }
+    }
+    workgroupBarrier();
+  }
+
+  if (n4 >= conv.out_c4) {
+    return;
+  }
+  let b = bias[n4];
+  for (var r = 0u; r < THREAD_M; r++) {
+    let m = m0 + row0 + r;
+    if (m >= conv.m) {
+      return;
+    }
+    var v = acc[r] + b;
+    if (RESIDUAL) {
+      v += vec4<f32>(residual[m * conv.out_c4 + n4]);
+    }
+    if (RELU) {
+      v = max(v, vec4<f32>(0.0));
+    }
+    output[m * conv.out_c4 + n4] = out4(v);
+  }
+}

@@ -1,0 +1,163 @@
+package webgpu
+
+import (
+	"fmt"
+
+	"github.com/inbrowser/resnet/engine"
+	"github.com/inbrowser/resnet/engine/arch"
+)
+
+// bufferID names one of a program's activation buffers.
+type bufferID int
+
+// noBuffer marks an absent residual.
+const noBuffer bufferID = -1
+
+// buffer is one activation buffer. Values are counted in the padded layout
+// (a multiple of 4).
+type buffer struct {
+	values int
+	exact  bool // always float32: the logits and probabilities the caller reads
+}
+
+type opKind int
+
+const (
+	opConv    opKind = iota // conv2d.wgsl: implicit GEMM with the bias, residual and ReLU epilogue
+	opMaxPool               // maxpool.wgsl
+	opAvgPool               // avgpool.wgsl: global average over positions
+	opSoftmax               // softmax.wgsl
+)
+
+// step is one dispatch: op reads src (an inH x inW x channels NHWC tensor,
+// channels padded to 4) and writes dst.
+type step struct {
+	op           opKind
+	conv         *engine.FoldedConv // opConv only
+	inH, inW     int
+	channels     int // real input channels (opSoftmax: the number of logits)
+	src, dst     bufferID
+	residual     bufferID // opConv: added before the ReLU, or noBuffer
+	relu         bool     // opConv
+	pool, stride int      // opMaxPool window and stride
+	poolPad      int      // opMaxPool padding; padded positions never win
+}
+
+// program is a network laid out for the GPU: its buffers and, in order, the
+// dispatches of one inference. Load turns it into GPU objects; Run replays it.
+type program struct {
+	buffers  []buffer
+	input    bufferID // written by Run: inH x inW x 3, padded to 4 channels
+	output   bufferID // read back by Run
+	inH, inW int
+	inC      int // channels of the input
+	outputs  int // values read back
+	steps    []step
+}
+
+// The buffers of a compiled network. Four activation buffers rotate as in
+// the CPU engine (engine.Session): the block input, two for the block's
+// intermediate convs and one for the projected shortcut.
+const (
+	bufInput    bufferID = 4
+	bufFeatures bufferID = 5
+	bufLogits   bufferID = 6
+	bufProbs    bufferID = 7
+)
+
+// compile lays out plan for an inH x inW input. With softmax the program
+// ends in probabilities instead of logits.
+func compile(plan *engine.Plan, inH, inW int, softmax bool) (*program, error) {
+	if inH < engine.MinInputSize || inW < engine.MinInputSize || inH > engine.MaxInputSize || inW > engine.MaxInputSize {
+		return nil, fmt.Errorf("input is %dx%d; the network takes sides from %d to %d", inW, inH, engine.MinInputSize, engine.MaxInputSize)
+	}
+	p := &program{input: bufInput, output: bufLogits, inH: inH, inW: inW, inC: plan.Stem.In, outputs: plan.Config.NumClasses}
+	var largest int // values of the largest activation
+	conv := func(fc *engine.FoldedConv, h, w int, src, dst, residual bufferID, relu bool) (int, int) {
+		s := step{op: opConv, conv: fc, inH: h, inW: w, channels: fc.In, src: src, dst: dst, residual: residual, relu: relu}
+		oh, ow := s.outSize()
+		largest = max(largest, oh*ow*pad4(fc.Out))
+		p.steps = append(p.steps, s)
+		return oh, ow
+	}
+
+	h, w := conv(&plan.Stem, inH, inW, bufInput, 1, noBuffer, true)
+	c := plan.Stem.Out
+	pool := step{op: opMaxPool, inH: h, inW: w, channels: c, src: 1, dst: 0,
+		pool: arch.PoolKernel, stride: arch.PoolStride, poolPad: arch.PoolPad, residual: noBuffer}
+	h, w = pool.outSize()
+	p.steps = append(p.steps, pool)
+
+	x := bufferID(0) // the block input
+	for bi := range plan.Blocks {
+		b := &plan.Blocks[bi]
+		free := others(x)
+		shortcut := x
+		if b.Downsample != nil {
+			conv(b.Downsample, h, w, x, free[2], noBuffer, false)
+			shortcut = free[2]
+		}
+		in := x
+		for i := range b.Convs {
+			residual := noBuffer
+			if i == len(b.Convs)-1 {
+				residual = shortcut
+			}
+			h, w = conv(&b.Convs[i], h, w, in, free[i%2], residual, true)
+			in = free[i%2]
+		}
+		x, c = in, b.Convs[len(b.Convs)-1].Out
+	}
+	p.steps = append(p.steps, step{op: opAvgPool, inH: h, inW: w, channels: c, src: x, dst: bufFeatures,
+		residual: noBuffer})
+
+	// The fully connected layer is a 1x1 conv over a 1x1 image: PyTorch's
+	// Linear weight [classes][features] is OIHW with H = W = 1.
+	fc := &engine.FoldedConv{Conv: arch.Conv{Name: "fc", In: plan.Features, Out: plan.Config.NumClasses, Kernel: 1, Stride: 1},
+		Weight: plan.FCWeight, Bias: plan.FCBias}
+	conv(fc, 1, 1, bufFeatures, bufLogits, noBuffer, false)
+	classes := pad4(plan.Config.NumClasses)
+	p.buffers = []buffer{{values: largest}, {values: largest}, {values: largest}, {values: largest},
+		{values: inH * inW * pad4(p.inC)}, {values: pad4(plan.Features)}, {values: classes, exact: true}}
+	if softmax {
+		p.steps = append(p.steps, step{op: opSoftmax, channels: plan.Config.NumClasses, src: bufLogits, dst: bufProbs,
+			residual: noBuffer})
+		p.buffers = append(p.buffers, buffer{values: classes, exact: true})
+		p.output = bufProbs
+	}
+	return p, nil
+}
+
+// others lists the three rotating buffers that are not x, in a fixed order,
+// as engine.Session does: a block's last conv never writes a buffer it reads.
+func others(x bufferID) [3]bufferID {
+	var o [3]bufferID
+	n := 0
+	for i := range bufferID(4) {
+		if i != x {
+			o[n] = i
+			n++
+		}
+	}
+	return o
+}
+
+// outSize is the height and width of the step's output.
+func (s step) outSize() (int, int) {
+	switch s.op {
+	case opConv:
+		k, st, pad := s.conv.Kernel, s.conv.Stride, s.conv.Pad
+		return (s.inH+2*pad-k)/st + 1, (s.inW+2*pad-k)/st + 1
+	case opMaxPool:
+		return (s.inH+2*s.poolPad-s.pool)/s.stride + 1, (s.inW+2*s.poolPad-s.pool)/s.stride + 1
+	}
+	return 1, 1
+}
+
+// outChannels is the number of real channels the step writes.
+func (s step) outChannels() int {
+	if s.op == opConv {
+		return s.conv.Out
+	}
+	return s.channels
+}

@@ -1,0 +1,80 @@
+package webgpu
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// storage is the element type of weights and activations in GPU memory.
+// Sums are always float32; only storage and bandwidth change with f16.
+type storage int
+
+const (
+	storeF32 storage = iota
+	storeF16         // needs the adapter feature "shader-f16"
+)
+
+// size is the bytes per value.
+func (s storage) size() int {
+	if s == storeF16 {
+		return 2
+	}
+	return 4
+}
+
+// wgsl is the WGSL scalar type.
+func (s storage) wgsl() string {
+	if s == storeF16 {
+		return "f16"
+	}
+	return "f32"
+}
+
+// encode writes src into dst as little-endian values of type s; dst must
+// hold len(src)*s.size() bytes.
+func (s storage) encode(dst []byte, src []float32) {
+	if s == storeF16 {
+		for i, v := range src {
+			binary.LittleEndian.PutUint16(dst[2*i:], float16Bits(v))
+		}
+		return
+	}
+	for i, v := range src {
+		binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
+	}
+}
+
+// float16Bits returns the IEEE 754 binary16 value nearest to f, ties to
+// even, as WGSL's f16(x) conversion does: too large becomes ±Inf, too small
+// a subnormal or ±0, NaN stays NaN.
+func float16Bits(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp, mant := int(b>>23&0xff), b&0x7fffff
+	if exp == 0xff { // Inf or NaN
+		if mant != 0 {
+			return sign | 0x7e00
+		}
+		return sign | 0x7c00
+	}
+	e := exp - 127 + 15 // the binary16 biased exponent
+	switch {
+	case e >= 0x1f:
+		return sign | 0x7c00
+	case e < -10: // below half the smallest subnormal: rounds to zero
+		return sign
+	case e <= 0: // a binary16 subnormal: the implicit bit becomes explicit
+		return sign | roundShift(mant|0x800000, uint(14-e))
+	}
+	// A carry out of the mantissa rounds up into the exponent, up to Inf.
+	return sign | roundShift(uint32(e)<<23|mant, 13)
+}
+
+// roundShift returns v >> shift rounded to nearest, ties to even.
+func roundShift(v uint32, shift uint) uint16 {
+	q, rem, half := v>>shift, v&(1<<shift-1), uint32(1)<<(shift-1)
+	if rem > half || rem == half && q&1 == 1 {
+		q++
+	}
+	return uint16(q)
+}
