@@ -12,6 +12,7 @@ import (
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/engine/kernel"
 	"github.com/inbrowser/resnet/engine/preprocess"
 	"github.com/inbrowser/resnet/weights"
 )
@@ -34,7 +35,16 @@ type Classifier struct {
 
 	mu      sync.Mutex
 	session *engine.Session
+	accel   Accelerator // nil: the CPU engine runs every image
 	input   []float32
+}
+
+// Accelerator runs the network on other hardware than the CPU engine, such
+// as WebGPU, for inputs of the classifier's crop size.
+type Accelerator interface {
+	Run(input []float32) ([]float32, error)
+	Name() string
+	Close()
 }
 
 // Class is one predicted class.
@@ -50,6 +60,10 @@ type Result struct {
 	Decode     time.Duration `json:"decode"`     // zero when given an image
 	Preprocess time.Duration `json:"preprocess"` // resize, crop, normalize
 	Inference  time.Duration `json:"inference"`  // the network and softmax
+	Backend    string        `json:"backend"`    // what ran the network
+	// Fallback says why the accelerator was dropped during this call, after
+	// which the CPU engine ran it; empty otherwise.
+	Fallback string `json:"fallback,omitempty"`
 }
 
 // New builds a classifier from weights already read into ckpt.
@@ -98,17 +112,56 @@ func (c *Classifier) Classify(img image.Image, k int) (*Result, error) {
 		return nil, err
 	}
 	prepared := time.Now()
-	size := c.opts.Spec.Crop
-	logits, err := c.session.Run(c.input, size, size)
+	logits, backend, fallback, err := c.run()
 	if err != nil {
 		return nil, err
 	}
 	top := engine.TopK(logits, k)
-	r := &Result{Preprocess: prepared.Sub(start), Inference: time.Since(prepared)}
+	r := &Result{Preprocess: prepared.Sub(start), Inference: time.Since(prepared), Backend: backend, Fallback: fallback}
 	for _, p := range top {
 		r.Top = append(r.Top, Class{Index: p.Index, Label: c.opts.Labels[p.Index], Prob: p.Prob})
 	}
 	return r, nil
+}
+
+// run runs the network on c.input: on the accelerator if there is one, and
+// on the CPU engine if there is none or it fails, in which case the
+// accelerator is closed and dropped (a lost GPU does not come back by
+// itself; the caller may set a new one).
+func (c *Classifier) run() (logits []float32, backend, fallback string, err error) {
+	if c.accel != nil {
+		logits, err := c.accel.Run(c.input)
+		if err == nil {
+			return logits, c.accel.Name(), "", nil
+		}
+		fallback = fmt.Sprintf("%s failed (%v); running on the CPU", c.accel.Name(), err)
+		c.accel.Close()
+		c.accel = nil
+	}
+	size := c.opts.Spec.Crop
+	logits, err = c.session.Run(c.input, size, size)
+	return logits, kernel.Backend(), fallback, err
+}
+
+// SetAccelerator makes a run on other hardware; nil returns to the CPU
+// engine. The classifier closes the accelerator it replaces or drops.
+func (c *Classifier) SetAccelerator(a Accelerator) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.accel != nil {
+		c.accel.Close()
+	}
+	c.accel = a
+}
+
+// Backend names what runs the network now.
+func (c *Classifier) Backend() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.accel != nil {
+		return c.accel.Name()
+	}
+	return kernel.Backend()
 }
 
 // FromManifest builds the classifier a manifest entry describes from the

@@ -85,3 +85,57 @@ func TestClassifyErrors(t *testing.T) {
 		t.Errorf("non-image bytes: got %v, want ErrUnsupported", err)
 	}
 }
+
+// fakeAccelerator answers with fixed logits, or fails from the nth call.
+type fakeAccelerator struct {
+	logits []float32
+	failAt int
+	calls  int
+	closed bool
+}
+
+func (f *fakeAccelerator) Run([]float32) ([]float32, error) {
+	f.calls++
+	if f.calls >= f.failAt {
+		return nil, errors.New("device lost")
+	}
+	return f.logits, nil
+}
+func (f *fakeAccelerator) Name() string { return "fake GPU" }
+func (f *fakeAccelerator) Close()       { f.closed = true }
+
+// TestAcceleratorFallback checks that an accelerator's answer is used, and
+// that when it fails the CPU engine answers the same call and takes over.
+func TestAcceleratorFallback(t *testing.T) {
+	clf, err := newTiny(t, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "preprocess", "testdata", "chelsea.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu, err := clf.ClassifyBytes(data, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeAccelerator{logits: []float32{0, 0, 9, 0}, failAt: 2}
+	clf.SetAccelerator(fake)
+	r, err := clf.ClassifyBytes(data, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Backend != "fake GPU" || r.Top[0].Index != 2 || r.Fallback != "" {
+		t.Fatalf("accelerated result = %+v, want class 2 from the fake GPU", r)
+	}
+	r, err = clf.ClassifyBytes(data, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Fallback == "" || r.Backend == "fake GPU" || r.Top[0] != cpu.Top[0] || !fake.closed {
+		t.Fatalf("after the accelerator failed: %+v (closed %v), want the CPU's %+v with a fallback note", r, fake.closed, cpu.Top[0])
+	}
+	if clf.Backend() == "fake GPU" {
+		t.Fatal("the failed accelerator is still in use")
+	}
+}
