@@ -1,5 +1,7 @@
 package kernel
 
+//go:generate go run gen_winograd.go
+
 import "fmt"
 
 // Winograd F(2x2, 3x3) (Lavin and Gray, 2015) computes a stride-1, pad-1
