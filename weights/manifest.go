@@ -66,7 +66,10 @@ type Training struct {
 	Optimizer      string  `json:"optimizer,omitempty"`
 	Augmentation   string  `json:"augmentation,omitempty"`
 	LabelSmoothing float64 `json:"label_smoothing,omitempty"`
-	Threads        int     `json:"threads,omitempty"`
+	// ZeroInitResidual: torchvision's zero_init_residual=True was used
+	// (an initialisation choice; the network is unchanged).
+	ZeroInitResidual bool `json:"zero_init_residual,omitempty"`
+	Threads          int  `json:"threads,omitempty"`
 }
 
 // Load parses the embedded manifest.

@@ -44,6 +44,8 @@ def parse_args():
     p.add_argument("--pad", type=int, default=3, help="random-crop padding in pixels")
     p.add_argument("--erase", type=float, default=0.25, help="random-erasing probability")
     p.add_argument("--smoothing", type=float, default=0.1)
+    p.add_argument("--zero-init-residual", action="store_true",
+                   help="torchvision's zero_init_residual=True (initialisation only; the network is unchanged)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (timing runs; nothing is written)")
@@ -118,7 +120,7 @@ def main():
     print(f"data: train {tuple(xtr.shape)} test {tuple(xte.shape)} mean {m} std {s} "
           f"({time.time() - t_start:.1f}s)", flush=True)
 
-    model = getattr(torchvision.models, a.arch)(num_classes=10)
+    model = getattr(torchvision.models, a.arch)(num_classes=10, zero_init_residual=a.zero_init_residual)
     model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, nesterov=True, weight_decay=a.wd)
     steps_per_epoch = len(xtr) // a.batch  # drop the last partial batch
@@ -207,6 +209,7 @@ def main():
             "optimizer": f"SGD nesterov momentum 0.9, one-cycle peak lr {a.lr}, weight decay {a.wd}",
             "augmentation": f"random crop pad {a.pad}, horizontal flip, random erasing p={a.erase}",
             "label_smoothing": a.smoothing,
+            "zero_init_residual": a.zero_init_residual,
             "threads": a.threads,
         },
         "source": ("Trained here by tools/train/train_fashion.py on Fashion-MNIST from Debian's "
