@@ -39,8 +39,10 @@ PY
 	fi
 done
 
-step "go vet"
+step "go vet; generated code up to date"
 go vet ./...
+go generate ./engine/kernel
+git diff --exit-code -- engine/kernel || { echo "engine/kernel: generated files are stale: run go generate ./engine/kernel" >&2; exit 1; }
 
 step "Go tests, plain build"
 go test -count=1 ./...
@@ -52,3 +54,19 @@ step "Go tests as WebAssembly under Node, plain and SIMD128 builds"
 export PATH="$PATH:$(go env GOROOT)/lib/wasm" # go_js_wasm_exec
 GOOS=js GOARCH=wasm go test -count=1 ./engine/...
 GOEXPERIMENT=simd GOOS=js GOARCH=wasm go test -count=1 ./engine/...
+
+step "browser worker (wasm/) under Node"
+GOOS=js GOARCH=wasm go vet ./wasm/
+GOOS=js GOARCH=wasm go test -count=1 -exec="$(go env GOROOT)/lib/wasm/go_js_wasm_exec" ./wasm/
+
+step "browser tests (e2e/), headless Chromium"
+if [ ! -x /usr/bin/chromium ]; then
+	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+	$SUDO apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium
+fi
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20)' || { echo "the browser tests need Node 20 or newer" >&2; exit 1; }
+wanted=$(node -p 'require("./e2e/package-lock.json").packages["node_modules/playwright-core"].version')
+installed=$(node -p 'require("./e2e/node_modules/playwright-core/package.json").version' 2>/dev/null || true)
+[ "$installed" = "$wanted" ] || (cd e2e && npm ci --no-audit --no-fund)
+node --test e2e/

@@ -1,0 +1,153 @@
+// The weight cache: a reload makes no weight request, a damaged entry is
+// detected and fetched again, stale versions go, a full quota only costs
+// the cache, and the clear button empties it.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  dropFiles, fixtureImages, launchChromium, openApp, pngPayload, resultOf, scratchDir, screenshot, startServer, waitReady,
+} from './harness.mjs';
+
+let server, browser, scratch, images;
+
+before(async () => {
+  scratch = await scratchDir('cache');
+  [server, images, browser] = await Promise.all([startServer(), fixtureImages(scratch.dir), launchChromium()]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await scratch?.remove();
+});
+
+/**
+ * A page in a fresh context (empty IndexedDB), closed when test t ends, and
+ * the weight requests it makes.
+ */
+async function freshPage(t) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  page.on('pageerror', (e) => assert.fail(`uncaught error in the page: ${e.message}`));
+  const weightRequests = [];
+  // context-wide: the weights are fetched by the Web Worker, not the page.
+  context.on('request', (r) => { if (r.url().endsWith('.safetensors')) weightRequests.push(r.url()); });
+  return { page, weightRequests };
+}
+
+async function classifyOne(page, name) {
+  const im = images[3];
+  await dropFiles(page, [await pngPayload(im, name)]);
+  assert.equal((await resultOf(page, name)).top1, im.class);
+}
+
+/** Reads the cache's IndexedDB from the page: {key: storedBytes} of a store. */
+function storedKeys(page, store) {
+  return page.evaluate((store) => new Promise((resolve, reject) => {
+    const open = indexedDB.open('resnet-weights');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const req = open.result.transaction(store).objectStore(store).getAllKeys();
+      req.onsuccess = () => { open.result.close(); resolve(req.result); };
+      req.onerror = () => reject(req.error);
+    };
+  }), store);
+}
+
+test('the first visit shows the download progress', async (t) => {
+  const { page } = await freshPage(t);
+  // Slow the network (the worker's fetch too) to about 8 MB/s.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 8e6, uploadThroughput: 1e6 });
+  await page.goto(server.url);
+  await page.waitForFunction(() => {
+    const pct = Number(document.getElementById('load-progress').getAttribute('aria-valuenow'));
+    return pct >= 20 && pct < 90;
+  }, null, { timeout: 30_000 });
+  assert.match(await page.textContent('#load-text'), /Downloading the weights: [\d.]+ MB of [\d.]+ MB \(\d+%\)/);
+  assert.match(await page.textContent('#backend'), /Go WASM/);
+  await screenshot(page, 'desktop-downloading');
+  await waitReady(page);
+  assert.ok(await page.isHidden('#load-progress'));
+});
+
+test('a reload loads the weights from IndexedDB without requesting them', async (t) => {
+  const { page, weightRequests } = await freshPage(t);
+  await openApp(page, server.url);
+  assert.equal(weightRequests.length, 1, 'the first visit downloads the weights once');
+  assert.match(await page.textContent('#load-text'), /downloaded/);
+  await classifyOne(page, 'first-visit.png');
+
+  await page.reload();
+  assert.match(await waitReady(page), /from this browser’s cache/);
+  assert.equal(weightRequests.length, 1, `the reload requested weights again: ${weightRequests}`);
+  await classifyOne(page, 'cached-visit.png');
+  assert.match(await page.textContent('#cache-text'), /^Weights cache: \d+(\.\d)? MB \(1 model\) · site storage [\d.]+ [kMG]B of [\d.]+ [kMG]B$/);
+});
+
+test('a damaged cache entry is deleted and fetched again, and stale versions go', async (t) => {
+  const { page, weightRequests } = await freshPage(t);
+  await openApp(page, server.url);
+  const [key] = await storedKeys(page, 'files');
+  assert.match(key, /^fashion-resnet18@[0-9a-f]{64}$/);
+
+  // Flip bytes in the middle of the stored weights, and store an older
+  // "version" of the same model next to them.
+  const staleKey = 'fashion-resnet18@' + '0'.repeat(64);
+  await page.evaluate(({ key, staleKey }) => new Promise((resolve, reject) => {
+    const open = indexedDB.open('resnet-weights');
+    open.onsuccess = () => {
+      const txn = open.result.transaction(['files', 'entries'], 'readwrite');
+      const files = txn.objectStore('files');
+      files.get(key).onsuccess = (e) => {
+        const bytes = e.target.result;
+        for (let i = bytes.length >> 1; i < (bytes.length >> 1) + 64; i++) bytes[i] ^= 0xff;
+        files.put(bytes, key);
+        files.put(new Uint8Array(16), staleKey);
+        txn.objectStore('entries').put({ name: 'fashion-resnet18', sha256: '0'.repeat(64), bytes: 16, storedAt: 0 }, staleKey);
+      };
+      txn.oncomplete = () => { open.result.close(); resolve(); };
+      txn.onerror = () => reject(txn.error);
+    };
+  }), { key, staleKey });
+
+  await page.reload();
+  await waitReady(page);
+  assert.equal(weightRequests.length, 2, 'the damaged weights were not downloaded again');
+  assert.match(await page.textContent('#notices'), /cached weights were damaged/);
+  assert.deepEqual(await storedKeys(page, 'files'), [key], 'the stale version is still stored');
+  assert.deepEqual(await storedKeys(page, 'entries'), [key]);
+  await screenshot(page, 'desktop-cache-repaired');
+  await classifyOne(page, 'after-repair.png');
+
+  // The repaired entry is good: the next reload uses it.
+  await page.reload();
+  assert.match(await waitReady(page), /from this browser’s cache/);
+  assert.equal(weightRequests.length, 2);
+});
+
+test('with the storage quota used up the app runs uncached and says so', async (t) => {
+  const { page, weightRequests } = await freshPage(t);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(server.url).origin, quotaSize: 1_000_000 });
+  await openApp(page, server.url);
+  assert.match(await page.textContent('#notices'), /not enough storage space to cache the weights/);
+  await classifyOne(page, 'uncached.png');
+  await screenshot(page, 'desktop-quota-notice');
+  await page.reload();
+  await waitReady(page);
+  assert.equal(weightRequests.length, 2, 'without a cache the reload downloads again');
+});
+
+test('the clear button empties the cache', async (t) => {
+  const { page } = await freshPage(t);
+  await openApp(page, server.url);
+  await page.waitForFunction(() => /1 model/.test(document.getElementById('cache-text').textContent));
+  await page.click('#clear-cache');
+  await page.waitForFunction(() => /empty/.test(document.getElementById('cache-text').textContent));
+  assert.deepEqual(await storedKeys(page, 'files'), []);
+  assert.ok(await page.isDisabled('#clear-cache'));
+  await page.reload();
+  assert.match(await waitReady(page), /downloaded/);
+});

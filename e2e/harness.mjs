@@ -1,0 +1,144 @@
+// Shared set-up of the browser tests: the app's server, the Fashion-MNIST
+// test images, Debian's Chromium, and helpers that act as a user would.
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+export const artifacts = fileURLToPath(new URL('artifacts/', import.meta.url));
+
+// Test-set images, one per class, that the bundled models classify
+// correctly with a top-1 probability of at least 0.85, both as PNG files and
+// through the fake camera's path (checked with the Go engine, classifying
+// the gray image and a simulated 320x240 camera frame of it).
+export const FIXTURE_INDICES = [0, 1, 2, 7, 8, 9, 10, 13, 18, 19];
+
+// The flags the project runs Chromium with (see the README): headless,
+// quiet, WebGPU on SwiftShader for the WebGPU backend.
+const CHROMIUM_FLAGS = [
+  '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-quic', '--no-first-run', '--enable-unsafe-webgpu', '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader',
+];
+
+const run = promisify(execFile);
+
+/** A scratch directory removed by the returned cleanup function. */
+export async function scratchDir(prefix) {
+  const dir = await mkdtemp(join(tmpdir(), `resnet-e2e-${prefix}-`));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Builds the app and serves it: cmd/build-wasm -serve on a free port.
+ * E2E_WEIGHTS names another weights folder than the module's weights/.
+ */
+export async function startServer() {
+  const scratch = await scratchDir('dist');
+  const bin = join(scratch.dir, 'build-wasm');
+  await run('go', ['build', '-o', bin, './cmd/build-wasm'], { cwd: repoRoot });
+  const args = ['-out', join(scratch.dir, 'dist'), '-serve', '127.0.0.1:0'];
+  if (process.env.E2E_WEIGHTS) args.push('-weights', process.env.E2E_WEIGHTS);
+  const proc = spawn(bin, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(proc, 'exit');
+  const url = await new Promise((resolve, reject) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      const m = line.match(/^serving (http:\/\/\S+)/);
+      if (m) resolve(m[1]);
+    });
+    exited.then(([code]) => reject(new Error(`build-wasm exited with ${code} before serving`)));
+  });
+  return {
+    url,
+    async close() {
+      proc.kill();
+      await exited;
+      await scratch.remove();
+    },
+  };
+}
+
+/**
+ * Writes the fixture images (PNG, and a Y4M video of each for the fake
+ * camera) and returns [{index, label, class, png, y4m}].
+ */
+export async function fixtureImages(dir) {
+  await run('go', ['run', './cmd/fashion-images', '-out', dir, '-index', FIXTURE_INDICES.join(','), '-video', '320x240'], { cwd: repoRoot });
+  return JSON.parse(await readFile(join(dir, 'images.json'), 'utf8'));
+}
+
+/** Launches Chromium headless; extraArgs adds flags such as a fake camera. */
+export function launchChromium(extraArgs = []) {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [...CHROMIUM_FLAGS, ...extraArgs] });
+}
+
+/** Opens the app in page and waits until a model is ready. */
+export async function openApp(page, url) {
+  await page.goto(url);
+  await waitReady(page);
+}
+
+/**
+ * Waits until the model panel says a model (or the given one) is ready and
+ * returns what it says; fails on a load error.
+ */
+export async function waitReady(page, model = '') {
+  await page.waitForFunction((model) => {
+    const text = document.getElementById('load-text').textContent;
+    if (document.getElementById('load-status').classList.contains('failed')) throw new Error(text);
+    return text.startsWith(`Ready: ${model}`);
+  }, model, { timeout: 60_000 });
+  return page.textContent('#load-text');
+}
+
+/**
+ * Drops files on the drop zone through real dragenter, dragover and drop
+ * events carrying a DataTransfer; the Files are made in the page from the
+ * bytes of files = [{name, type, bytes: Buffer}].
+ */
+export async function dropFiles(page, files) {
+  const payload = files.map((f) => ({ name: f.name, type: f.type, base64: f.bytes.toString('base64') }));
+  await page.evaluate((files) => {
+    const dt = new DataTransfer();
+    for (const f of files) {
+      const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bytes], f.name, { type: f.type }));
+    }
+    const zone = document.getElementById('drop-zone');
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+    }
+  }, payload);
+}
+
+/**
+ * Waits for the result card of the file called name and returns what it
+ * shows: {top1, status, failed}.
+ */
+export async function resultOf(page, name, timeout = 30_000) {
+  const card = page.locator('.result', { has: page.locator('.result-name', { hasText: name }) });
+  await card.and(page.locator(':not(.pending)')).waitFor({ timeout });
+  const failed = await card.evaluate((el) => el.classList.contains('failed'));
+  return {
+    failed,
+    status: await card.locator('.result-status').textContent(),
+    top1: failed ? null : await card.locator('.bar.top .bar-label').textContent(),
+  };
+}
+
+/** Saves a screenshot of page as e2e/artifacts/name.png. */
+export async function screenshot(page, name) {
+  await mkdir(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+/** Reads a fixture image as a drop payload under a new name. */
+export async function pngPayload(image, name) {
+  return { name, type: 'image/png', bytes: await readFile(image.png) };
+}

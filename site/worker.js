@@ -1,0 +1,16 @@
+// The Web Worker that runs the Go classifier. resnet.js sends one 'start'
+// message with the compiled WebAssembly module; once started, the Go
+// program installs its own onmessage and answers every later message
+// (docs/app.md describes the protocol).
+self.onmessage = async ({ data }) => {
+  try {
+    importScripts(data.wasmExec);
+    const go = new Go();
+    const instance = await WebAssembly.instantiate(data.module, go.importObject);
+    go.run(instance).then(() => {
+      self.postMessage({ type: 'fatal', message: 'The classifier stopped unexpectedly. Reload the page to start it again.' });
+    });
+  } catch (e) {
+    self.postMessage({ type: 'fatal', message: `The classifier could not start: ${e.message}` });
+  }
+};

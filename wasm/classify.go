@@ -1,0 +1,114 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"strings"
+	"syscall/js"
+
+	"github.com/inbrowser/resnet/engine/classifier"
+	"github.com/inbrowser/resnet/engine/preprocess"
+)
+
+// defaultTopK is how many classes a reply lists unless the request says.
+const defaultTopK = 5
+
+// classify classifies msg.image (an encoded image file's bytes) or
+// msg.pixels (RGBA bytes, msg.width x msg.height, as in ImageData).
+func (w *worker) classify(msg js.Value, _ func(map[string]any)) (map[string]any, error) {
+	m := w.current()
+	if m == nil {
+		return nil, failf(codeNoModel, "No model is loaded yet.")
+	}
+	encoded, img, k, err := readClassifyRequest(msg, m.clf.Options().MaxPixels)
+	if err != nil {
+		return nil, imageError(err)
+	}
+	var r *classifier.Result
+	if img != nil {
+		r, err = m.clf.Classify(img, k)
+	} else {
+		r, err = m.clf.ClassifyBytes(encoded, k)
+	}
+	if err != nil {
+		return nil, imageError(err)
+	}
+	top := make([]any, len(r.Top))
+	for i, c := range r.Top {
+		top[i] = map[string]any{"index": c.Index, "label": c.Label, "prob": c.Prob}
+	}
+	result := map[string]any{
+		"model":   m.name,
+		"top":     top,
+		"backend": r.Backend,
+		"timings": map[string]any{
+			"decode": ms(r.Decode), "preprocess": ms(r.Preprocess), "inference": ms(r.Inference),
+		},
+	}
+	if r.Fallback != "" {
+		result["fallback"] = r.Fallback
+	}
+	return result, nil
+}
+
+// readClassifyRequest returns the encoded image of a classify request, or
+// its pixels wrapped as an image, and how many classes to list.
+func readClassifyRequest(msg js.Value, maxPixels int) (encoded []byte, img image.Image, k int, err error) {
+	f := fields{obj: msg}
+	k = defaultTopK
+	if msg.Get("k").Truthy() {
+		k = f.integer("k", 1, 1<<20)
+	}
+	switch {
+	case f.err != nil:
+	case msg.Get("image").Truthy():
+		encoded, f.err = bytesOf(msg.Get("image"))
+	case msg.Get("pixels").Truthy():
+		width, height := f.integer("width", 1, 1<<16), f.integer("height", 1, 1<<16)
+		if f.err == nil && width*height > maxPixels {
+			return nil, nil, 0, &preprocess.TooLargeError{Width: width, Height: height, MaxPixels: maxPixels}
+		}
+		if f.err == nil {
+			img, f.err = nrgba(msg.Get("pixels"), width, height)
+		}
+	default:
+		f.err = errors.New("it needs image (encoded bytes) or pixels (RGBA bytes) with width and height")
+	}
+	if f.err != nil {
+		return nil, nil, 0, failf(codeBadRequest, "classify: %v", f.err)
+	}
+	return encoded, img, k, nil
+}
+
+// nrgba wraps RGBA bytes as an image without copying them again. Canvas
+// pixels are not premultiplied, hence NRGBA.
+func nrgba(pixels js.Value, width, height int) (image.Image, error) {
+	pix, err := bytesOf(pixels)
+	if err != nil {
+		return nil, err
+	}
+	if len(pix) != 4*width*height {
+		return nil, fmt.Errorf("%d pixel bytes for %dx%d RGBA, want %d", len(pix), width, height, 4*width*height)
+	}
+	return &image.NRGBA{Pix: pix, Stride: 4 * width, Rect: image.Rect(0, 0, width, height)}, nil
+}
+
+// imageError turns a decoding or preprocessing failure into a message for
+// the person who chose the image.
+func imageError(err error) error {
+	var oe *opError
+	var large *preprocess.TooLargeError
+	switch {
+	case errors.As(err, &oe):
+		return err
+	case errors.Is(err, preprocess.ErrUnsupported):
+		return failf(codeUnsupported, "This is not an image the classifier can read. It reads JPEG, PNG, GIF, BMP, TIFF and WebP files.")
+	case errors.As(err, &large):
+		return failf(codeTooLarge, "This image is too large: %d×%d pixels is %.0f megapixels, and the limit is %.0f.",
+			large.Width, large.Height, float64(large.Width)*float64(large.Height)/1e6, float64(large.MaxPixels)/1e6)
+	}
+	return failf(codeBadImage, "This image could not be read: %s.", strings.TrimPrefix(err.Error(), "preprocess: "))
+}

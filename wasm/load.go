@@ -1,0 +1,67 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"runtime"
+	"syscall/js"
+	"time"
+
+	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/engine/classifier"
+)
+
+// load makes the model described by msg.model the current one.
+func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]any, error) {
+	e, err := parseEntry(msg.Get("model"))
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	data, source, notices, err := w.obtainWeights(context.Background(), e, progress)
+	if err != nil {
+		return nil, err
+	}
+	obtained := time.Now()
+	progress(map[string]any{"phase": "build"})
+	// Manifests only list .safetensors files; not calling checkpoint.Read
+	// keeps the .pth reader and its unpickler out of the binary (170 kB).
+	ckpt, err := checkpoint.ReadSafetensors(data)
+	if err != nil {
+		return nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
+	}
+	clf, err := classifier.New(e.opts, ckpt)
+	if err != nil {
+		return nil, failf(codeModel, "The weights do not fit %s: %v", e.name, err)
+	}
+	w.setModel(&loadedModel{name: e.name, clf: clf})
+	// The file, the unpacked tensors and any previous model are garbage now;
+	// collect them before the first image needs the memory.
+	runtime.GC()
+	return map[string]any{
+		"name":    e.name,
+		"source":  source,
+		"notices": anySlice(notices),
+		"backend": clf.Backend(),
+		"timings": map[string]any{"weights": ms(obtained.Sub(start)), "build": ms(time.Since(obtained))},
+	}, nil
+}
+
+// dispose drops the current model so that its memory can be reused.
+func (w *worker) dispose(js.Value, func(map[string]any)) (map[string]any, error) {
+	w.setModel(nil)
+	runtime.GC()
+	return map[string]any{}, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// anySlice converts for js.ValueOf, which takes []any but not []string.
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}

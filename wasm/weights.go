@@ -1,0 +1,85 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"syscall/js"
+)
+
+// Where load found the weights.
+const (
+	fromCache   = "cache"
+	fromNetwork = "network"
+)
+
+// obtainWeights returns the verified weights file of e: the cached copy if
+// it passes its size and hash, else a download, which is then cached.
+// Cache trouble never fails the load: it only adds a notice for the user.
+func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, progress func(map[string]any)) (data []byte, source string, notices []string, err error) {
+	cache, err := w.weightCache(ctx)
+	if err != nil {
+		notices = append(notices, fmt.Sprintf("The weights cannot be cached (%v), so they will be downloaded again on every visit.", err))
+	}
+	if cache != nil {
+		progress(map[string]any{"phase": "cache"})
+		stored, ok, err := cache.get(ctx, e.cacheKey())
+		if err != nil {
+			notices = append(notices, fmt.Sprintf("The weight cache could not be read (%v).", err))
+		}
+		if ok {
+			if data, err := verify(stored, e); err == nil {
+				return data, fromCache, notices, nil
+			}
+			notices = append(notices, "The cached weights were damaged, so they were deleted and downloaded again.")
+			if err := cache.delete(ctx, e.cacheKey()); err != nil {
+				notices = append(notices, fmt.Sprintf("The damaged weights could not be deleted (%v).", err))
+			}
+		}
+	}
+
+	reported := -1
+	file, err := download(e.url, e.bytes, func(done int) {
+		// One event per percent is smooth enough and keeps messages few.
+		if pct := done * 100 / e.bytes; pct != reported {
+			reported = pct
+			progress(map[string]any{"phase": "download", "loaded": done, "total": e.bytes})
+		}
+	})
+	if err != nil {
+		return nil, "", notices, err
+	}
+	progress(map[string]any{"phase": "verify"})
+	if data, err = verify(file, e); err != nil {
+		return nil, "", notices, failf(codeIntegrity, "The downloaded weights of %s are not the published ones (%v), so they were not used.", e.name, err)
+	}
+	if cache != nil {
+		if err := cache.put(ctx, e, file); isQuotaError(err) {
+			notices = append(notices, "There is not enough storage space to cache the weights, so they will be downloaded again on the next visit.")
+		} else if err != nil {
+			notices = append(notices, fmt.Sprintf("The weights could not be cached (%v), so they will be downloaded again on the next visit.", err))
+		}
+	}
+	return data, fromNetwork, notices, nil
+}
+
+// verify copies file into Go memory and checks its size and SHA-256
+// against the manifest entry.
+func verify(file js.Value, e *modelEntry) ([]byte, error) {
+	data, err := bytesOf(file)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) != e.bytes {
+		return nil, fmt.Errorf("%d bytes, want %d", len(data), e.bytes)
+	}
+	sum, err := sha256Hex(file, data)
+	if err != nil {
+		return nil, err
+	}
+	if sum != e.sha256 {
+		return nil, fmt.Errorf("sha256 %s, want %s", sum, e.sha256)
+	}
+	return data, nil
+}

@@ -1,0 +1,45 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"sync"
+
+	"github.com/inbrowser/resnet/engine/classifier"
+)
+
+// worker is the state of the Go side of one Web Worker: at most one loaded
+// model, and the weight cache once opened.
+type worker struct {
+	mu    sync.Mutex
+	model *loadedModel // nil until a load succeeds, and after dispose
+
+	cacheOnce sync.Once
+	cache     *weightCache
+	cacheErr  error // why there is no cache; the worker then runs without
+}
+
+type loadedModel struct {
+	name string
+	clf  *classifier.Classifier
+}
+
+// current returns the loaded model, or nil.
+func (w *worker) current() *loadedModel {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.model
+}
+
+func (w *worker) setModel(m *loadedModel) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.model = m
+}
+
+// weightCache opens the cache on first use.
+func (w *worker) weightCache(ctx context.Context) (*weightCache, error) {
+	w.cacheOnce.Do(func() { w.cache, w.cacheErr = openWeightCache(ctx) })
+	return w.cache, w.cacheErr
+}
