@@ -62,6 +62,12 @@ function showBackend(name) {
 // by another model choice and must not touch the page.
 let latestLoad = 0;
 
+const noticeItem = (text) => Object.assign(document.createElement('li'), { textContent: text });
+
+// ?backend=webgpu|wasm|auto picks the engine (tests and curious users);
+// auto runs WebGPU on a hardware GPU and WebAssembly otherwise.
+const BACKEND = new URLSearchParams(location.search).get('backend') ?? 'auto';
+
 async function loadModel(name) {
   session.clf?.dispose();
   session.clf = null;
@@ -72,7 +78,7 @@ async function loadModel(name) {
   $('load-status').classList.remove('failed');
   $('load-text').textContent = `Loading ${name}…`;
   $('notices').replaceChildren();
-  const loading = ResNet.load({ model: name, onProgress: (e) => { if (current()) showProgress(e); } });
+  const loading = ResNet.load({ model: name, backend: BACKEND, onProgress: (e) => { if (current()) showProgress(e); } });
   session.loading = loading;
   try {
     const clf = await loading;
@@ -82,7 +88,11 @@ async function loadModel(name) {
     showBackend(clf.backend);
     const how = clf.source === 'cache' ? 'from this browser’s cache' : `downloaded (${formatBytes(clf.model.bytes)})`;
     $('load-text').textContent = `Ready: ${clf.model.name}, ${how}, in ${formatMs(performance.now() - started)}.`;
-    $('notices').replaceChildren(...clf.notices.map((n) => Object.assign(document.createElement('li'), { textContent: n })));
+    $('notices').replaceChildren(...clf.notices.map(noticeItem));
+    clf.onBackendChange = ({ backend, notice }) => {
+      showBackend(backend);
+      $('notices').append(noticeItem(notice));
+    };
   } catch (e) {
     if (!current()) return;
     $('load-progress').hidden = true;

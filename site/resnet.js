@@ -66,6 +66,7 @@ class Engine {
   receive(msg) {
     if (msg.type === 'ready') return this.started.resolve(msg);
     if (msg.type === 'fatal') return this.fail(msg.message);
+    if (msg.type === 'backend') return this.onBackend?.(msg); // e.g. the GPU was lost
     const call = this.pending.get(msg.id);
     if (!call) return;
     if (msg.type === 'progress') return call.onProgress?.(msg);
@@ -167,16 +168,19 @@ export class ResNet {
    * resolves to a classifier. onProgress receives events such as
    * {phase: 'download', loaded, total, backend}; phases are 'engine'
    * (starting the worker), then, with the backend's name, 'cache',
-   * 'download', 'verify' and 'build'.
+   * 'download', 'verify' and 'build'. backend is 'auto' (WebGPU on a
+   * hardware GPU, else WebAssembly), 'webgpu' (WebGPU whenever it works,
+   * software renderers too) or 'wasm'; when WebGPU is wanted but cannot
+   * run, the classifier's notices say why.
    */
-  static async load({ model, onProgress } = {}) {
+  static async load({ model, onProgress, backend = 'auto' } = {}) {
     onProgress?.({ phase: 'engine' });
     const [models, engine] = await Promise.all([ResNet.models(), acquireEngine()]);
     const entry = model === undefined ? (models.find((m) => m.default) ?? models[0]) : models.find((m) => m.name === model);
     try {
       if (!entry) throw new ResNetError('bad-request', `Unknown model ${model}; known: ${models.map((m) => m.name).join(', ')}.`);
       const withURL = { ...entry, url: new URL(entry.url, base).href };
-      const info = await engine.call('load', { model: withURL }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
+      const info = await engine.call('load', { model: withURL, backend }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
       return new ResNet(engine, entry, info);
     } catch (e) {
       releaseEngine(engine);
@@ -201,6 +205,11 @@ export class ResNet {
     this.source = info.source; // 'cache' or 'network'
     this.notices = info.notices; // sentences for the user, e.g. no cache
     this.loadTimings = info.timings; // {weights, build} in ms
+    this.onBackendChange = null; // called with {backend, notice} if the backend changes by itself
+    engine.onBackend = (msg) => {
+      this.backend = msg.backend;
+      this.onBackendChange?.(msg);
+    };
   }
 
   /**
@@ -227,6 +236,7 @@ export class ResNet {
       transfer = [pixels.buffer];
     }
     const r = await this.engine.call('classify', { ...request, k: topK }, { transfer });
+    if (r.fallback) this.onBackendChange?.({ backend: r.backend, notice: r.fallback });
     this.backend = r.backend;
     return {
       top: r.top,

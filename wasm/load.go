@@ -35,6 +35,16 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 	if err != nil {
 		return nil, failf(codeModel, "The weights do not fit %s: %v", e.name, err)
 	}
+	pref, err := backendPreference(msg.Get("backend"))
+	if err != nil {
+		return nil, err
+	}
+	onLost := func(notice string) {
+		post(map[string]any{"type": "backend", "backend": clf.Backend(), "notice": notice})
+	}
+	if notice := accelerate(context.Background(), pref, ckpt, clf, onLost); notice != "" {
+		notices = append(notices, notice)
+	}
 	w.setModel(&loadedModel{name: e.name, clf: clf})
 	// The file, the unpacked tensors and any previous model are garbage now;
 	// collect them before the first image needs the memory.
@@ -46,6 +56,20 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 		"backend": clf.Backend(),
 		"timings": map[string]any{"weights": ms(obtained.Sub(start)), "build": ms(time.Since(obtained))},
 	}, nil
+}
+
+// backendPreference reads a load request's optional backend field.
+func backendPreference(v js.Value) (string, error) {
+	if v.IsUndefined() || v.IsNull() {
+		return backendAuto, nil
+	}
+	if v.Type() == js.TypeString {
+		switch p := v.String(); p {
+		case backendAuto, backendWebGPU, backendWASM:
+			return p, nil
+		}
+	}
+	return "", failf(codeBadRequest, "backend must be %q, %q or %q", backendAuto, backendWebGPU, backendWASM)
 }
 
 // dispose drops the current model so that its memory can be reused.

@@ -1,0 +1,84 @@
+// The app on its WebGPU backend (Chromium's WebGPU on SwiftShader here):
+// true labels through a real drop, the automatic choice of the WASM engine
+// on a software adapter, and surviving a lost GPU device without a reload.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  dropFiles, fixtureImages, launchChromium, openApp, pngPayload, resultOf, scratchDir, screenshot, startServer, waitReady,
+} from './harness.mjs';
+
+let server, browser, scratch, images;
+
+before(async () => {
+  scratch = await scratchDir('webgpu-app');
+  [server, images, browser] = await Promise.all([startServer(), fixtureImages(scratch.dir), launchChromium()]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await scratch?.remove();
+});
+
+async function newPage(t) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  page.on('pageerror', (e) => assert.fail(`uncaught error in the page: ${e.message}`));
+  return page;
+}
+
+const backendChip = (page) => page.textContent('#backend');
+const notices = (page) => page.$$eval('#notices li', (items) => items.map((li) => li.textContent));
+
+test('dropped images get their true labels on the WebGPU backend', async (t) => {
+  const page = await newPage(t);
+  await openApp(page, `${server.url}?backend=webgpu`);
+  assert.match(await backendChip(page), /^WebGPU/);
+  const picked = images.slice(0, 4);
+  await dropFiles(page, await Promise.all(picked.map((im) => pngPayload(im, `gpu-${im.index}.png`))));
+  for (const im of picked) {
+    const r = await resultOf(page, `gpu-${im.index}.png`, 120_000);
+    assert.equal(r.top1, im.class, `test image ${im.index}: ${r.status}`);
+  }
+  const card = page.locator('.result', { has: page.locator('.result-name', { hasText: `gpu-${picked[0].index}.png` }) });
+  assert.match(await card.textContent(), /WebGPU/);
+  await screenshot(page, 'desktop-webgpu-results');
+});
+
+test('on a software WebGPU adapter the automatic choice is the WASM engine, with a notice', async (t) => {
+  const page = await newPage(t);
+  await openApp(page, server.url);
+  assert.match(await backendChip(page), /WASM/);
+  assert.ok((await notices(page)).some((n) => /software renderer/.test(n)), `notices: ${await notices(page)}`);
+});
+
+test('a lost GPU device falls back to the WASM engine without a reload', async (t) => {
+  const page = await newPage(t);
+  await openApp(page, `${server.url}?backend=webgpu`);
+  // Keep the device the worker asks for next, then make the page load
+  // another model so that it asks.
+  const [worker] = page.workers();
+  assert.ok(worker, 'no engine worker');
+  await worker.evaluate(() => {
+    const request = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (...args) {
+      self.lastGPUDevice = await request.apply(this, args);
+      return self.lastGPUDevice;
+    };
+  });
+  await page.selectOption('#model-select', 'fashion-resnet50');
+  await waitReady(page, 'fashion-resnet50');
+  assert.match(await backendChip(page), /^WebGPU/);
+  assert.ok(await worker.evaluate(() => self.lastGPUDevice !== undefined), 'the worker did not ask for a new device');
+
+  await worker.evaluate(() => self.lastGPUDevice.destroy());
+  await page.waitForFunction(() => /WASM/.test(document.getElementById('backend').textContent), null, { timeout: 30_000 });
+  assert.ok((await notices(page)).some((n) => /GPU was lost/.test(n)), `notices: ${await notices(page)}`);
+
+  const im = images[3];
+  await dropFiles(page, [await pngPayload(im, 'after-loss.png')]);
+  const r = await resultOf(page, 'after-loss.png');
+  assert.equal(r.top1, im.class, r.status);
+  await screenshot(page, 'desktop-webgpu-lost');
+});
