@@ -67,7 +67,7 @@ if [ ! -x /usr/bin/chromium ]; then
 	$SUDO apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium
 fi
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20)' || { echo "the browser tests need Node 20 or newer" >&2; exit 1; }
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' || { echo "the browser tests need Node 20 or newer" >&2; exit 1; }
 wanted=$(node -p 'require("./e2e/package-lock.json").packages["node_modules/playwright-core"].version')
 installed=$(node -p 'require("./e2e/node_modules/playwright-core/package.json").version' 2>/dev/null || true)
 [ "$installed" = "$wanted" ] || (cd e2e && npm ci --no-audit --no-fund)
