@@ -66,9 +66,14 @@ func TestLoadWithoutIndexedDB(t *testing.T) {
 	if res.Get("source").String() != fromNetwork {
 		t.Errorf("source %q, want %q", res.Get("source").String(), fromNetwork)
 	}
+	// Node has neither IndexedDB nor WebGPU: one notice for each.
 	notices := res.Get("notices")
-	if notices.Length() != 1 || !strings.Contains(notices.Index(0).String(), "cannot be cached") {
-		t.Errorf("want one notice that the weights cannot be cached, got %v", notices)
+	if notices.Length() != 2 || !strings.Contains(notices.Index(0).String(), "cannot be cached") ||
+		!strings.Contains(notices.Index(1).String(), "WebGPU is not available") {
+		t.Errorf("want a notice that the weights cannot be cached and one that WebGPU is unavailable, got %v", notices)
+	}
+	if b := res.Get("backend").String(); !strings.Contains(b, "WASM") && !strings.Contains(b, "plain Go") {
+		t.Errorf("backend %q, want the WASM engine", b)
 	}
 	c := call(t, w, map[string]any{"id": 2, "op": "classify", "pixels": toUint8Array(make([]byte, 4*40*40)), "width": 40, "height": 40})
 	if !c.Get("ok").Bool() || c.Get("result").Get("model").String() != "test-resnet18" {
