@@ -3,6 +3,7 @@
 package main
 
 import (
+	"github.com/inbrowser/resnet/weights"
 	"syscall/js"
 
 	"github.com/inbrowser/resnet/engine/arch"
@@ -44,7 +45,7 @@ func parseEntry(v js.Value) (*modelEntry, error) {
 	if f.err != nil {
 		return nil, failf(codeBadRequest, "model entry: %v", f.err)
 	}
-	if !isHexSHA256(e.sha256) {
+	if !weights.IsSHA256(e.sha256) {
 		return nil, failf(codeBadRequest, "model %s: sha256 %q is not 64 lowercase hex digits", e.name, e.sha256)
 	}
 	cfg, err := arch.ParseName(archName)
@@ -65,15 +66,3 @@ func parseEntry(v js.Value) (*modelEntry, error) {
 // cacheKey names the stored weights: a new file under the same model name
 // gets a new key, so a stale copy is never mistaken for the current one.
 func (e *modelEntry) cacheKey() string { return e.name + "@" + e.sha256 }
-
-func isHexSHA256(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}

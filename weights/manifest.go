@@ -158,7 +158,7 @@ func (md *Model) validate() error {
 		return fmt.Errorf("file %q is not a .safetensors file", md.File)
 	case md.Bytes <= 0:
 		return errors.New("bytes must be positive")
-	case !isSHA256(md.SHA256):
+	case !IsSHA256(md.SHA256):
 		return fmt.Errorf("sha256 %q is not 64 lowercase hex digits", md.SHA256)
 	case md.Accuracy < 0 || md.Accuracy > 1:
 		return fmt.Errorf("accuracy %v outside [0, 1]", md.Accuracy)
@@ -176,7 +176,8 @@ func (md *Model) validate() error {
 	return nil
 }
 
-func isSHA256(s string) bool {
+// IsSHA256 reports whether s is a SHA-256 digest in lowercase hex.
+func IsSHA256(s string) bool {
 	if len(s) != 64 {
 		return false
 	}
