@@ -3,12 +3,12 @@
 package main
 
 import (
-	"github.com/inbrowser/resnet/weights"
 	"syscall/js"
 
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/classifier"
 	"github.com/inbrowser/resnet/engine/preprocess"
+	"github.com/inbrowser/resnet/weights"
 )
 
 // modelEntry is one model of dist/manifest.json as the page passes it in a
