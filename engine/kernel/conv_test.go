@@ -60,13 +60,34 @@ var convCases = []Conv{
 	{InH: 11, InW: 11, InC: 300, KH: 1, KW: 1, Stride: 1, Pad: 0, OutC: 33},
 }
 
-func checkConv(t *testing.T, kernelName string, ks kernelSet) {
+// convRunner computes a convolution of geometry g with OIHW weights w.
+type convRunner func(t *testing.T, dst, src, w []float32, g Conv, ep Epilogue, ws *Workspace)
+
+func runGEMM(t *testing.T, dst, src, w []float32, g Conv, ep Epilogue, ws *Workspace) {
+	pw, err := PackWeights(w, g.OutC, g.InC, g.KH, g.KW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Conv2D(dst, src, g, pw, ep, ws)
+}
+
+func runWinograd(t *testing.T, dst, src, w []float32, g Conv, ep Epilogue, ws *Workspace) {
+	ww, err := PackWinogradWeights(w, g.OutC, g.InC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Conv3x3Winograd(dst, src, g, ww, ep, ws)
+}
+
+// checkAgainstNaive runs each case with kernel set ks, with and without a
+// residual, and compares with the naive float64 convolution.
+func checkAgainstNaive(t *testing.T, kernelName string, ks kernelSet, cases []Conv, run convRunner) {
 	saved := active
 	active = ks
 	defer func() { active = saved }()
 	r := rand.New(rand.NewPCG(1, 2))
 	ws := NewWorkspace()
-	for _, g := range convCases {
+	for _, g := range cases {
 		for _, withRes := range []bool{false, true} {
 			src := randSlice(r, g.InH*g.InW*g.InC)
 			w := randSlice(r, g.OutC*g.InC*g.KH*g.KW)
@@ -74,12 +95,8 @@ func checkConv(t *testing.T, kernelName string, ks kernelSet) {
 			if withRes {
 				ep.Residual = randSlice(r, g.M()*g.OutC)
 			}
-			pw, err := PackWeights(w, g.OutC, g.InC, g.KH, g.KW)
-			if err != nil {
-				t.Fatal(err)
-			}
 			got := make([]float32, g.M()*g.OutC)
-			Conv2D(got, src, g, pw, ep, ws)
+			run(t, got, src, w, g, ep, ws)
 			want := naiveConv(src, w, g, ep)
 			tol := 1e-5 * math.Sqrt(float64(g.K()))
 			for i := range want {
@@ -89,6 +106,10 @@ func checkConv(t *testing.T, kernelName string, ks kernelSet) {
 			}
 		}
 	}
+}
+
+func checkConv(t *testing.T, kernelName string, ks kernelSet) {
+	checkAgainstNaive(t, kernelName, ks, convCases, runGEMM)
 }
 
 func TestConv2DGeneric(t *testing.T) { checkConv(t, "generic", generic) }
@@ -133,8 +154,7 @@ func TestKernelsAgree(t *testing.T) {
 }
 
 // TestWinograd checks Conv3x3Winograd with every kernel set against the
-// naive convolution on odd and even sizes (partial edge tiles), channel
-// counts that leave a vector tail, with and without a residual.
+// naive convolution.
 func TestWinograd(t *testing.T) {
 	checkWinograd(t, "generic", generic)
 	for name, ks := range simdKernels() {
@@ -142,41 +162,18 @@ func TestWinograd(t *testing.T) {
 	}
 }
 
+// winogradCases have odd and even sizes (partial edge tiles) and channel
+// counts that leave a vector tail.
+var winogradCases = []Conv{
+	{InH: 5, InW: 7, InC: 3, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 5},
+	{InH: 8, InW: 8, InC: 64, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 40},
+	{InH: 7, InW: 7, InC: 300, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 33},
+	{InH: 1, InW: 1, InC: 16, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 16},
+	{InH: 6, InW: 5, InC: 37, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 21},
+}
+
 func checkWinograd(t *testing.T, kernelName string, ks kernelSet) {
-	saved := active
-	active = ks
-	defer func() { active = saved }()
-	r := rand.New(rand.NewPCG(9, 10))
-	ws := NewWorkspace()
-	for _, g := range []Conv{
-		{InH: 5, InW: 7, InC: 3, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 5},
-		{InH: 8, InW: 8, InC: 64, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 40},
-		{InH: 7, InW: 7, InC: 300, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 33},
-		{InH: 1, InW: 1, InC: 16, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 16},
-		{InH: 6, InW: 5, InC: 37, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 21},
-	} {
-		for _, withRes := range []bool{false, true} {
-			src := randSlice(r, g.InH*g.InW*g.InC)
-			w := randSlice(r, g.OutC*g.InC*9)
-			ep := Epilogue{Bias: randSlice(r, g.OutC), ReLU: withRes}
-			if withRes {
-				ep.Residual = randSlice(r, g.M()*g.OutC)
-			}
-			ww, err := PackWinogradWeights(w, g.OutC, g.InC)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := make([]float32, g.M()*g.OutC)
-			Conv3x3Winograd(got, src, g, ww, ep, ws)
-			want := naiveConv(src, w, g, ep)
-			tol := 1e-5 * math.Sqrt(float64(g.K()))
-			for i := range want {
-				if d := math.Abs(float64(got[i] - want[i])); d > tol*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("%s %+v residual=%v: out[%d] = %g, want %g", kernelName, g, withRes, i, got[i], want[i])
-				}
-			}
-		}
-	}
+	checkAgainstNaive(t, kernelName, ks, winogradCases, runWinograd)
 }
 
 func TestPackWeightsRejectsWrongSize(t *testing.T) {
