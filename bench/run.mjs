@@ -1,0 +1,174 @@
+// Browser benchmark: the Go engine (wasm CPU with and without SIMD128, and
+// WebGPU) against ONNX Runtime Web on ResNet-18/50 at 224x224, in Debian's
+// headless Chromium. Builds bench/wasm twice, exports the models if missing,
+// serves bench/web, runs the page and prints a Markdown table.
+//
+//   (cd bench && npm ci) && node bench/run.mjs [--nets resnet18,resnet50]
+//     [--configs ours-simd,ours-plain,ort-wasm-1,ort-wasm-2,ours-webgpu,ort-webgpu]
+//     [--runs 10] [--gpu-runs 3] [--warmup 3] [--gpu-warmup 0] [--serve]
+//
+// --serve only builds and serves, for a person to open the page.
+import { execFile } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { cpus, loadavg } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const run = promisify(execFile);
+const here = fileURLToPath(new URL('.', import.meta.url));
+const repoRoot = join(here, '..');
+const KNOWN = ['ours-simd', 'ours-plain', 'ort-wasm-1', 'ort-wasm-2', 'ours-webgpu', 'ort-webgpu'];
+const { values: args } = parseArgs({
+  options: {
+    nets: { type: 'string', default: 'resnet18,resnet50' },
+    configs: { type: 'string', default: KNOWN.join(',') },
+    runs: { type: 'string', default: '10' },
+    'gpu-runs': { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '3' },
+    'gpu-warmup': { type: 'string', default: '0' },
+    serve: { type: 'boolean', default: false },
+  },
+});
+const nets = args.nets.split(',');
+const configs = args.configs.split(',');
+for (const c of configs) {
+  if (!KNOWN.includes(c)) {
+    console.error(`unknown configuration ${c} (want some of ${KNOWN.join(',')})`);
+    process.exit(2);
+  }
+}
+
+// The flags the project runs Chromium with: headless, quiet, WebGPU on SwiftShader.
+const CHROMIUM_FLAGS = [
+  '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-quic', '--no-first-run', '--enable-unsafe-webgpu', '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader',
+];
+
+// 1. The two builds of bench/wasm: SIMD128 (also the WebGPU configuration's) and plain.
+const build = join(here, 'build');
+await mkdir(build, { recursive: true });
+const goEnv = { ...process.env, GOOS: 'js', GOARCH: 'wasm' };
+delete goEnv.GOEXPERIMENT;
+const builds = [];
+if (configs.some((c) => c === 'ours-simd' || c === 'ours-webgpu')) builds.push(['bench-simd.wasm', { ...goEnv, GOEXPERIMENT: 'simd' }]);
+if (configs.includes('ours-plain')) builds.push(['bench-plain.wasm', goEnv]);
+for (const [name, env] of builds) {
+  await run('go', ['build', '-o', join(build, name), './bench/wasm'], { cwd: repoRoot, env });
+}
+const goroot = (await run('go', ['env', 'GOROOT'], { cwd: repoRoot })).stdout.trim();
+
+// 2. The models, exported from one seeded torchvision model each.
+const models = join(here, 'models');
+const missing = nets.filter((n) => !existsSync(join(models, `${n}.onnx`)) || !existsSync(join(models, `${n}.safetensors`)));
+if (missing.length) {
+  console.error(`exporting ${missing.join(', ')} ...`);
+  await run('/usr/bin/python3', [join(here, 'export_models.py'), '--out', models, ...missing], { cwd: repoRoot });
+}
+
+// 3. A static server. COOP/COEP make the page cross-origin isolated, which
+// ONNX Runtime needs for more than one thread (SharedArrayBuffer).
+const MIME = {
+  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm',
+  '.json': 'application/json', '.map': 'application/json',
+};
+const ROOTS = {
+  '/build/': build, '/models/': models, '/ort/': join(here, 'node_modules/onnxruntime-web/dist'), '/': join(here, 'web'),
+};
+const server = createServer(async (req, res) => {
+  let path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
+  if (path === '/') path = '/index.html';
+  let file = path === '/wasm_exec.js' ? join(goroot, 'lib/wasm/wasm_exec.js') : null;
+  for (const [prefix, dir] of Object.entries(ROOTS)) {
+    if (file || !path.startsWith(prefix)) continue;
+    const rel = normalize(path.slice(prefix.length));
+    if (!rel.startsWith('..')) file = join(dir, rel);
+  }
+  const headers = {
+    'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cache-control': 'no-store',
+  };
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new Error('not a file');
+    res.writeHead(200, { ...headers, 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'content-length': st.size });
+    createReadStream(file).pipe(res);
+  } catch {
+    if (path !== '/favicon.ico') console.error(`404 ${path}`);
+    res.writeHead(404, headers).end();
+  }
+}).listen(0, '127.0.0.1');
+await once(server, 'listening');
+// localhost in the URL: a secure context by name, which WebGPU requires.
+const query = new URLSearchParams({
+  nets: args.nets, configs: args.configs, runs: args.runs, gpuRuns: args['gpu-runs'], warmup: args.warmup, gpuWarmup: args['gpu-warmup'],
+});
+const url = `http://localhost:${server.address().port}/?${query}`;
+if (args.serve) {
+  console.log(`serving ${url} (Ctrl-C to stop)`);
+} else {
+  await bench();
+  server.close();
+}
+
+async function bench() {
+  const load = [loadavg()];
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS });
+  let results;
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 600 } });
+    page.on('console', (m) => console.error(`[page] ${m.text()}`));
+    page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+    await page.goto(url);
+    results = await (await page.waitForFunction(() => window.benchResults, null, { timeout: 0, polling: 1000 })).jsonValue();
+    await mkdir(join(here, 'artifacts'), { recursive: true });
+    await page.screenshot({ path: join(here, 'artifacts', 'bench.png'), fullPage: true });
+    results.chromium = browser.version();
+  } finally {
+    await browser.close();
+  }
+  load.push(loadavg());
+  const cpuModel = (await readFile('/proc/cpuinfo', 'utf8')).match(/^model name\s*:\s*(.*)$/m)?.[1] ?? 'unknown';
+  const meta = {
+    date: new Date().toISOString(), nproc: cpus().length, cpuModel, chromium: results.chromium,
+    command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    loadavg: { before: load[0], after: load[1] },
+  };
+  await writeFile(join(here, 'artifacts', 'results.json'), JSON.stringify({ ...meta, ...results }, null, 2));
+  console.log(markdown(meta, results));
+}
+
+function markdown(meta, { rows, crossOriginIsolated }) {
+  const f = (x, d = 1) => (x == null ? '' : x.toFixed(d));
+  const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
+  const out = [
+    `- date: ${meta.date}`,
+    `- machine: ${meta.nproc} CPUs, ${meta.cpuModel}`,
+    `- browser: Chromium ${meta.chromium} (headless, WebGPU on SwiftShader), crossOriginIsolated ${crossOriginIsolated}`,
+    `- load average (1/5/15 min): before ${la(meta.loadavg.before)}, after ${la(meta.loadavg.after)}`,
+    `- command: \`${meta.command}\``,
+    '',
+    '| network | configuration | load ms | first-run ms | median ms | min ms | runs | ours/theirs | logit diff | wasm heap MB |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of rows) {
+    const cells = r.error
+      ? [`error: ${r.error.split('\n')[0].replaceAll('|', '\\|')}`, '', '', '', '', '', '', '']
+      : [f(r.loadMs, 0), f(r.firstMs), f(r.median), f(r.min), r.times.length, f(r.ratio, 2),
+        r.reference ? 'reference' : r.logitDiff == null ? '' : r.logitDiff.toExponential(1),
+        r.heapBytes ? f(r.heapBytes / 2 ** 20, 0) : ''];
+    out.push(`| ${[r.net, r.config, ...cells].join(' | ')} |`);
+  }
+  // Where our load time goes: starting the Go runtime, reading the
+  // safetensors bytes, folding and packing (or uploading) the weights.
+  const ours = rows.filter((r) => r.info?.parseMs != null);
+  if (ours.length) out.push('', 'Load of ours: wasm start + checkpoint read + engine build (adapter)', '');
+  for (const r of ours) {
+    out.push(`- ${r.net} ${r.config}: ${f(r.info.startMs, 0)} + ${f(r.info.parseMs, 0)} + ${f(r.info.buildMs, 0)} ms (${r.info.adapter})`);
+  }
+  return out.join('\n');
+}
