@@ -74,6 +74,7 @@ def main():
     correct = int((pred == y).sum().item())
     acc = correct / len(y)
 
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     pred.numpy().astype(np.uint8).tofile(a.out)
     if a.logits:
         torch.cat(logits).numpy().astype("<f4").tofile(a.logits)

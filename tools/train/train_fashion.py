@@ -184,6 +184,18 @@ def main():
         "arch": a.arch, "variant": "v1.5", "classes": "10", "dataset": "fashion-mnist"})
     with open(os.path.join(a.out, LABELS_FILE), "w") as f:
         f.write("\n".join(idx.FASHION_CLASSES) + "\n")
+    training = {
+        "epochs": a.epochs,
+        "seconds": round(train_seconds),
+        "seed": a.seed,
+        "batch": a.batch,
+        "optimizer": f"SGD nesterov momentum 0.9, one-cycle peak lr {a.lr}, weight decay {a.wd}",
+        "augmentation": f"random crop pad {a.pad}, horizontal flip, random erasing p={a.erase}",
+        "label_smoothing": a.smoothing,
+    }
+    if a.zero_init_residual:  # recorded only when used, as the Go writer omits false
+        training["zero_init_residual"] = True
+    training["threads"] = a.threads
     entry = {
         "name": name,
         "arch": a.arch,
@@ -201,17 +213,7 @@ def main():
         "sha256": manifest.sha256_file(path),
         "accuracy": round(acc16, 4),
         "eval_images": len(xte),
-        "training": {
-            "epochs": a.epochs,
-            "seconds": round(train_seconds),
-            "seed": a.seed,
-            "batch": a.batch,
-            "optimizer": f"SGD nesterov momentum 0.9, one-cycle peak lr {a.lr}, weight decay {a.wd}",
-            "augmentation": f"random crop pad {a.pad}, horizontal flip, random erasing p={a.erase}",
-            "label_smoothing": a.smoothing,
-            "zero_init_residual": a.zero_init_residual,
-            "threads": a.threads,
-        },
+        "training": training,
         "source": ("Trained here by tools/train/train_fashion.py on Fashion-MNIST from Debian's "
                    "dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)."),
     }
