@@ -31,14 +31,9 @@ func runConvert(args []string, stdout io.Writer) error {
 	if len(pos) != 2 {
 		return fmt.Errorf("%w: want an input and an output file, got %d arguments", errUsage, len(pos))
 	}
-	var dtype checkpoint.DType
-	switch strings.ToLower(*dtypeFlag) {
-	case "f32":
-		dtype = checkpoint.F32
-	case "f16":
-		dtype = checkpoint.F16
-	default:
-		return fmt.Errorf("%w: -dtype %q (want f32 or f16)", errUsage, *dtypeFlag)
+	dtype, err := parseDType(*dtypeFlag)
+	if err != nil {
+		return err
 	}
 	in, out := pos[0], pos[1]
 	b, err := os.ReadFile(in)
@@ -118,4 +113,15 @@ func writeFileAtomic(path string, write func(io.Writer) error) (n int64, err err
 		return 0, err
 	}
 	return cw.n, nil
+}
+
+// parseDType reads a -dtype flag: f32 or f16.
+func parseDType(s string) (checkpoint.DType, error) {
+	switch strings.ToLower(s) {
+	case "f32":
+		return checkpoint.F32, nil
+	case "f16":
+		return checkpoint.F16, nil
+	}
+	return "", fmt.Errorf("%w: -dtype %q (want f32 or f16)", errUsage, s)
 }

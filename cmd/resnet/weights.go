@@ -131,14 +131,9 @@ func runFetch(args []string, stdout io.Writer) error {
 	if !ok {
 		return fmt.Errorf("%w: unknown model %q (want %s)", errUsage, pos[0], officialNames())
 	}
-	var dtype checkpoint.DType
-	switch strings.ToLower(*dtypeFlag) {
-	case "f16":
-		dtype = checkpoint.F16
-	case "f32":
-		dtype = checkpoint.F32
-	default:
-		return fmt.Errorf("%w: -dtype %q (want f16 or f32)", errUsage, *dtypeFlag)
+	dtype, err := parseDType(*dtypeFlag)
+	if err != nil {
+		return err
 	}
 	if *base == "" {
 		*base = os.Getenv(baseEnv)
