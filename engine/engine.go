@@ -10,12 +10,14 @@ import (
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/engine/kernel"
+	"github.com/inbrowser/resnet/engine/shard"
 )
 
 // Model is an immutable, loaded network. It is safe for concurrent use:
 // each goroutine runs it through its own Session.
 type Model struct {
 	Config   arch.Config
+	shard    shardOf // which slice of every conv this model holds
 	features int
 	stem     conv
 	blocks   []block
@@ -40,7 +42,28 @@ type block struct {
 // Option tunes how a model is packed.
 type Option func(*options)
 
-type options struct{ inputSize int }
+type options struct {
+	inputSize int
+	shard     shardOf
+}
+
+// shardOf names worker index of count (0 of 1: the whole network).
+type shardOf struct{ index, count int }
+
+// Shard packs only worker index's share of every convolution, output
+// channels shard.Range(c, index, count), for running one inference on
+// count workers (see package shard). A session of such a model needs an
+// Exchanger (SetExchanger) to gather the other workers' channels.
+func Shard(index, count int) Option {
+	return func(o *options) { o.shard = shardOf{index, count} }
+}
+
+// Exchanger completes an activation computed by several workers: Exchange
+// is called when buf (positions x channels, NHWC) holds this worker's
+// channels and returns once it holds all of them. shard.Exchanger is one.
+type Exchanger interface {
+	Exchange(buf []float32, positions, channels int) error
+}
 
 // ForInputSize packs the model for inputs of about n x n pixels (224 when
 // not given). Any input size still runs; this only picks the kernel each
@@ -65,11 +88,15 @@ func New(cfg arch.Config, ckpt *checkpoint.Checkpoint, opts ...Option) (*Model, 
 
 // FromPlan packs a folded plan for the CPU kernels.
 func FromPlan(p *Plan, opts ...Option) (*Model, error) {
-	o := options{inputSize: 224}
+	o := options{inputSize: 224, shard: shardOf{0, 1}}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	m := &Model{Config: p.Config, features: p.Features, fcW: p.FCWeight, fcB: p.FCBias}
+	if err := shard.Check(o.shard.index, o.shard.count); err != nil {
+		return nil, err
+	}
+	m := &Model{Config: p.Config, shard: o.shard, features: p.Features, fcW: p.FCWeight, fcB: p.FCBias}
+	pack := func(fc FoldedConv, outSide int) (conv, error) { return pack(fc, outSide, o.shard) }
 	var err error
 	side := p.Stem.OutSize(o.inputSize)
 	if m.stem, err = pack(p.Stem, side); err != nil {
@@ -99,15 +126,24 @@ func FromPlan(p *Plan, opts ...Option) (*Model, error) {
 	return m, nil
 }
 
-// pack lays out one folded conv for its kernel, given the side of the
-// output it will typically produce.
-func pack(fc FoldedConv, outSide int) (conv, error) {
-	cv := conv{spec: fc.Conv, bias: fc.Bias}
+// pack lays out worker sh's output channels of one folded conv for its
+// kernel, given the side of the output it will typically produce.
+func pack(fc FoldedConv, outSide int, sh shardOf) (conv, error) {
+	lo, hi := shard.Range(fc.Out, sh.index, sh.count)
+	per := fc.In * fc.Kernel * fc.Kernel // OIHW: an output channel's weights are contiguous
+	weight := fc.Weight[lo*per : hi*per]
+	cv := conv{spec: fc.Conv, bias: fc.Bias[lo:hi]}
 	var err error
 	if geometry(fc.Conv, fc.Kernel, fc.Kernel).Winograd() && outSide >= winogradMinSide {
-		cv.winograd, err = kernel.PackWinogradWeights(fc.Weight, fc.Out, fc.In)
+		cv.winograd, err = kernel.PackWinogradWeights(weight, hi-lo, fc.In)
+		if err == nil {
+			cv.winograd.Col0 = lo
+		}
 	} else {
-		cv.weights, err = kernel.PackWeights(fc.Weight, fc.Out, fc.In, fc.Kernel, fc.Kernel)
+		cv.weights, err = kernel.PackWeights(weight, hi-lo, fc.In, fc.Kernel, fc.Kernel)
+		if err == nil {
+			cv.weights.Col0 = lo
+		}
 	}
 	if err != nil {
 		return conv{}, fmt.Errorf("tensor %s.weight: %w", fc.Name, err)
@@ -136,6 +172,7 @@ func (m *Model) NumClasses() int { return m.Config.NumClasses }
 // allocates nothing.
 type Session struct {
 	m        *Model
+	x        Exchanger // completes each activation of a sharded model
 	h, w     int          // input size the buffers are laid out for
 	bufs     [4][]float32 // activations, rotated through the network
 	features []float32
@@ -149,6 +186,22 @@ func (m *Model) NewSession() *Session {
 	return &Session{m: m, ws: kernel.NewWorkspace(),
 		features: make([]float32, m.features), sums: make([]float64, m.features),
 		logits: make([]float32, m.Config.NumClasses)}
+}
+
+// SetExchanger gives a session of a sharded model (see Shard) its way to
+// the other workers' channels.
+func (s *Session) SetExchanger(x Exchanger) { s.x = x }
+
+// exchange completes the activation buf, an h x w x c tensor, of a sharded
+// model; a whole model has nothing to gather.
+func (s *Session) exchange(buf []float32, h, w, c int) error {
+	if s.m.shard.count == 1 {
+		return nil
+	}
+	if s.x == nil {
+		return fmt.Errorf("engine: worker %d of %d has no Exchanger", s.m.shard.index, s.m.shard.count)
+	}
+	return s.x.Exchange(buf, h*w, c)
 }
 
 // MinInputSize is the smallest input side the network accepts: five halvings
@@ -175,6 +228,9 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 	// Stem: conv, then max-pool into the first block's input.
 	h, w = m.stem.run(s.bufs[1], input, h, w, kernel.Epilogue{ReLU: true}, s.ws)
 	c := m.stem.spec.Out
+	if err := s.exchange(s.bufs[1], h, w, c); err != nil {
+		return nil, err
+	}
 	kernel.MaxPool(s.bufs[0], s.bufs[1], h, w, c, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
 	h, w = arch.PoolOutSize(h), arch.PoolOutSize(w)
 
@@ -185,6 +241,8 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 		shortcut := s.bufs[x]
 		free := others(x)
 		if b.downsample != nil {
+			// A worker adds the projection only to its own channels, so the
+			// projection needs no exchange.
 			b.downsample.run(s.bufs[free[2]], s.bufs[x], h, w, kernel.Epilogue{}, s.ws)
 			shortcut = s.bufs[free[2]]
 		}
@@ -196,6 +254,9 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 			}
 			out := free[i%2]
 			h, w = b.convs[i].run(s.bufs[out], s.bufs[in], h, w, ep, s.ws)
+			if err := s.exchange(s.bufs[out], h, w, b.convs[i].spec.Out); err != nil {
+				return nil, err
+			}
 			in = out
 		}
 		x, c = in, b.convs[len(b.convs)-1].spec.Out
@@ -226,13 +287,23 @@ func geometry(c arch.Conv, h, w int) kernel.Conv {
 	return kernel.Conv{InH: h, InW: w, InC: c.In, KH: c.Kernel, KW: c.Kernel, Stride: c.Stride, Pad: c.Pad, OutC: c.Out}
 }
 
-// allocate sizes the activation buffers for an h x w input: each must hold
-// the largest activation any layer produces.
+// allocate sizes the activation buffers for an h x w input.
 func (s *Session) allocate(inH, inW int) {
-	g := geometry(s.m.stem.spec, inH, inW)
+	size := s.m.LargestActivation(inH, inW)
+	for i := range s.bufs {
+		s.bufs[i] = make([]float32, size)
+	}
+	s.h, s.w = inH, inW
+}
+
+// LargestActivation is the number of values in the largest activation any
+// layer produces from an inH x inW input: the size of each of a session's
+// buffers and of a shard.Exchanger's regions.
+func (m *Model) LargestActivation(inH, inW int) int {
+	g := geometry(m.stem.spec, inH, inW)
 	size := g.M() * g.OutC
 	h, w := arch.PoolOutSize(g.OutH()), arch.PoolOutSize(g.OutW())
-	for _, b := range s.m.blocks {
+	for _, b := range m.blocks {
 		ih, iw := h, w
 		for _, cv := range b.convs {
 			g := geometry(cv.spec, ih, iw)
@@ -241,8 +312,5 @@ func (s *Session) allocate(inH, inW int) {
 		}
 		h, w = ih, iw
 	}
-	for i := range s.bufs {
-		s.bufs[i] = make([]float32, size)
-	}
-	s.h, s.w = inH, inW
+	return size
 }

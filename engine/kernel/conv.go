@@ -55,8 +55,13 @@ type Epilogue struct {
 // PackedWeights is a K x N weight matrix packed into column panels NR wide,
 // each holding all K rows: panel j, row k starts at (j*K + k)*NR. Columns
 // past N are zero so the micro-kernel never needs an edge case.
+//
+// The N columns may be a slice of a wider conv's output channels, as when
+// several workers share a layer: Col0 is the output channel the first one
+// writes (0 for a whole conv).
 type PackedWeights struct {
 	K, N int
+	Col0 int
 	data []float32
 }
 
@@ -101,10 +106,12 @@ func NewWorkspace() *Workspace {
 
 // Conv2D computes dst = epilogue(conv(src, w)) for NHWC src of geometry g.
 // dst must hold g.M()*g.OutC values and must not alias src or the residual.
+// Only output channels [w.Col0, w.Col0+w.N) are written; ep.Bias holds
+// theirs, while dst and ep.Residual are laid out with all g.OutC channels.
 func Conv2D(dst, src []float32, g Conv, w *PackedWeights, ep Epilogue, ws *Workspace) {
-	m, n, k := g.M(), g.OutC, g.K()
-	if len(src) < g.InH*g.InW*g.InC || len(dst) < m*n || w.K != k || w.N != n ||
-		len(ep.Bias) < n || (ep.Residual != nil && len(ep.Residual) < m*n) {
+	m, n, k, ldc := g.M(), w.N, g.K(), g.OutC
+	if len(src) < g.InH*g.InW*g.InC || len(dst) < m*ldc || w.K != k || w.Col0 < 0 || w.Col0+n > ldc ||
+		len(ep.Bias) < n || (ep.Residual != nil && len(ep.Residual) < m*ldc) {
 		panic(fmt.Sprintf("kernel: Conv2D shapes do not match: %+v", g))
 	}
 	for pc := 0; pc < k; pc += kc {
@@ -126,7 +133,7 @@ func Conv2D(dst, src []float32, g Conv, w *PackedWeights, ep Epilogue, ws *Works
 				b := w.data[((jr/nr)*k+pc)*nr : ((jr/nr)*k+pc+kb)*nr]
 				for t := range tiles {
 					active.micro(kb, a[t*mr*lda:], lda, b, &ws.tile)
-					storeTile(dst, &ws.tile, ic+t*mr, jr, min(mr, mb-t*mr), nb, n, first, last, ep)
+					storeTile(dst, &ws.tile, ic+t*mr, jr, min(mr, mb-t*mr), nb, ldc, w.Col0, first, last, ep)
 				}
 			}
 		}
@@ -166,17 +173,19 @@ func gatherA(dst, src []float32, g Conv, m0, rows, k0, kb int) {
 	}
 }
 
-// storeTile merges an MR x NR tile into dst at (row, col), writing only the
-// rb x cb valid part; the epilogue runs once the last K block is in.
-func storeTile(dst []float32, tile *[mr * nr]float32, row, col, rb, cb, ldc int, first, last bool, ep Epilogue) {
+// storeTile merges an MR x NR tile into dst at (row, col0+col), writing
+// only the rb x cb valid part; the epilogue runs once the last K block is
+// in. col counts from the first of the packed columns, col0 places them.
+func storeTile(dst []float32, tile *[mr * nr]float32, row, col, rb, cb, ldc, col0 int, first, last bool, ep Epilogue) {
 	var bias, res []float32
 	if last {
 		bias = ep.Bias[col:][:cb]
 	}
 	for r := range rb {
-		out := dst[(row+r)*ldc+col:][:cb]
+		at := (row+r)*ldc + col0 + col
+		out := dst[at:][:cb]
 		if last && ep.Residual != nil {
-			res = ep.Residual[(row+r)*ldc+col:][:cb]
+			res = ep.Residual[at:][:cb]
 		}
 		t := tile[r*nr:][:cb]
 		if cb == nr {

@@ -17,9 +17,11 @@ import "fmt"
 const winogradTiles = 16
 
 // WinogradWeights are a 3x3 conv's weights transformed (U = G g Gᵀ) and
-// packed as 16 Cin x Cout GEMM operands.
+// packed as 16 Cin x Cout GEMM operands. Like PackedWeights, the Out
+// channels may be a slice of a wider conv's, starting at channel Col0.
 type WinogradWeights struct {
 	In, Out int
+	Col0    int
 	u       [winogradTiles]*PackedWeights
 	zero    []float32 // a zero bias for the GEMMs: the real one is added after Aᵀ M A
 }
@@ -82,24 +84,25 @@ func (ws *Workspace) winogradBuffers(tiles, in, out int) (v, m []float32) {
 }
 
 // Conv3x3Winograd computes dst = epilogue(conv(src, w)) for a stride-1,
-// pad-1 3x3 convolution of geometry g (g.Winograd() must hold).
+// pad-1 3x3 convolution of geometry g (g.Winograd() must hold). As in
+// Conv2D, only output channels [w.Col0, w.Col0+w.Out) are written.
 func Conv3x3Winograd(dst, src []float32, g Conv, w *WinogradWeights, ep Epilogue, ws *Workspace) {
-	if !g.Winograd() || w.In != g.InC || w.Out != g.OutC || len(src) < g.InH*g.InW*g.InC ||
-		len(dst) < g.M()*g.OutC || len(ep.Bias) < g.OutC || (ep.Residual != nil && len(ep.Residual) < g.M()*g.OutC) {
+	if !g.Winograd() || w.In != g.InC || w.Col0 < 0 || w.Col0+w.Out > g.OutC || len(src) < g.InH*g.InW*g.InC ||
+		len(dst) < g.M()*g.OutC || len(ep.Bias) < w.Out || (ep.Residual != nil && len(ep.Residual) < g.M()*g.OutC) {
 		panic(fmt.Sprintf("kernel: Conv3x3Winograd shapes do not match: %+v", g))
 	}
 	th, tw := (g.InH+1)/2, (g.InW+1)/2
 	tiles := th * tw
-	v, m := ws.winogradBuffers(tiles, g.InC, g.OutC)
+	v, m := ws.winogradBuffers(tiles, g.InC, w.Out)
 	if len(ws.zeros) < g.InC {
 		ws.zeros = make([]float32, g.InC)
 	}
 	winogradInput(v, src, g, th, tw, ws.zeros[:g.InC], &ws.tileIn, &ws.tileOut)
-	gemm := Conv{InH: 1, InW: tiles, InC: g.InC, KH: 1, KW: 1, Stride: 1, OutC: g.OutC}
+	gemm := Conv{InH: 1, InW: tiles, InC: g.InC, KH: 1, KW: 1, Stride: 1, OutC: w.Out}
 	for i := range winogradTiles {
-		Conv2D(m[i*tiles*g.OutC:][:tiles*g.OutC], v[i*tiles*g.InC:][:tiles*g.InC], gemm, w.u[i], Epilogue{Bias: w.zero}, ws)
+		Conv2D(m[i*tiles*w.Out:][:tiles*w.Out], v[i*tiles*g.InC:][:tiles*g.InC], gemm, w.u[i], Epilogue{Bias: w.zero}, ws)
 	}
-	winogradOutput(dst, m, g, th, tw, ep, &ws.tileIn, &ws.pixels, &ws.residuals)
+	winogradOutput(dst, m, g, w.Col0, w.Out, th, tw, ep, &ws.tileIn, &ws.pixels, &ws.residuals)
 }
 
 // winogradInput writes V = Bᵀ d B for every 4x4 input tile d (origin at
@@ -131,10 +134,10 @@ func winogradInput(v, src []float32, g Conv, th, tw int, zero []float32, d, out 
 }
 
 // winogradOutput writes Y = Aᵀ M A for every tile, plus bias, residual and
-// ReLU, dropping the outputs past the image edge. in, out and res are
-// scratch from the workspace.
-func winogradOutput(dst, m []float32, g Conv, th, tw int, ep Epilogue, in *[winogradTiles][]float32, out, res *[4][]float32) {
-	c, tiles, ow, oh := g.OutC, th*tw, g.OutW(), g.OutH()
+// ReLU, into output channels [col0, col0+c) of dst, dropping the outputs
+// past the image edge. in, out and res are scratch from the workspace.
+func winogradOutput(dst, m []float32, g Conv, col0, c, th, tw int, ep Epilogue, in *[winogradTiles][]float32, out, res *[4][]float32) {
+	tiles, ow, oh, ldc := th*tw, g.OutW(), g.OutH(), g.OutC
 	for ty := range th {
 		for tx := range tw {
 			t := ty*tw + tx
@@ -145,9 +148,10 @@ func winogradOutput(dst, m []float32, g Conv, th, tw int, ep Epilogue, in *[wino
 				oy, ox := 2*ty+k/2, 2*tx+k%2
 				out[k], res[k] = nil, nil
 				if oy < oh && ox < ow {
-					out[k] = dst[(oy*ow+ox)*c:][:c]
+					at := (oy*ow+ox)*ldc + col0
+					out[k] = dst[at:][:c]
 					if ep.Residual != nil {
-						res[k] = ep.Residual[(oy*ow+ox)*c:][:c]
+						res[k] = ep.Residual[at:][:c]
 					}
 				}
 			}

@@ -1,0 +1,162 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/inbrowser/resnet/engine/arch"
+	"github.com/inbrowser/resnet/engine/shard"
+)
+
+// localMemory is a shard.Memory for workers that are goroutines of one
+// process: the browser's SharedArrayBuffer and Atomics barrier, in Go.
+type localMemory struct {
+	data []float32
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	count   int // workers
+	arrived int
+	gen     int
+}
+
+func newLocalMemory(size, count int) *localMemory {
+	m := &localMemory{data: make([]float32, size), count: count}
+	m.cond = sync.NewCond(&m.mu)
+	return m
+}
+
+func (m *localMemory) Store(off int, src []float32) { copy(m.data[off:], src) }
+func (m *localMemory) Load(dst []float32, off int)  { copy(dst, m.data[off:]) }
+
+func (m *localMemory) Barrier() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	gen := m.gen
+	if m.arrived++; m.arrived == m.count {
+		m.arrived, m.gen = 0, m.gen+1
+		m.cond.Broadcast()
+		return nil
+	}
+	for gen == m.gen {
+		m.cond.Wait()
+	}
+	return nil
+}
+
+// runSharded runs input on count workers, each a goroutine holding its own
+// shard of the network, and returns worker 0's logits.
+func runSharded(t *testing.T, cfg arch.Config, plan *Plan, input []float32, side, count int) []float32 {
+	t.Helper()
+	var mem *localMemory
+	logits := make([][]float32, count)
+	errs := make([]error, count)
+	var wg sync.WaitGroup
+	for i := range count {
+		m, err := FromPlan(plan, ForInputSize(side), Shard(i, count))
+		if err != nil {
+			t.Fatal(err)
+		}
+		region := m.LargestActivation(side, side)
+		if mem == nil {
+			mem = newLocalMemory(2*region, count)
+		}
+		x, err := shard.NewExchanger(mem, i, count, region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := m.NewSession()
+		s.SetExchanger(x)
+		wg.Go(func() {
+			// Two runs: the second reuses the buffers and exchange regions.
+			for range 2 {
+				if logits[i], errs[i] = s.Run(input, side, side); errs[i] != nil {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("worker %d: %v", i, err)
+		}
+	}
+	for i := 1; i < count; i++ {
+		for j := range logits[0] {
+			if logits[i][j] != logits[0][j] {
+				t.Fatalf("workers 0 and %d disagree on logit %d: %g vs %g", i, j, logits[0][j], logits[i][j])
+			}
+		}
+	}
+	return logits[0]
+}
+
+// TestShardedMatchesWhole runs networks split over 2 and 3 workers and
+// wants the same logits, bit for bit, as one worker: each output channel
+// is computed by the same kernel in the same order either way.
+func TestShardedMatchesWhole(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  arch.Config
+		side int
+	}{
+		{"resnet18", arch.Config{Depth: 18, BaseWidth: 16, NumClasses: 10}, 96},
+		{"resnet50", arch.Config{Depth: 50, BaseWidth: 16, NumClasses: 10}, 64},
+		{"resnet50-v1", arch.Config{Depth: 50, BaseWidth: 8, NumClasses: 7, Variant: arch.V1}, 80},
+	} {
+		for _, count := range []int{2, 3} {
+			t.Run(fmt.Sprintf("%s-%d-workers", tc.name, count), func(t *testing.T) {
+				ckpt, err := RandomCheckpoint(tc.cfg, 7)
+				if err != nil {
+					t.Fatal(err)
+				}
+				plan, err := Fold(tc.cfg, ckpt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				input := make([]float32, tc.side*tc.side*3)
+				r := rand.New(rand.NewPCG(3, 4))
+				for i := range input {
+					input[i] = float32(r.NormFloat64())
+				}
+				whole, err := FromPlan(plan, ForInputSize(tc.side))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := whole.NewSession().Run(input, tc.side, tc.side)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := runSharded(t, tc.cfg, plan, input, tc.side, count)
+				for j := range want {
+					if got[j] != want[j] {
+						t.Fatalf("logit %d: %d workers give %g, one gives %g", j, count, got[j], want[j])
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestShardWithoutExchanger checks that a sharded session cannot silently
+// run on its own slice of every layer.
+func TestShardWithoutExchanger(t *testing.T) {
+	cfg := arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 10}
+	ckpt, err := RandomCheckpoint(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(cfg, ckpt, Shard(1, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.NewSession().Run(make([]float32, 32*32*3), 32, 32); err == nil {
+		t.Fatal("a shard ran without an Exchanger")
+	}
+	if _, err := New(cfg, ckpt, Shard(2, 2)); err == nil {
+		t.Fatal("Shard(2, 2) was accepted")
+	}
+}
