@@ -172,7 +172,7 @@ func (m *Model) NumClasses() int { return m.Config.NumClasses }
 // allocates nothing.
 type Session struct {
 	m        *Model
-	x        Exchanger // completes each activation of a sharded model
+	x        Exchanger    // completes each activation of a sharded model
 	h, w     int          // input size the buffers are laid out for
 	bufs     [4][]float32 // activations, rotated through the network
 	features []float32
