@@ -4,13 +4,14 @@
 // serves bench/web, runs the page and prints a Markdown table.
 //
 //   (cd bench && npm ci) && node bench/run.mjs [--nets resnet18,resnet50]
-//     [--configs ours-simd,ours-plain,ort-wasm-1,ort-wasm-2,ours-webgpu,ort-webgpu]
+//     [--configs ours-simd,ours-plain,ours-workers-1,ours-workers-2,ort-wasm-1,ort-wasm-2,ours-webgpu,ort-webgpu]
 //     [--runs 10] [--gpu-runs 3] [--warmup 3] [--gpu-warmup 0] [--serve]
 //
 // --serve only builds and serves, for a person to open the page.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { cpus, loadavg } from 'node:os';
@@ -22,7 +23,7 @@ import { chromium } from 'playwright-core';
 const run = promisify(execFile);
 const here = fileURLToPath(new URL('.', import.meta.url));
 const repoRoot = join(here, '..');
-const KNOWN = ['ours-simd', 'ours-plain', 'ort-wasm-1', 'ort-wasm-2', 'ours-webgpu', 'ort-webgpu'];
+const KNOWN = ['ours-simd', 'ours-plain', 'ours-workers-1', 'ours-workers-2', 'ort-wasm-1', 'ort-wasm-2', 'ours-webgpu', 'ort-webgpu'];
 const { values: args } = parseArgs({
   options: {
     nets: { type: 'string', default: 'resnet18,resnet50' },
@@ -71,6 +72,31 @@ if (missing.length) {
   await run('/usr/bin/python3', [join(here, 'export_models.py'), '--out', models, ...missing], { cwd: repoRoot });
 }
 
+// 2b. For the ours-workers rows, the app itself (cmd/build-wasm) with the
+// same models in its manifest as bench-<net>: they run through site/resnet.js
+// and its pool of Web Workers, served under /app/.
+const app = join(build, 'app');
+if (configs.some((c) => c.startsWith('ours-workers-'))) {
+  const dir = join(build, 'app-weights');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await copyFile(join(repoRoot, 'weights/imagenet-classes.txt'), join(dir, 'imagenet-classes.txt'));
+  const entries = [];
+  for (const net of nets) {
+    const file = `${net}.safetensors`;
+    await link(join(models, file), join(dir, file));
+    const bytes = await readFile(join(dir, file));
+    entries.push({
+      name: `bench-${net}`, arch: net, variant: 'v1.5', classes: 1000, input_size: 224, resize: 224, crop: 224,
+      mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], labels: 'imagenet-classes.txt', dtype: 'F32',
+      file, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), accuracy: 0,
+      source: 'bench/export_models.py: a seeded torchvision model with random weights, for timing only',
+    });
+  }
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify({ version: 1, models: entries }, null, 2));
+  await run('go', ['run', './cmd/build-wasm', '-out', app, '-weights', dir], { cwd: repoRoot });
+}
+
 // 3. A static server. COOP/COEP make the page cross-origin isolated, which
 // ONNX Runtime needs for more than one thread (SharedArrayBuffer).
 const MIME = {
@@ -78,7 +104,7 @@ const MIME = {
   '.json': 'application/json', '.map': 'application/json',
 };
 const ROOTS = {
-  '/build/': build, '/models/': models, '/ort/': join(here, 'node_modules/onnxruntime-web/dist'), '/': join(here, 'web'),
+  '/app/': app, '/build/': build, '/models/': models, '/ort/': join(here, 'node_modules/onnxruntime-web/dist'), '/': join(here, 'web'),
 };
 const server = createServer(async (req, res) => {
   let path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);

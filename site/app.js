@@ -1,6 +1,6 @@
 // The page: model selection and loading, the cache panel, and the two input
 // modes (images.js, webcam.js). All classification goes through resnet.js.
-import { ResNet } from './resnet.js';
+import { ResNet, defaultWorkers } from './resnet.js';
 import { formatBytes, formatMs, formatPercent } from './format.js';
 import { setupImages } from './images.js';
 import { setupWebcam } from './webcam.js';
@@ -36,6 +36,7 @@ const PHASE_TEXT = {
   cache: 'Looking for the weights in this browser’s cache…',
   verify: 'Checking the weights…',
   build: 'Preparing the network…',
+  workers: 'Starting the workers…',
 };
 
 function showProgress(event) {
@@ -68,6 +69,14 @@ const noticeItem = (text) => Object.assign(document.createElement('li'), { textC
 // auto runs WebGPU on a hardware GPU and WebAssembly otherwise.
 const BACKEND = new URLSearchParams(location.search).get('backend') ?? 'auto';
 
+// How many Web Workers share each image on the CPU: ?workers=N, else one
+// per core. The page offers 1 up to the number of cores (at least 2).
+const MAX_WORKERS = Math.max(2, defaultWorkers());
+const initialWorkers = () => {
+  const asked = Number(new URLSearchParams(location.search).get('workers'));
+  return Number.isInteger(asked) && asked >= 1 && asked <= MAX_WORKERS ? asked : defaultWorkers();
+};
+
 async function loadModel(name) {
   session.clf?.dispose();
   session.clf = null;
@@ -78,7 +87,8 @@ async function loadModel(name) {
   $('load-status').classList.remove('failed');
   $('load-text').textContent = `Loading ${name}…`;
   $('notices').replaceChildren();
-  const loading = ResNet.load({ model: name, backend: BACKEND, onProgress: (e) => { if (current()) showProgress(e); } });
+  const workers = Number($('workers-select').value);
+  const loading = ResNet.load({ model: name, backend: BACKEND, workers, onProgress: (e) => { if (current()) showProgress(e); } });
   session.loading = loading;
   try {
     const clf = await loading;
@@ -187,6 +197,11 @@ async function main() {
   const chosen = () => models.find((m) => m.name === select.value);
   select.disabled = false;
   select.addEventListener('change', () => { describeModel(chosen()); loadModel(select.value); });
+  const workers = $('workers-select');
+  for (let n = 1; n <= MAX_WORKERS; n++) workers.append(new Option(String(n), String(n)));
+  workers.value = String(initialWorkers());
+  workers.disabled = false;
+  workers.addEventListener('change', () => loadModel(select.value));
   $('load-retry').addEventListener('click', () => loadModel(select.value));
   describeModel(chosen());
   const firstLoad = loadModel(select.value);

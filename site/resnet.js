@@ -3,7 +3,7 @@
 // the weights cached in IndexedDB.
 //
 //   import { ResNet } from './resnet.js';
-//   const clf = await ResNet.load({ model: 'fashion-resnet18', onProgress });
+//   const clf = await ResNet.load({ model: 'fashion-resnet18', onProgress, workers: 2 });
 //   const { top, timings } = await clf.classify(fileOrImageOrCanvasOrVideoOrImageData);
 //   clf.dispose();
 //
@@ -46,9 +46,9 @@ const wasmModule = once(async () => {
 
 /** One Web Worker running the Go program, with request/reply bookkeeping. */
 class Engine {
-  static async start() {
+  static async start(name = 'resnet') {
     const [workerURL, wasmExec, module] = await Promise.all([assetURL('worker.js'), assetURL('wasm_exec.js'), wasmModule()]);
-    const engine = new Engine(new Worker(workerURL));
+    const engine = new Engine(new Worker(workerURL, { name }));
     engine.worker.postMessage({ wasmExec, module });
     engine.backend = (await engine.ready).backend;
     return engine;
@@ -76,6 +76,7 @@ class Engine {
   }
 
   fail(message) {
+    this.onFail?.();
     this.dead = new ResNetError('engine', message);
     this.started.reject(this.dead);
     for (const call of this.pending.values()) call.reject(this.dead);
@@ -131,6 +132,62 @@ async function anyEngine() {
   return engine;
 }
 
+// The control words of a pool's shared memory that the page touches
+// (wasm/pool/pool.go lays them out): setting abort wakes and stops every
+// worker waiting on a job, a barrier or the workers.
+const POOL_ABORT = 2;
+const POOL_WAITED_WORDS = [0, 1, 4]; // job, done, barrier phase
+
+/** How many workers load() spreads each image over unless told. */
+export const defaultWorkers = () => Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
+
+/**
+ * Extra Web Workers that share each image: every one holds a slice of each
+ * layer and they swap activations through a SharedArrayBuffer (see
+ * docs/app.md). The engine that loaded the model coordinates them and
+ * keeps the whole model to fall back on.
+ */
+class Pool {
+  static async start(coordinator, model, count, bytes, onProgress) {
+    const pool = new Pool(new SharedArrayBuffer(bytes));
+    try {
+      pool.engines = await Promise.all(Array.from({ length: count }, (_, i) => Engine.start(`resnet-pool-${i}`)));
+      // A worker that crashes would leave the others waiting on it.
+      for (const e of pool.engines) e.onFail = () => pool.abort();
+      onProgress?.({ phase: 'workers', count });
+      await Promise.all(pool.engines.map((e, index) => e.call('joinPool', { model, index, count, memory: pool.memory })));
+      const { backend } = await coordinator.call('usePool', { workers: count, memory: pool.memory });
+      pool.backend = backend;
+      return pool;
+    } catch (e) {
+      pool.stop();
+      throw e;
+    }
+  }
+
+  constructor(memory) {
+    this.memory = memory;
+    this.engines = [];
+  }
+
+  get size() { return this.engines.length; }
+
+  abort() {
+    const ctl = new Int32Array(this.memory, 0, 16);
+    Atomics.store(ctl, POOL_ABORT, 1);
+    for (const word of POOL_WAITED_WORDS) Atomics.notify(ctl, word);
+  }
+
+  stop() {
+    this.abort();
+    for (const e of this.engines) {
+      e.onFail = null;
+      e.terminate();
+    }
+    this.engines = [];
+  }
+}
+
 // Reused between calls: getImageData on a fresh canvas costs more.
 let scratch = null;
 
@@ -171,9 +228,11 @@ export class ResNet {
    * 'download', 'verify' and 'build'. backend is 'auto' (WebGPU on a
    * hardware GPU, else WebAssembly), 'webgpu' (WebGPU whenever it works,
    * software renderers too) or 'wasm'; when WebGPU is wanted but cannot
-   * run, the classifier's notices say why.
+   * run, the classifier's notices say why. workers (default: the number of
+   * cores, at most 8) is how many Web Workers share each image on the CPU;
+   * more than one needs a cross-origin isolated page.
    */
-  static async load({ model, onProgress, backend = 'auto' } = {}) {
+  static async load({ model, onProgress, backend = 'auto', workers = defaultWorkers() } = {}) {
     onProgress?.({ phase: 'engine' });
     const [models, engine] = await Promise.all([ResNet.models(), acquireEngine()]);
     const entry = model === undefined ? (models.find((m) => m.default) ?? models[0]) : models.find((m) => m.name === model);
@@ -181,7 +240,20 @@ export class ResNet {
       if (!entry) throw new ResNetError('bad-request', `Unknown model ${model}; known: ${models.map((m) => m.name).join(', ')}.`);
       const withURL = { ...entry, url: new URL(entry.url, base).href };
       const info = await engine.call('load', { model: withURL, backend }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
-      return new ResNet(engine, entry, info);
+      let pool = null;
+      if (workers > 1 && info.poolBytes) {
+        if (!self.crossOriginIsolated) {
+          info.notices.push(`This page is not cross-origin isolated, so the classifier runs on one worker instead of ${workers}.`);
+        } else {
+          try {
+            pool = await Pool.start(engine, withURL, workers, info.poolBytes, onProgress);
+            info.backend = pool.backend;
+          } catch (e) {
+            info.notices.push(`The ${workers} workers could not start (${e.message}); the classifier runs on one.`);
+          }
+        }
+      }
+      return new ResNet(engine, entry, info, pool);
     } catch (e) {
       releaseEngine(engine);
       throw e;
@@ -198,8 +270,9 @@ export class ResNet {
     return (await anyEngine()).call('clearCache');
   }
 
-  constructor(engine, entry, info) {
+  constructor(engine, entry, info, pool = null) {
     this.engine = engine;
+    this.pool = pool; // null: one worker runs each image
     this.model = entry; // the manifest entry
     this.backend = info.backend; // e.g. 'Go WASM SIMD128'; updated by classify
     this.source = info.source; // 'cache' or 'network'
@@ -236,7 +309,10 @@ export class ResNet {
       transfer = [pixels.buffer];
     }
     const r = await this.engine.call('classify', { ...request, k: topK }, { transfer });
-    if (r.fallback) this.onBackendChange?.({ backend: r.backend, notice: r.fallback });
+    if (r.fallback) {
+      this.stopPool(); // its workers are stopped or broken; the coordinator now runs alone
+      this.onBackendChange?.({ backend: r.backend, notice: r.fallback });
+    }
     this.backend = r.backend;
     return {
       top: r.top,
@@ -245,10 +321,19 @@ export class ResNet {
     };
   }
 
+  /** How many Web Workers share each image. */
+  get workers() { return this.pool?.size ?? 1; }
+
+  stopPool() {
+    this.pool?.stop();
+    this.pool = null;
+  }
+
   /** Frees the model's memory; the classifier cannot be used afterwards. */
   dispose() {
     const engine = this.engine;
     if (!engine) return;
+    this.stopPool();
     this.engine = null;
     engine.disposing = engine.call('dispose').catch(() => engine.terminate());
     releaseEngine(engine);

@@ -10,6 +10,8 @@ import (
 
 	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/engine/classifier"
+	"github.com/inbrowser/resnet/engine/kernel"
+	"github.com/inbrowser/resnet/wasm/pool"
 )
 
 // load makes the model described by msg.model the current one.
@@ -45,17 +47,23 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 	if notice := accelerate(context.Background(), pref, ckpt, clf, onLost); notice != "" {
 		notices = append(notices, notice)
 	}
-	w.setModel(&loadedModel{name: e.name, clf: clf})
+	w.setModel(&loadedModel{name: e.name, entry: e, clf: clf})
 	// The file, the unpacked tensors and any previous model are garbage now;
 	// collect them before the first image needs the memory.
 	runtime.GC()
-	return map[string]any{
+	result := map[string]any{
 		"name":    e.name,
 		"source":  source,
 		"notices": anySlice(notices),
 		"backend": clf.Backend(),
 		"timings": map[string]any{"weights": ms(obtained.Sub(start)), "build": ms(time.Since(obtained))},
-	}, nil
+	}
+	if clf.Backend() == kernel.Backend() {
+		// On the CPU the page may spread each image over a pool of workers
+		// (usePool); this is the shared memory they need.
+		result["poolBytes"] = pool.LayoutFor(clf.Model(), e.opts.Spec.Crop).Bytes
+	}
+	return result, nil
 }
 
 // backendPreference reads a load request's optional backend field.

@@ -46,6 +46,8 @@ var handlers = map[string]handler{
 	"cacheInfo":  (*worker).cacheInfo,
 	"clearCache": (*worker).clearCache,
 	"dispose":    (*worker).dispose,
+	"usePool":    (*worker).usePool,
+	"joinPool":   (*worker).joinPool,
 }
 
 // handle answers one request with exactly one reply message, whatever the

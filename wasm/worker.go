@@ -21,8 +21,9 @@ type worker struct {
 }
 
 type loadedModel struct {
-	name string
-	clf  *classifier.Classifier
+	name  string
+	entry *modelEntry
+	clf   *classifier.Classifier
 }
 
 // current returns the loaded model, or nil.

@@ -12,6 +12,8 @@ const CONFIGS = {
   'ours-simd': { make: (net, w) => goEngine('/build/bench-simd.wasm', net, w, 'cpu'), weights: 'safetensors' },
   'ours-plain': { make: (net, w) => goEngine('/build/bench-plain.wasm', net, w, 'cpu'), weights: 'safetensors' },
   'ours-webgpu': { make: (net, w) => goEngine('/build/bench-simd.wasm', net, w, 'webgpu'), weights: 'safetensors' },
+  'ours-workers-1': { make: (net) => appEngine(net, 1) },
+  'ours-workers-2': { make: (net) => appEngine(net, 2) },
   'ort-wasm-1': { make: (net, w) => ortEngine(w, 'wasm', 1), weights: 'onnx' },
   'ort-wasm-2': { make: (net, w) => ortEngine(w, 'wasm', 2), weights: 'onnx' },
   'ort-webgpu': { make: (net, w) => ortEngine(w, 'webgpu', 1), weights: 'onnx' },
@@ -32,7 +34,8 @@ async function bench({ config, net, runs, warmup, input }) {
 
   phase('fetching weights');
   let t = performance.now();
-  const weights = new Uint8Array(await (await fetch(`/models/${net}.${c.weights}`)).arrayBuffer());
+  // The app rows fetch (and cache) their weights themselves, inside load.
+  const weights = c.weights ? new Uint8Array(await (await fetch(`/models/${net}.${c.weights}`)).arrayBuffer()) : null;
   const fetchMs = performance.now() - t;
 
   // Load: from the weight bytes in memory to a model ready to run, starting
@@ -92,6 +95,28 @@ async function ortEngine(weights, ep, numThreads) {
       const out = await session.run(feeds);
       const ms = performance.now() - t;
       return { ms, logits: wantLogits ? out.logits.data.slice() : undefined };
+    },
+  };
+}
+
+// appEngine loads bench-<net> through the app's library, site/resnet.js
+// (served under /app/), spread over the given number of Web Workers, and
+// times the network as the app reports it: from the preprocessed tensor to
+// the logits, the workers' hand-offs included. The app has no logits API,
+// so these rows have no logit check (the Go and browser tests compare
+// several workers with one).
+async function appEngine(net, workers) {
+  const assets = await (await fetch('/app/assets.json')).json(); // the build's content-hashed names
+  const { ResNet } = await import(`/app/${assets['resnet.js']}`);
+  const clf = await ResNet.load({ model: `bench-${net}`, backend: 'wasm', workers });
+  if (clf.workers !== workers) throw new Error(`${workers} workers did not start: ${clf.notices.join(' ')}`);
+  const pixels = new Uint8ClampedArray(SIDE * SIDE * 4);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 2654435761) >>> 24; // any picture will do
+  const image = new ImageData(pixels, SIDE, SIDE);
+  return {
+    info: { backend: clf.backend },
+    async run() {
+      return { ms: (await clf.classify(image)).timings.inference };
     },
   };
 }

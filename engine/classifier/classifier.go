@@ -81,6 +81,10 @@ func New(opts Options, ckpt *checkpoint.Checkpoint) (*Classifier, error) {
 	return &Classifier{opts: opts, model: m, session: m.NewSession()}, nil
 }
 
+// Model is the classifier's network on the CPU engine, which also runs
+// every image when there is no accelerator.
+func (c *Classifier) Model() *engine.Model { return c.model }
+
 // Options returns what the classifier was built with.
 func (c *Classifier) Options() Options { return c.opts }
 

@@ -1,0 +1,131 @@
+// Several Web Workers sharing each image (wasm/pool): the same results as
+// one worker, and a page that keeps classifying when a worker crashes or
+// is terminated, or when the page is not cross-origin isolated.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  dropFiles, fixtureImages, launchChromium, openApp, pngPayload, resultOf, scratchDir, screenshot, startServer,
+} from './harness.mjs';
+
+let server, browser, scratch, images;
+
+before(async () => {
+  scratch = await scratchDir('workers');
+  [server, images, browser] = await Promise.all([startServer(), fixtureImages(scratch.dir), launchChromium()]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await scratch?.remove();
+});
+
+async function newPage(t) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  page.on('pageerror', (e) => assert.fail(`uncaught error in the page: ${e.message}`));
+  return page;
+}
+
+/** The Playwright handle of the page's pool worker called name. */
+async function poolWorker(page, name) {
+  for (const w of page.workers()) {
+    if (await w.evaluate(() => self.name).catch(() => '') === name) return w;
+  }
+  throw new Error(`no worker called ${name}`);
+}
+
+test('two workers give the same probabilities as one, for both bundled models', async (t) => {
+  const page = await newPage(t);
+  await openApp(page, `${server.url}?workers=2`);
+  assert.match(await page.textContent('#backend'), /on 2 workers$/);
+  assert.equal(await page.inputValue('#workers-select'), '2');
+  await screenshot(page, 'workers-2');
+  const pngs = await Promise.all(images.map(async (im) => (await pngPayload(im, '')).bytes.toString('base64')));
+  for (const model of ['fashion-resnet18', 'fashion-resnet50']) {
+    const runs = await page.evaluate(async ({ model, pngs }) => {
+      const { ResNet } = await import('./resnet.js');
+      const out = {};
+      for (const workers of [1, 2]) {
+        const clf = await ResNet.load({ model, backend: 'wasm', workers });
+        const results = [];
+        for (const png of pngs) {
+          const blob = new Blob([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], { type: 'image/png' });
+          results.push((await clf.classify(blob, { topK: 10 })).top);
+        }
+        out[workers] = { backend: clf.backend, workers: clf.workers, results };
+        clf.dispose();
+      }
+      return out;
+    }, { model, pngs });
+    assert.equal(runs[1].workers, 1);
+    assert.equal(runs[2].workers, 2, `${model} did not start 2 workers: ${runs[2].backend}`);
+    assert.match(runs[2].backend, /on 2 workers$/);
+    images.forEach((im, i) => {
+      const one = runs[1].results[i], two = runs[2].results[i];
+      assert.equal(two[0].label, im.class, `${model}, image ${im.index}: top-1 with 2 workers`);
+      for (let k = 0; k < one.length; k++) {
+        assert.equal(two[k].index, one[k].index, `${model}, image ${im.index}: rank ${k}`);
+        assert.ok(Math.abs(two[k].prob - one[k].prob) <= 1e-6, `${model}, image ${im.index}: ${two[k].prob} vs ${one[k].prob}`);
+      }
+    });
+  }
+});
+
+// The page's answer to a broken pool: finish every image on the
+// coordinator's own copy of the model, say so, and keep working.
+async function expectFallback(page, names) {
+  for (const [i, name] of names.entries()) {
+    const r = await resultOf(page, name, 60_000);
+    assert.equal(r.top1, images[i % images.length].class, `${name}: ${r.status}`);
+  }
+  assert.doesNotMatch(await page.textContent('#backend'), /workers/);
+  assert.match(await page.textContent('#notices'), /on 2 workers failed/);
+  const after = 'after-fallback.png';
+  await dropFiles(page, [await pngPayload(images[0], after)]);
+  assert.equal((await resultOf(page, after)).top1, images[0].class);
+}
+
+test('a worker that crashes makes the page fall back to one worker', async (t) => {
+  const page = await newPage(t);
+  await openApp(page, `${server.url}?workers=2`);
+  const worker = await poolWorker(page, 'resnet-pool-1');
+  // An uncaught exception in the worker, as a crash of its runtime gives.
+  await worker.evaluate(() => { setTimeout(() => { throw new Error('injected crash'); }); });
+  const names = images.map((im) => `crash-${im.index}.png`);
+  await dropFiles(page, await Promise.all(images.map((im, i) => pngPayload(im, names[i]))));
+  await expectFallback(page, names);
+  await screenshot(page, 'workers-crashed');
+});
+
+test('a worker terminated while images are classified makes the page fall back', async (t) => {
+  const page = await newPage(t);
+  await openApp(page, `${server.url}?workers=2`);
+  const worker = await poolWorker(page, 'resnet-pool-0');
+  const names = [];
+  for (let i = 0; i < 30; i++) names.push(`term-${i}.png`);
+  await dropFiles(page, await Promise.all(names.map((n, i) => pngPayload(images[i % images.length], n))));
+  // The worker ends between two of its layers' jobs: no error event, it
+  // just stops answering.
+  await worker.evaluate(() => self.close());
+  await expectFallback(page, names);
+});
+
+test('a page that is not cross-origin isolated runs one worker and says why', async (t) => {
+  const page = await newPage(t);
+  // Serve the page without the headers that make it cross-origin isolated.
+  await page.route('**/*', async (route) => {
+    const resp = await route.fetch();
+    const headers = { ...resp.headers() };
+    delete headers['cross-origin-opener-policy'];
+    delete headers['cross-origin-embedder-policy'];
+    await route.fulfill({ response: resp, headers });
+  });
+  await openApp(page, `${server.url}?workers=2`);
+  assert.equal(await page.evaluate(() => self.crossOriginIsolated), false);
+  assert.doesNotMatch(await page.textContent('#backend'), /workers/);
+  assert.match(await page.textContent('#notices'), /not cross-origin isolated/);
+  await dropFiles(page, [await pngPayload(images[1], 'isolated.png')]);
+  assert.equal((await resultOf(page, 'isolated.png')).top1, images[1].class);
+});

@@ -1,0 +1,280 @@
+//go:build js && wasm
+
+// Package pool runs one inference on several Web Workers, each a Go
+// WebAssembly instance holding a shard of the network (package
+// engine/shard), through one SharedArrayBuffer:
+//
+//	words 0..15   int32 control words (below)
+//	input         the preprocessed image, side x side x 3 float32
+//	logits        the classes' logits, written by worker 0
+//	exchange      2 regions of the largest activation (engine/shard)
+//
+// The coordinator (the worker that talks to the page and preprocesses
+// images) runs no shard itself: it writes the input, bumps the job word
+// and waits for the done word to reach the number of workers. Workers
+// wait for jobs with Atomics.waitAsync, so that between images they stay
+// responsive, and meet at an Atomics barrier after every convolution.
+//
+// A worker that dies (a crash, or terminate()) would leave the others
+// waiting forever, so every wait also watches the abort word: the page
+// sets it when a worker reports an error, a worker sets it when its run
+// fails, and the coordinator sets it when a job takes far longer than the
+// slowest one before. The coordinator's client then fails its run and the
+// classifier falls back to its own whole copy of the network.
+package pool
+
+import (
+	"errors"
+	"fmt"
+	"syscall/js"
+	"time"
+	"unsafe"
+
+	"github.com/inbrowser/resnet/engine"
+	"github.com/inbrowser/resnet/engine/kernel"
+	"github.com/inbrowser/resnet/engine/shard"
+)
+
+// Control words. AbortWord is also set by the page (site/resnet.js).
+const (
+	jobWord     = 0 // bumped by the coordinator to start an inference
+	doneWord    = 1 // workers finished with the current job
+	AbortWord   = 2 // nonzero: give up; the pool is finished
+	arrivedWord = 3 // barrier: workers arrived in the current phase
+	phaseWord   = 4 // barrier: phases completed
+	headerWords = 16
+)
+
+// pollMs bounds each blocking wait, so that waits notice the abort word
+// even when nobody notifies them.
+const pollMs = 50
+
+// ErrAborted means the pool was given up: a worker failed or stopped.
+var ErrAborted = errors.New("a worker of the pool stopped")
+
+// Layout places the parts of the shared memory, in float32s from the start
+// of the buffer.
+type Layout struct {
+	input, logits, exchange int
+	region                  int // values in one exchange region
+	Bytes                   int // size of the SharedArrayBuffer
+}
+
+// LayoutFor lays out the memory for model m run on side x side inputs.
+func LayoutFor(m *engine.Model, side int) Layout {
+	l := Layout{input: headerWords, region: m.LargestActivation(side, side)}
+	l.logits = l.input + side*side*3
+	l.exchange = l.logits + m.NumClasses()
+	l.Bytes = 4 * (l.exchange + 2*l.region)
+	return l
+}
+
+// memory is the SharedArrayBuffer as seen by one worker.
+type memory struct {
+	bytes   js.Value // Uint8Array over the whole buffer
+	ctl     js.Value // Int32Array over the control words
+	atomics js.Value
+	count   int
+}
+
+func newMemory(sab js.Value, l Layout, count int) (*memory, error) {
+	if !sab.InstanceOf(js.Global().Get("SharedArrayBuffer")) {
+		return nil, errors.New("pool: memory must be a SharedArrayBuffer")
+	}
+	if n := sab.Get("byteLength").Int(); n != l.Bytes {
+		return nil, fmt.Errorf("pool: the shared memory has %d bytes, the model needs %d", n, l.Bytes)
+	}
+	return &memory{
+		bytes:   js.Global().Get("Uint8Array").New(sab),
+		ctl:     js.Global().Get("Int32Array").New(sab, 0, headerWords),
+		atomics: js.Global().Get("Atomics"),
+		count:   count,
+	}, nil
+}
+
+func (m *memory) load(word int) int { return m.atomics.Call("load", m.ctl, word).Int() }
+func (m *memory) add(word, n int) int {
+	return m.atomics.Call("add", m.ctl, word, n).Int()
+}
+func (m *memory) notify(word int) { m.atomics.Call("notify", m.ctl, word) }
+
+// wait sleeps until word may have changed from old (or pollMs passes).
+func (m *memory) wait(word, old int) { m.atomics.Call("wait", m.ctl, word, old, pollMs) }
+
+func (m *memory) aborted() bool { return m.load(AbortWord) != 0 }
+
+// abort gives the pool up and wakes every waiter.
+func (m *memory) abort() {
+	m.atomics.Call("store", m.ctl, AbortWord, 1)
+	for _, w := range []int{jobWord, doneWord, phaseWord} {
+		m.notify(w)
+	}
+}
+
+// Store and Load move float32s (at float32 offsets) between Go memory and
+// the shared buffer; with Barrier they make a shard.Memory.
+func (m *memory) Store(off int, src []float32) {
+	js.CopyBytesToJS(m.bytes.Call("subarray", 4*off, 4*(off+len(src))), bytesOf(src))
+}
+
+func (m *memory) Load(dst []float32, off int) {
+	js.CopyBytesToGo(bytesOf(dst), m.bytes.Call("subarray", 4*off, 4*(off+len(dst))))
+}
+
+// Barrier is a phase barrier: the last worker to arrive starts the next
+// phase. Each worker reads the phase before arriving, so it cannot miss it.
+func (m *memory) Barrier() error {
+	phase := m.load(phaseWord)
+	if m.add(arrivedWord, 1) == m.count-1 {
+		m.atomics.Call("store", m.ctl, arrivedWord, 0)
+		m.add(phaseWord, 1)
+		m.notify(phaseWord)
+		return nil
+	}
+	for m.load(phaseWord) == phase {
+		if m.aborted() {
+			return ErrAborted
+		}
+		m.wait(phaseWord, phase)
+	}
+	return nil
+}
+
+// exchangeArea offsets a shard.Memory by the exchange area's start.
+type exchangeArea struct {
+	*memory
+	base int
+}
+
+func (e exchangeArea) Store(off int, src []float32) { e.memory.Store(e.base+off, src) }
+func (e exchangeArea) Load(dst []float32, off int)  { e.memory.Load(dst, e.base+off) }
+
+// Serve makes this Web Worker worker index of count: it runs its shard m
+// (built with engine.Shard(index, count)) on every job the coordinator
+// posts in sab, until the pool is aborted. It returns at once; the work
+// happens in a goroutine.
+func Serve(sab js.Value, m *engine.Model, side, index, count int) error {
+	l := LayoutFor(m, side)
+	mem, err := newMemory(sab, l, count)
+	if err != nil {
+		return err
+	}
+	x, err := shard.NewExchanger(exchangeArea{mem, l.exchange}, index, count, l.region)
+	if err != nil {
+		return err
+	}
+	s := m.NewSession()
+	s.SetExchanger(x)
+	input := make([]float32, side*side*3)
+	go func() {
+		for job := mem.load(jobWord); ; job++ {
+			if !mem.waitJob(job) {
+				return
+			}
+			mem.Load(input, l.input)
+			logits, err := s.Run(input, side, side)
+			if err != nil {
+				mem.abort()
+				return
+			}
+			if index == 0 {
+				mem.Store(l.logits, logits)
+			}
+			mem.add(doneWord, 1)
+			mem.notify(doneWord)
+		}
+	}()
+	return nil
+}
+
+// waitJob waits, without blocking the worker's event loop, until the job
+// word moves past job; it reports false if the pool was aborted instead.
+func (m *memory) waitJob(job int) bool {
+	for m.load(jobWord) == job {
+		if m.aborted() {
+			return false
+		}
+		r := m.atomics.Call("waitAsync", m.ctl, jobWord, job, 1000)
+		if r.Get("async").Bool() {
+			woken := make(chan struct{})
+			var f js.Func
+			f = js.FuncOf(func(js.Value, []js.Value) any {
+				f.Release()
+				close(woken)
+				return nil
+			})
+			r.Get("value").Call("then", f)
+			<-woken
+		}
+	}
+	return !m.aborted()
+}
+
+// Client is the coordinator's side: a classifier.Accelerator that runs
+// each inference on the pool's workers.
+type Client struct {
+	mem     *memory
+	layout  Layout
+	logits  []float32
+	slowest time.Duration
+}
+
+// NewClient connects to a pool of count workers sharing sab, which must be
+// laid out for model m (the coordinator's own, whole copy) at side x side.
+func NewClient(sab js.Value, m *engine.Model, side, count int) (*Client, error) {
+	if err := shard.Check(0, count); err != nil {
+		return nil, err
+	}
+	l := LayoutFor(m, side)
+	mem, err := newMemory(sab, l, count)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{mem: mem, layout: l, logits: make([]float32, m.NumClasses())}, nil
+}
+
+// Run runs one side x side x 3 input on the workers.
+func (c *Client) Run(input []float32) ([]float32, error) {
+	m := c.mem
+	if m.aborted() {
+		return nil, ErrAborted
+	}
+	start := time.Now()
+	// A dead worker never reports done: give up on a job that takes far
+	// longer than any before (the first allows for a slow device).
+	deadline := start.Add(5*time.Second + 20*c.slowest)
+	m.Store(c.layout.input, input)
+	m.atomics.Call("store", m.ctl, doneWord, 0)
+	m.add(jobWord, 1)
+	m.notify(jobWord)
+	for {
+		done := m.load(doneWord)
+		if done == m.count {
+			break
+		}
+		if m.aborted() {
+			return nil, ErrAborted
+		}
+		if time.Now().After(deadline) {
+			m.abort()
+			return nil, fmt.Errorf("the workers did not finish within %v", time.Since(start).Round(time.Second))
+		}
+		m.wait(doneWord, done)
+	}
+	c.slowest = max(c.slowest, time.Since(start))
+	m.Load(c.logits, c.layout.logits)
+	return c.logits, nil
+}
+
+// Name says what runs the network.
+func (c *Client) Name() string {
+	return fmt.Sprintf("%s on %d workers", kernel.Backend(), c.mem.count)
+}
+
+// Close stops the workers; the page then terminates them.
+func (c *Client) Close() { c.mem.abort() }
+
+// bytesOf views float32s as their little-endian bytes (wasm is little-endian).
+func bytesOf(f []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(f))), len(f)*4)
+}
