@@ -226,13 +226,16 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 	}
 	m := s.m
 	// Stem: conv, then max-pool into the first block's input.
+	// A worker of several pools its own channels and exchanges the pooled
+	// activation, a quarter of the stem's output.
 	h, w = m.stem.run(s.bufs[1], input, h, w, kernel.Epilogue{ReLU: true}, s.ws)
 	c := m.stem.spec.Out
-	if err := s.exchange(s.bufs[1], h, w, c); err != nil {
+	lo, hi := shard.Range(c, m.shard.index, m.shard.count)
+	kernel.MaxPool(s.bufs[0], s.bufs[1], h, w, c, lo, hi, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
+	h, w = arch.PoolOutSize(h), arch.PoolOutSize(w)
+	if err := s.exchange(s.bufs[0], h, w, c); err != nil {
 		return nil, err
 	}
-	kernel.MaxPool(s.bufs[0], s.bufs[1], h, w, c, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
-	h, w = arch.PoolOutSize(h), arch.PoolOutSize(w)
 
 	// x is the block input; the other three buffers hold the intermediate
 	// activations and the projected shortcut.

@@ -160,3 +160,46 @@ func TestShardWithoutExchanger(t *testing.T) {
 		t.Fatal("Shard(2, 2) was accepted")
 	}
 }
+
+// BenchmarkResNet18Workers2 is BenchmarkResNet18 split over two goroutines
+// sharing memory as two browser workers would.
+func BenchmarkResNet18Workers2(b *testing.B) {
+	cfg := arch.Standard(18)
+	ckpt, err := RandomCheckpoint(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan, err := Fold(cfg, ckpt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const count, side = 2, 224
+	input := make([]float32, side*side*3)
+	var mem *localMemory
+	sessions := make([]*Session, count)
+	for i := range count {
+		m, err := FromPlan(plan, Shard(i, count))
+		if err != nil {
+			b.Fatal(err)
+		}
+		region := m.LargestActivation(side, side)
+		if mem == nil {
+			mem = newLocalMemory(2*region, count)
+		}
+		x, _ := shard.NewExchanger(mem, i, count, region)
+		sessions[i] = m.NewSession()
+		sessions[i].SetExchanger(x)
+	}
+	run := func() {
+		var wg sync.WaitGroup
+		for _, s := range sessions {
+			wg.Go(func() { s.Run(input, side, side) })
+		}
+		wg.Wait()
+	}
+	run()
+	for b.Loop() {
+		run()
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/image")
+}

@@ -10,11 +10,19 @@ type kernelSet struct {
 	// winoIn and winoOut are Winograd's per-tile transforms over channels.
 	winoIn  func(out, d *[winogradTiles][]float32)
 	winoOut func(out *[4][]float32, m *[winogradTiles][]float32, bias []float32, res *[4][]float32, relu bool)
+	// maxInto sets out[i] = max(out[i], in[i]) (max-pooling).
+	maxInto func(out, in []float32)
 }
 
 // generic is the plain-Go kernel set: the reference every SIMD set is tested
 // against, and the kernels of builds without SIMD.
-var generic = kernelSet{microKernelGeneric, storeRowGeneric, winogradInGeneric, winogradOutGeneric}
+var generic = kernelSet{microKernelGeneric, storeRowGeneric, winogradInGeneric, winogradOutGeneric, maxIntoGeneric}
+
+func maxIntoGeneric(out, in []float32) {
+	for i, v := range in[:len(out)] {
+		out[i] = max(out[i], v)
+	}
+}
 
 // active is the kernel set this build runs on this CPU.
 var active = pickKernels()

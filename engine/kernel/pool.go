@@ -2,13 +2,14 @@ package kernel
 
 import "math"
 
-// MaxPool computes a k x k max-pool with the given stride and padding over an
-// h x w x c NHWC tensor; padded positions never win, as in PyTorch.
-func MaxPool(dst, src []float32, h, w, c, k, stride, pad int) {
+// MaxPool computes a k x k max-pool with the given stride and padding over
+// channels [lo, hi) of an h x w x c NHWC tensor (a worker of several pools
+// only its own); padded positions never win, as in PyTorch.
+func MaxPool(dst, src []float32, h, w, c, lo, hi, k, stride, pad int) {
 	oh, ow := (h+2*pad-k)/stride+1, (w+2*pad-k)/stride+1
 	for oy := range oh {
 		for ox := range ow {
-			out := dst[(oy*ow+ox)*c:][:c]
+			out := dst[(oy*ow+ox)*c+lo:][:hi-lo]
 			for i := range out {
 				out[i] = float32(math.Inf(-1))
 			}
@@ -22,10 +23,7 @@ func MaxPool(dst, src []float32, h, w, c, k, stride, pad int) {
 					if ix < 0 || ix >= w {
 						continue
 					}
-					in := src[(iy*w+ix)*c:][:c]
-					for i, v := range in {
-						out[i] = max(out[i], v)
-					}
+					active.maxInto(out, src[(iy*w+ix)*c+lo:][:hi-lo])
 				}
 			}
 		}

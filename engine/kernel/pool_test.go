@@ -15,7 +15,7 @@ func TestMaxPool(t *testing.T) {
 		13, -14, 15, -16,
 	}
 	dst := make([]float32, 4)
-	MaxPool(dst, src, 4, 4, 1, 3, 2, 1)
+	MaxPool(dst, src, 4, 4, 1, 0, 1, 3, 2, 1)
 	want := []float32{6, 8, 13, 15}
 	for i := range want {
 		if dst[i] != want[i] {
@@ -25,9 +25,52 @@ func TestMaxPool(t *testing.T) {
 	// All-negative input: padding must not contribute zeros.
 	neg := []float32{-3, -2, -1, -4}
 	out := make([]float32, 1)
-	MaxPool(out, neg, 2, 2, 1, 3, 2, 1)
+	MaxPool(out, neg, 2, 2, 1, 0, 1, 3, 2, 1)
 	if out[0] != -1 {
 		t.Fatalf("MaxPool over negatives = %v, want -1", out[0])
+	}
+}
+
+// TestMaxPoolChannels pools a channel range, with a vector tail, on every
+// kernel set: only those channels are written, each as the generic code
+// computes it.
+func TestMaxPoolChannels(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	h, w, c, lo, hi := 9, 7, 45, 8, 43
+	src := randSlice(r, h*w*c)
+	oh, ow := 5, 4 // 3x3/2 pad 1
+	want := make([]float32, oh*ow*c)
+	for oy := range oh {
+		for ox := range ow {
+			for ch := range c {
+				m := float32(math.Inf(-1))
+				for y := 2*oy - 1; y <= 2*oy+1; y++ {
+					for x := 2*ox - 1; x <= 2*ox+1; x++ {
+						if y >= 0 && y < h && x >= 0 && x < w {
+							m = max(m, src[(y*w+x)*c+ch])
+						}
+					}
+				}
+				want[(oy*ow+ox)*c+ch] = m
+			}
+		}
+	}
+	sets := map[string]kernelSet{"generic": generic}
+	for name, ks := range simdKernels() {
+		sets[name] = ks
+	}
+	saved := active
+	defer func() { active = saved }()
+	for name, ks := range sets {
+		active = ks
+		dst := make([]float32, oh*ow*c)
+		MaxPool(dst, src, h, w, c, lo, hi, 3, 2, 1)
+		for i, v := range dst {
+			ch := i % c
+			if inside := ch >= lo && ch < hi; (inside && v != want[i]) || (!inside && v != 0) {
+				t.Fatalf("%s: MaxPool channel %d at %d = %g, want %g (channels %d..%d only)", name, ch, i/c, v, want[i], lo, hi)
+			}
+		}
 	}
 }
 

@@ -22,8 +22,8 @@ var (
 )
 
 var (
-	avx512 = kernelSet{microKernelAVX512, storeRowAVX512, winogradInAVX512, winogradOutAVX512}
-	avx2   = kernelSet{microKernelAVX2, storeRowAVX2, winogradInGeneric, winogradOutGeneric}
+	avx512 = kernelSet{microKernelAVX512, storeRowAVX512, winogradInAVX512, winogradOutAVX512, maxIntoAVX}
+	avx2   = kernelSet{microKernelAVX2, storeRowAVX2, winogradInGeneric, winogradOutGeneric, maxIntoAVX}
 )
 
 func pickKernels() kernelSet {
@@ -148,6 +148,17 @@ func microKernelAVX2Half(kc int, a []float32, lda int, b []float32, c *[mr * nr]
 	c41.StoreArray(out(4, 1))
 	c50.StoreArray(out(5, 0))
 	c51.StoreArray(out(5, 1))
+}
+
+// maxIntoAVX is maxIntoGeneric on 8-wide vectors (AVX, which both sets have).
+func maxIntoAVX(out, in []float32) {
+	in = in[:len(out)]
+	i := 0
+	for ; i+8 <= len(out); i += 8 {
+		o := (*[8]float32)(out[i : i+8])
+		archsimd.LoadFloat32x8Array(o).Max(archsimd.LoadFloat32x8Array((*[8]float32)(in[i : i+8]))).StoreArray(o)
+	}
+	maxIntoGeneric(out[i:], in[i:])
 }
 
 // storeRowAVX512 is storeRowGeneric for one full row of NR = 32 values.

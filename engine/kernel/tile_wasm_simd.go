@@ -15,7 +15,7 @@ const (
 	nr = 8
 )
 
-var simd128 = kernelSet{microKernelSIMD128, storeRowSIMD128, winogradInSIMD128, winogradOutSIMD128}
+var simd128 = kernelSet{microKernelSIMD128, storeRowSIMD128, winogradInSIMD128, winogradOutSIMD128, maxIntoSIMD128}
 
 func pickKernels() kernelSet { return simd128 }
 
@@ -86,6 +86,17 @@ func microKernelSIMD128(kc int, a []float32, lda int, b []float32, c *[mr * nr]f
 	c21.StoreArray(out(5))
 	c30.StoreArray(out(6))
 	c31.StoreArray(out(7))
+}
+
+// maxIntoSIMD128 is maxIntoGeneric on 4-wide vectors.
+func maxIntoSIMD128(out, in []float32) {
+	in = in[:len(out)]
+	i := 0
+	for ; i+4 <= len(out); i += 4 {
+		o := (*[4]float32)(out[i : i+4])
+		archsimd.LoadFloat32x4Array(o).Max(archsimd.LoadFloat32x4Array((*[4]float32)(in[i : i+4]))).StoreArray(o)
+	}
+	maxIntoGeneric(out[i:], in[i:])
 }
 
 // storeRowSIMD128 is storeRowGeneric for one full row of NR = 8 values.
