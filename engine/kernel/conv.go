@@ -132,8 +132,13 @@ func Conv2D(dst, src []float32, g Conv, w *PackedWeights, ep Epilogue, ws *Works
 				nb := min(nr, n-jr)
 				b := w.data[((jr/nr)*k+pc)*nr : ((jr/nr)*k+pc+kb)*nr]
 				for t := range tiles {
+					rb := min(mr, mb-t*mr)
+					if active.microStore != nil && rb == mr && nb == nr {
+						fusedTile(dst, a[t*mr*lda:], lda, b, kb, ic+t*mr, jr, ldc, w.Col0, first, last, ep)
+						continue
+					}
 					active.micro(kb, a[t*mr*lda:], lda, b, &ws.tile)
-					storeTile(dst, &ws.tile, ic+t*mr, jr, min(mr, mb-t*mr), nb, ldc, w.Col0, first, last, ep)
+					storeTile(dst, &ws.tile, ic+t*mr, jr, rb, nb, ldc, w.Col0, first, last, ep)
 				}
 			}
 		}
@@ -171,6 +176,20 @@ func gatherA(dst, src []float32, g Conv, m0, rows, k0, kb int) {
 			kk += run
 		}
 	}
+}
+
+// fusedTile computes a full MR x NR tile of dst at (row, col0+col) and
+// merges it in from registers, as storeTile would from memory.
+func fusedTile(dst, a []float32, lda int, b []float32, kb, row, col, ldc, col0 int, first, last bool, ep Epilogue) {
+	at := row*ldc + col0 + col
+	var bias, res []float32
+	if last {
+		bias = ep.Bias[col : col+nr]
+		if ep.Residual != nil {
+			res = ep.Residual[at:]
+		}
+	}
+	active.microStore(kb, a, lda, b, dst[at:], ldc, first, bias, res, last && ep.ReLU)
 }
 
 // storeTile merges an MR x NR tile into dst at (row, col0+col), writing

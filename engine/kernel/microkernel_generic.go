@@ -7,6 +7,10 @@ type kernelSet struct {
 	micro func(kc int, a []float32, lda int, b []float32, c *[mr * nr]float32)
 	// store merges one full tile row into the output and runs the epilogue.
 	store func(out, t []float32, first bool, bias, res []float32, relu bool)
+	// microStore, where a set has it, is micro followed by store on every
+	// row, without the round trip through memory: out and res hold MR rows
+	// ldc apart. Short K makes that round trip a large part of the work.
+	microStore func(kc int, a []float32, lda int, b []float32, out []float32, ldc int, first bool, bias, res []float32, relu bool)
 	// winoIn and winoOut are Winograd's per-tile transforms over channels.
 	winoIn  func(out, d *[winogradTiles][]float32)
 	winoOut func(out *[4][]float32, m *[winogradTiles][]float32, bias []float32, res *[4][]float32, relu bool)
@@ -16,7 +20,7 @@ type kernelSet struct {
 
 // generic is the plain-Go kernel set: the reference every SIMD set is tested
 // against, and the kernels of builds without SIMD.
-var generic = kernelSet{microKernelGeneric, storeRowGeneric, winogradInGeneric, winogradOutGeneric, maxIntoGeneric}
+var generic = kernelSet{microKernelGeneric, storeRowGeneric, nil, winogradInGeneric, winogradOutGeneric, maxIntoGeneric}
 
 func maxIntoGeneric(out, in []float32) {
 	for i, v := range in[:len(out)] {

@@ -22,8 +22,8 @@ var (
 )
 
 var (
-	avx512 = kernelSet{microKernelAVX512, storeRowAVX512, winogradInAVX512, winogradOutAVX512, maxIntoAVX}
-	avx2   = kernelSet{microKernelAVX2, storeRowAVX2, winogradInGeneric, winogradOutGeneric, maxIntoAVX}
+	avx512 = kernelSet{microKernelAVX512, storeRowAVX512, nil, winogradInAVX512, winogradOutAVX512, maxIntoAVX}
+	avx2   = kernelSet{microKernelAVX2, storeRowAVX2, nil, winogradInGeneric, winogradOutGeneric, maxIntoAVX}
 )
 
 func pickKernels() kernelSet {

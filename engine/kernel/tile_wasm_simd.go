@@ -15,7 +15,7 @@ const (
 	nr = 8
 )
 
-var simd128 = kernelSet{microKernelSIMD128, storeRowSIMD128, winogradInSIMD128, winogradOutSIMD128, maxIntoSIMD128}
+var simd128 = kernelSet{microKernelSIMD128, storeRowSIMD128, microStoreSIMD128, winogradInSIMD128, winogradOutSIMD128, maxIntoSIMD128}
 
 func pickKernels() kernelSet { return simd128 }
 
@@ -25,13 +25,18 @@ func simdKernels() map[string]kernelSet { return map[string]kernelSet{"simd128":
 // Backend names the kernels in use, for timings and benchmark reports.
 func Backend() string { return "Go WASM SIMD128" }
 
-// microKernelSIMD128 is microKernelGeneric on 4-wide vectors. WASM has no
-// FMA in Go's backend, so each step is a multiply then an add. Operands are
-// addressed from the loop index with unsafe pointer arithmetic (no bounds
-// check per load); the slice lengths are checked once up front. The k loop
-// is unrolled twice, which V8 runs 1.6x faster here (34 against 21 GFLOP/s
-// under Node; four times unrolled adds 3%).
+// microKernelSIMD128 is microKernelGeneric on 4-wide vectors.
 func microKernelSIMD128(kc int, a []float32, lda int, b []float32, c *[mr * nr]float32) {
+	microStoreSIMD128(kc, a, lda, b, c[:], nr, true, nil, nil, false)
+}
+
+// microStoreSIMD128 is microKernelSIMD128 and storeRowSIMD128 fused. WASM
+// has no FMA in Go's backend, so each step is a multiply then an add.
+// Operands are addressed from the loop index with unsafe pointer
+// arithmetic (no bounds check per load); the slice lengths are checked
+// once up front. The k loop is unrolled twice, which V8 runs 1.6x faster
+// here (34 against 21 GFLOP/s under Node; four times unrolled adds 3%).
+func microStoreSIMD128(kc int, a []float32, lda int, b []float32, out []float32, ldc int, first bool, bias, res []float32, relu bool) {
 	_ = a[(mr-1)*lda+kc-1]
 	_ = b[kc*nr-1]
 	pa, pb, row := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), uintptr(lda)*4
@@ -77,15 +82,40 @@ func microKernelSIMD128(kc int, a []float32, lda int, b []float32, c *[mr * nr]f
 		x = archsimd.BroadcastFloat32x4(*(*float32)(unsafe.Add(ak, 3*row)))
 		c30, c31 = c30.Add(b0.Mul(x)), c31.Add(b1.Mul(x))
 	}
-	out := func(i int) *[4]float32 { return (*[4]float32)(c[i*4:]) }
-	c00.StoreArray(out(0))
-	c01.StoreArray(out(1))
-	c10.StoreArray(out(2))
-	c11.StoreArray(out(3))
-	c20.StoreArray(out(4))
-	c21.StoreArray(out(5))
-	c30.StoreArray(out(6))
-	c31.StoreArray(out(7))
+	_ = out[(mr-1)*ldc+nr-1]
+	if res != nil {
+		_ = res[(mr-1)*ldc+nr-1]
+	}
+	var b0, b1 archsimd.Float32x4
+	if bias != nil {
+		b0, b1 = archsimd.LoadFloat32x4Array((*[4]float32)(bias[0:4])), archsimd.LoadFloat32x4Array((*[4]float32)(bias[4:8]))
+	}
+	epilogueSIMD128(c00, c01, out, 0, first, bias != nil, b0, b1, res, relu)
+	epilogueSIMD128(c10, c11, out, ldc, first, bias != nil, b0, b1, res, relu)
+	epilogueSIMD128(c20, c21, out, 2*ldc, first, bias != nil, b0, b1, res, relu)
+	epilogueSIMD128(c30, c31, out, 3*ldc, first, bias != nil, b0, b1, res, relu)
+}
+
+// epilogueSIMD128 merges one tile row (x0, x1) into out[at:at+8] as
+// storeRowSIMD128 does.
+func epilogueSIMD128(x0, x1 archsimd.Float32x4, out []float32, at int, first, hasBias bool, b0, b1 archsimd.Float32x4, res []float32, relu bool) {
+	o0, o1 := (*[4]float32)(out[at:at+4]), (*[4]float32)(out[at+4:at+8])
+	if !first {
+		x0, x1 = x0.Add(archsimd.LoadFloat32x4Array(o0)), x1.Add(archsimd.LoadFloat32x4Array(o1))
+	}
+	if hasBias {
+		x0, x1 = x0.Add(b0), x1.Add(b1)
+	}
+	if res != nil {
+		x0 = x0.Add(archsimd.LoadFloat32x4Array((*[4]float32)(res[at : at+4])))
+		x1 = x1.Add(archsimd.LoadFloat32x4Array((*[4]float32)(res[at+4 : at+8])))
+	}
+	if relu {
+		var zero archsimd.Float32x4
+		x0, x1 = x0.Max(zero), x1.Max(zero)
+	}
+	x0.StoreArray(o0)
+	x1.StoreArray(o1)
 }
 
 // maxIntoSIMD128 is maxIntoGeneric on 4-wide vectors.
