@@ -79,6 +79,9 @@ func ForInputSize(n int) Option { return func(o *options) { o.inputSize = n } }
 // is even.
 const winogradMinSide = 7
 
+// winograd4MinSide is the smallest output side that runs F(4x4, 3x3).
+const winograd4MinSide = 14
+
 // New checks ckpt against cfg strictly, folds it (see Fold) and packs it
 // for the CPU kernels.
 func New(cfg arch.Config, ckpt *checkpoint.Checkpoint, opts ...Option) (*Model, error) {
@@ -138,7 +141,11 @@ func pack(fc FoldedConv, outSide int, sh shardOf) (conv, error) {
 	cv := conv{spec: fc.Conv, bias: fc.Bias[lo:hi]}
 	var err error
 	if geometry(fc.Conv, fc.Kernel, fc.Kernel).Winograd() && outSide >= winogradMinSide {
-		cv.winograd, err = kernel.PackWinogradWeights(weight, hi-lo, fc.In)
+		tile := kernel.F2x2
+		if outSide >= winograd4MinSide {
+			tile = kernel.F4x4
+		}
+		cv.winograd, err = kernel.PackWinogradWeights(weight, hi-lo, fc.In, tile)
 		if err == nil {
 			cv.winograd.Col0 = lo
 		}

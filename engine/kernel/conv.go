@@ -95,8 +95,8 @@ type Workspace struct {
 	// Winograd's transformed input and products, a row of zeros, and the
 	// per-tile slice headers its transforms take.
 	winoV, winoM, zeros []float32
-	tileIn, tileOut     [winogradTiles][]float32
-	pixels, residuals   [4][]float32
+	tileIn, tileOut     [maxWinogradElems][]float32
+	pixels, residuals   [maxWinogradPixels][]float32
 }
 
 // NewWorkspace allocates the scratch memory for Conv2D.

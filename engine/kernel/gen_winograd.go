@@ -52,7 +52,7 @@ import "simd/archsimd"
 
 // winogradIn{{.Suffix}} is winogradInGeneric on {{.Width}} channels at a time; the
 // generic code takes the channels past the last full vector.
-func winogradIn{{.Suffix}}(out, d *[winogradTiles][]float32) {
+func winogradIn{{.Suffix}}(out, d [][]float32) {
 	c := len(d[0])
 	ci := 0
 	for ; ci+{{.Width}} <= c; ci += {{.Width}} {
@@ -79,16 +79,16 @@ func winogradIn{{.Suffix}}(out, d *[winogradTiles][]float32) {
 		}
 	}
 	if ci < c {
-		var o, t [winogradTiles][]float32
+		var o, t [16][]float32
 		for i := range o {
 			o[i], t[i] = out[i][ci:], d[i][ci:]
 		}
-		winogradInGeneric(&o, &t)
+		winogradInGeneric(o[:], t[:])
 	}
 }
 
 // winogradOut{{.Suffix}} is winogradOutGeneric on {{.Width}} channels at a time.
-func winogradOut{{.Suffix}}(out *[4][]float32, m *[winogradTiles][]float32, bias []float32, res *[4][]float32, relu bool) {
+func winogradOut{{.Suffix}}(out, m [][]float32, bias []float32, res [][]float32, relu bool) {
 	c := len(bias)
 	co := 0
 	for ; co+{{.Width}} <= c; co += {{.Width}} {
@@ -107,34 +107,102 @@ func winogradOut{{.Suffix}}(out *[4][]float32, m *[winogradTiles][]float32, bias
 		}
 		b := ld(bias)
 		for k, v := range y {
-			if out[k] == nil {
-				continue
-			}
-			v = v.Add(b)
-			if res[k] != nil {
-				v = v.Add(ld(res[k]))
-			}
-			if relu {
-				v = v.Max(archsimd.{{.Type}}{})
-			}
-			v.StoreArray((*[{{.Width}}]float32)(out[k][co : co+{{.Width}}]))
+			store{{.Suffix}}(out, res, k, co, v.Add(b), relu)
 		}
 	}
 	if co < c {
 		var o, r [4][]float32
-		var t [winogradTiles][]float32
-		for k := range o {
-			if out[k] != nil {
-				o[k] = out[k][co:]
-			}
-			if res[k] != nil {
-				r[k] = res[k][co:]
+		var t [16][]float32
+		tails(o[:], r[:], t[:], out, res, m, co)
+		winogradOutGeneric(o[:], t[:], bias[co:], r[:], relu)
+	}
+}
+
+// store{{.Suffix}} is storeWinogradPixel on {{.Width}} channels from co.
+func store{{.Suffix}}(out, res [][]float32, k, co int, v archsimd.{{.Type}}, relu bool) {
+	if out[k] == nil {
+		return
+	}
+	if res[k] != nil {
+		v = v.Add(archsimd.Load{{.Type}}Array((*[{{.Width}}]float32)(res[k][co : co+{{.Width}}])))
+	}
+	if relu {
+		v = v.Max(archsimd.{{.Type}}{})
+	}
+	v.StoreArray((*[{{.Width}}]float32)(out[k][co : co+{{.Width}}]))
+}
+
+// bt6{{.Suffix}} is bt6 on vectors.
+func bt6{{.Suffix}}(d0, d1, d2, d3, d4, d5 archsimd.{{.Type}}) (t0, t1, t2, t3, t4, t5 archsimd.{{.Type}}) {
+	two, four, five := archsimd.Broadcast{{.Type}}(2), archsimd.Broadcast{{.Type}}(4), archsimd.Broadcast{{.Type}}(5)
+	e, f := d4.Sub(d2), d3.Sub(d1).Mul(two)
+	return d0.Mul(four).Sub(d2.Mul(five)).Add(d4),
+		d3.Add(d4).Sub(d1.Add(d2).Mul(four)),
+		d4.Sub(d3).Add(d1.Sub(d2).Mul(four)),
+		e.Add(f),
+		e.Sub(f),
+		d1.Mul(four).Sub(d3.Mul(five)).Add(d5)
+}
+
+// winograd4In{{.Suffix}} is winograd4InGeneric on {{.Width}} channels at a time.
+func winograd4In{{.Suffix}}(out, d [][]float32) {
+	c := len(d[0])
+	ci := 0
+	for ; ci+{{.Width}} <= c; ci += {{.Width}} {
+		ld := func(i int) archsimd.{{.Type}} { return archsimd.Load{{.Type}}Array((*[{{.Width}}]float32)(d[i][ci : ci+{{.Width}}])) }
+		var r [36]archsimd.{{.Type}} // Bᵀ d
+		for j := range 6 {
+			r[j], r[6+j], r[12+j], r[18+j], r[24+j], r[30+j] = bt6{{.Suffix}}(ld(j), ld(6+j), ld(12+j), ld(18+j), ld(24+j), ld(30+j))
+		}
+		for i := range 6 { // (Bᵀ d) B
+			v0, v1, v2, v3, v4, v5 := bt6{{.Suffix}}(r[i*6], r[i*6+1], r[i*6+2], r[i*6+3], r[i*6+4], r[i*6+5])
+			for j, v := range [6]archsimd.{{.Type}}{v0, v1, v2, v3, v4, v5} {
+				v.StoreArray((*[{{.Width}}]float32)(out[i*6+j][ci : ci+{{.Width}}]))
 			}
 		}
-		for i := range t {
-			t[i] = m[i][co:]
+	}
+	if ci < c {
+		var o, t [36][]float32
+		for i := range o {
+			o[i], t[i] = out[i][ci:], d[i][ci:]
 		}
-		winogradOutGeneric(&o, &t, bias[co:], &r, relu)
+		winograd4InGeneric(o[:], t[:])
+	}
+}
+
+// at6{{.Suffix}} is at6 on vectors.
+func at6{{.Suffix}}(m0, m1, m2, m3, m4, m5 archsimd.{{.Type}}) (y0, y1, y2, y3 archsimd.{{.Type}}) {
+	two, four, eight := archsimd.Broadcast{{.Type}}(2), archsimd.Broadcast{{.Type}}(4), archsimd.Broadcast{{.Type}}(8)
+	a, b := m1.Add(m2), m1.Sub(m2)
+	c, d := m3.Add(m4), m3.Sub(m4)
+	return m0.Add(a).Add(c), b.Add(d.Mul(two)), a.Add(c.Mul(four)), b.Add(d.Mul(eight)).Add(m5)
+}
+
+// winograd4Out{{.Suffix}} is winograd4OutGeneric on {{.Width}} channels at a time.
+func winograd4Out{{.Suffix}}(out, m [][]float32, bias []float32, res [][]float32, relu bool) {
+	c := len(bias)
+	co := 0
+	for ; co+{{.Width}} <= c; co += {{.Width}} {
+		ld := func(s []float32) archsimd.{{.Type}} {
+			return archsimd.Load{{.Type}}Array((*[{{.Width}}]float32)(s[co : co+{{.Width}}]))
+		}
+		var s [24]archsimd.{{.Type}} // Aᵀ M
+		for j := range 6 {
+			s[j], s[6+j], s[12+j], s[18+j] = at6{{.Suffix}}(ld(m[j]), ld(m[6+j]), ld(m[12+j]), ld(m[18+j]), ld(m[24+j]), ld(m[30+j]))
+		}
+		b := ld(bias)
+		for i := range 4 { // (Aᵀ M) A
+			y0, y1, y2, y3 := at6{{.Suffix}}(s[i*6], s[i*6+1], s[i*6+2], s[i*6+3], s[i*6+4], s[i*6+5])
+			for k, v := range [4]archsimd.{{.Type}}{y0, y1, y2, y3} {
+				store{{.Suffix}}(out, res, i*4+k, co, v.Add(b), relu)
+			}
+		}
+	}
+	if co < c {
+		var o, r [16][]float32
+		var t [36][]float32
+		tails(o[:], r[:], t[:], out, res, m, co)
+		winograd4OutGeneric(o[:], t[:], bias[co:], r[:], relu)
 	}
 }
 `

@@ -11,16 +11,31 @@ type kernelSet struct {
 	// row, without the round trip through memory: out and res hold MR rows
 	// ldc apart. Short K makes that round trip a large part of the work.
 	microStore func(kc int, a []float32, lda int, b []float32, out []float32, ldc int, first bool, bias, res []float32, relu bool)
-	// winoIn and winoOut are Winograd's per-tile transforms over channels.
-	winoIn  func(out, d *[winogradTiles][]float32)
-	winoOut func(out *[4][]float32, m *[winogradTiles][]float32, bias []float32, res *[4][]float32, relu bool)
+	// winoIn and winoOut are Winograd F(2x2, 3x3)'s per-tile transforms
+	// over channels, wino4In and wino4Out F(4x4, 3x3)'s.
+	winoIn, wino4In   winoInFunc
+	winoOut, wino4Out winoOutFunc
 	// maxInto sets out[i] = max(out[i], in[i]) (max-pooling).
 	maxInto func(out, in []float32)
 }
 
 // generic is the plain-Go kernel set: the reference every SIMD set is tested
 // against, and the kernels of builds without SIMD.
-var generic = kernelSet{microKernelGeneric, storeRowGeneric, nil, winogradInGeneric, winogradOutGeneric, maxIntoGeneric}
+// winoInFunc computes V = Bᵀ d B for one tile, channel by channel: d[i] is
+// element i (row-major) of the input tile, out[i] of V.
+type winoInFunc func(out, d [][]float32)
+
+// winoOutFunc computes Y = Aᵀ M A for one tile, channel by channel, and
+// writes relu?(Y + bias + res) to out[k] for each output pixel k
+// (row-major) that is not nil; res[k] may be nil.
+type winoOutFunc func(out, m [][]float32, bias []float32, res [][]float32, relu bool)
+
+var generic = kernelSet{
+	micro: microKernelGeneric, store: storeRowGeneric,
+	winoIn: winogradInGeneric, winoOut: winogradOutGeneric,
+	wino4In: winograd4InGeneric, wino4Out: winograd4OutGeneric,
+	maxInto: maxIntoGeneric,
+}
 
 func maxIntoGeneric(out, in []float32) {
 	for i, v := range in[:len(out)] {
@@ -66,10 +81,9 @@ func storeRowGeneric(out, t []float32, first bool, bias, res []float32, relu boo
 	}
 }
 
-// winogradInGeneric computes V = Bᵀ d B channel by channel, where d[i] is
-// element i (row-major) of the 4x4 input tile and out[i] of V.
+// winogradInGeneric is F(2x2, 3x3)'s input transform (a winoInFunc),
 // Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
-func winogradInGeneric(out, d *[winogradTiles][]float32) {
+func winogradInGeneric(out, d [][]float32) {
 	for ci := range d[0] {
 		var p [16]float32
 		for i := range p {
@@ -91,10 +105,9 @@ func winogradInGeneric(out, d *[winogradTiles][]float32) {
 	}
 }
 
-// winogradOutGeneric computes the 2x2 output Y = Aᵀ M A channel by channel
-// and writes relu?(Y + bias + res) to out[k] for each output pixel k that
-// is not nil. Aᵀ = [1 1 1 0; 0 1 -1 -1].
-func winogradOutGeneric(out *[4][]float32, m *[winogradTiles][]float32, bias []float32, res *[4][]float32, relu bool) {
+// winogradOutGeneric is F(2x2, 3x3)'s output transform (a winoOutFunc),
+// Aᵀ = [1 1 1 0; 0 1 -1 -1].
+func winogradOutGeneric(out, m [][]float32, bias []float32, res [][]float32, relu bool) {
 	for co := range bias {
 		var s [8]float32 // Aᵀ M: two rows of four
 		for j := range 4 {
@@ -106,17 +119,90 @@ func winogradOutGeneric(out *[4][]float32, m *[winogradTiles][]float32, bias []f
 			s[4] + s[5] + s[6], s[5] - s[6] - s[7],
 		}
 		for k, v := range y {
-			if out[k] == nil {
-				continue
-			}
-			v += bias[co]
-			if res[k] != nil {
-				v += res[k][co]
-			}
-			if relu {
-				v = max(v, 0)
-			}
-			out[k][co] = v
+			storeWinogradPixel(out, res, k, co, v+bias[co], relu)
 		}
 	}
+}
+
+// storeWinogradPixel writes output pixel k's channel co, v, plus the
+// residual, through ReLU, unless the pixel lies past the image edge.
+func storeWinogradPixel(out, res [][]float32, k, co int, v float32, relu bool) {
+	if out[k] == nil {
+		return
+	}
+	if res[k] != nil {
+		v += res[k][co]
+	}
+	if relu {
+		v = max(v, 0)
+	}
+	out[k][co] = v
+}
+
+// winograd4InGeneric is F(4x4, 3x3)'s input transform (a winoInFunc), Bᵀ d B
+// with the 6x6 Bᵀ of bt6.
+func winograd4InGeneric(out, d [][]float32) {
+	for ci := range d[0] {
+		var p [36]float32
+		for i := range p {
+			p[i] = d[i][ci]
+		}
+		var r [36]float32 // Bᵀ d: column j of the result from column j of d
+		for j := range 6 {
+			r[j], r[6+j], r[12+j], r[18+j], r[24+j], r[30+j] = bt6(p[j], p[6+j], p[12+j], p[18+j], p[24+j], p[30+j])
+		}
+		for i := range 6 { // (Bᵀ d) B: row i of the result from row i
+			row := r[i*6:]
+			v0, v1, v2, v3, v4, v5 := bt6(row[0], row[1], row[2], row[3], row[4], row[5])
+			out[i*6][ci], out[i*6+1][ci], out[i*6+2][ci] = v0, v1, v2
+			out[i*6+3][ci], out[i*6+4][ci], out[i*6+5][ci] = v3, v4, v5
+		}
+	}
+}
+
+// bt6 multiplies (d0..d5) by F(4x4, 3x3)'s Bᵀ =
+//
+//	[4  0 -5  0 1 0]
+//	[0 -4 -4  1 1 0]
+//	[0  4 -4 -1 1 0]
+//	[0 -2 -1  2 1 0]
+//	[0  2 -1 -2 1 0]
+//	[0  4  0 -5 0 1]
+func bt6(d0, d1, d2, d3, d4, d5 float32) (t0, t1, t2, t3, t4, t5 float32) {
+	return 4*d0 - 5*d2 + d4,
+		d3 + d4 - 4*(d1+d2),
+		d4 - d3 + 4*(d1-d2),
+		d4 - d2 + 2*(d3-d1),
+		d4 - d2 - 2*(d3-d1),
+		4*d1 - 5*d3 + d5
+}
+
+// winograd4OutGeneric is F(4x4, 3x3)'s output transform (a winoOutFunc),
+// Aᵀ M A with the 4x6 Aᵀ of at6.
+func winograd4OutGeneric(out, m [][]float32, bias []float32, res [][]float32, relu bool) {
+	for co := range bias {
+		var s [24]float32 // Aᵀ M: column j from column j of M
+		for j := range 6 {
+			s[j], s[6+j], s[12+j], s[18+j] = at6(m[j][co], m[6+j][co], m[12+j][co], m[18+j][co], m[24+j][co], m[30+j][co])
+		}
+		for i := range 4 { // (Aᵀ M) A: row i from row i
+			row := s[i*6:]
+			y0, y1, y2, y3 := at6(row[0], row[1], row[2], row[3], row[4], row[5])
+			for k, v := range [4]float32{y0, y1, y2, y3} {
+				storeWinogradPixel(out, res, i*4+k, co, v+bias[co], relu)
+			}
+		}
+	}
+}
+
+// at6 multiplies (m0..m5) by F(4x4, 3x3)'s Aᵀ =
+//
+//	[1 1  1 1  1 0]
+//	[0 1 -1 2 -2 0]
+//	[0 1  1 4  4 0]
+//	[0 1 -1 8 -8 1]
+func at6(m0, m1, m2, m3, m4, m5 float32) (y0, y1, y2, y3 float32) {
+	a, b := m1+m2, m1-m2
+	c, d := m3+m4, m3-m4
+	return m0 + a + c, b + 2*d, a + 4*c, b + 8*d + m5
 }

@@ -22,8 +22,18 @@ var (
 )
 
 var (
-	avx512 = kernelSet{microKernelAVX512, storeRowAVX512, nil, winogradInAVX512, winogradOutAVX512, maxIntoAVX}
-	avx2   = kernelSet{microKernelAVX2, storeRowAVX2, nil, winogradInGeneric, winogradOutGeneric, maxIntoAVX}
+	avx512 = kernelSet{
+		micro: microKernelAVX512, store: storeRowAVX512,
+		winoIn: winogradInAVX512, winoOut: winogradOutAVX512,
+		wino4In: winograd4InAVX512, wino4Out: winograd4OutAVX512,
+		maxInto: maxIntoAVX,
+	}
+	avx2 = kernelSet{
+		micro: microKernelAVX2, store: storeRowAVX2,
+		winoIn: winogradInGeneric, winoOut: winogradOutGeneric,
+		wino4In: winograd4InGeneric, wino4Out: winograd4OutGeneric,
+		maxInto: maxIntoAVX,
+	}
 )
 
 func pickKernels() kernelSet {

@@ -15,7 +15,12 @@ const (
 	nr = 8
 )
 
-var simd128 = kernelSet{microKernelSIMD128, storeRowSIMD128, microStoreSIMD128, winogradInSIMD128, winogradOutSIMD128, maxIntoSIMD128}
+var simd128 = kernelSet{
+	micro: microKernelSIMD128, store: storeRowSIMD128, microStore: microStoreSIMD128,
+	winoIn: winogradInSIMD128, winoOut: winogradOutSIMD128,
+	wino4In: winograd4InSIMD128, wino4Out: winograd4OutSIMD128,
+	maxInto: maxIntoSIMD128,
+}
 
 func pickKernels() kernelSet { return simd128 }
 
