@@ -218,3 +218,31 @@ func BenchmarkConv2D(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWinograd runs ResNet's stride-1 3x3 convolutions at 224x224 with
+// both tiles; GFLOP/s counts the direct convolution's work, so the figures
+// compare with BenchmarkConv2D's.
+func BenchmarkWinograd(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, s := range [][2]int{{56, 64}, {28, 128}, {14, 256}, {7, 512}} {
+		for _, tile := range []WinogradTile{F2x2, F4x4} {
+			side, c := s[0], s[1]
+			g := Conv{InH: side, InW: side, InC: c, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: c}
+			b.Run(fmt.Sprintf("%dx%dx%d_F%dx%d", side, side, c, tile, tile), func(b *testing.B) {
+				src := randSlice(r, side*side*c)
+				ww, err := PackWinogradWeights(randSlice(r, c*c*9), c, c, tile)
+				if err != nil {
+					b.Fatal(err)
+				}
+				dst := make([]float32, side*side*c)
+				ep := Epilogue{Bias: make([]float32, c), ReLU: true}
+				ws := NewWorkspace()
+				for b.Loop() {
+					Conv3x3Winograd(dst, src, g, ww, ep, ws)
+				}
+				flops := 2 * float64(g.M()) * float64(g.OutC) * float64(g.K())
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
