@@ -83,17 +83,24 @@ const winogradMinSide = 7
 const winograd4MinSide = 14
 
 // New checks ckpt against cfg strictly, folds it (see Fold) and packs it
-// for the CPU kernels.
+// for the CPU kernels. Each conv is folded just before it is packed, so
+// that one folded conv at a time, not a whole folded copy of the network,
+// adds to the memory the packed model needs.
 func New(cfg arch.Config, ckpt *checkpoint.Checkpoint, opts ...Option) (*Model, error) {
-	p, err := Fold(cfg, ckpt)
+	p, err := outline(cfg, ckpt)
 	if err != nil {
 		return nil, err
 	}
-	return FromPlan(p, opts...)
+	return build(p, func(fc FoldedConv) (FoldedConv, error) { return foldBatchNorm(fc.Conv, ckpt.Tensors) }, opts)
 }
 
 // FromPlan packs a folded plan for the CPU kernels.
 func FromPlan(p *Plan, opts ...Option) (*Model, error) {
+	return build(p, func(fc FoldedConv) (FoldedConv, error) { return fc, nil }, opts)
+}
+
+// build packs p's convolutions, each as folded returns it.
+func build(p *Plan, folded func(FoldedConv) (FoldedConv, error), opts []Option) (*Model, error) {
 	o := options{inputSize: 224, shard: shardOf{0, 1}}
 	for _, opt := range opts {
 		opt(&o)
@@ -102,7 +109,13 @@ func FromPlan(p *Plan, opts ...Option) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: p.Config, shard: o.shard, features: p.Features, fcW: p.FCWeight, fcB: p.FCBias}
-	pack := func(fc FoldedConv, outSide int) (conv, error) { return pack(fc, outSide, o.shard) }
+	pack := func(fc FoldedConv, outSide int) (conv, error) {
+		fc, err := folded(fc)
+		if err != nil {
+			return conv{}, err
+		}
+		return pack(fc, outSide, o.shard)
+	}
 	var err error
 	side := p.Stem.OutSize(o.inputSize)
 	if m.stem, err = pack(p.Stem, side); err != nil {

@@ -41,6 +41,22 @@ type FoldedBlock struct {
 // Fold checks ckpt against cfg strictly and folds every BatchNorm into the
 // convolution before it.
 func Fold(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Plan, error) {
+	p, err := outline(cfg, ckpt)
+	if err != nil {
+		return nil, err
+	}
+	for _, fc := range p.convs() {
+		if *fc, err = foldBatchNorm(fc.Conv, ckpt.Tensors); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// outline checks ckpt against cfg strictly and returns the plan with the
+// fully connected layer in place and the convolutions not folded yet (no
+// Weight or Bias).
+func outline(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Plan, error) {
 	net, err := cfg.Build()
 	if err != nil {
 		return nil, err
@@ -48,30 +64,35 @@ func Fold(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Plan, error) {
 	if err := ckpt.Check(net.Tensors()); err != nil {
 		return nil, fmt.Errorf("checkpoint does not fit %s (%s): %w", cfg.Name(), cfg.Variant, err)
 	}
-	p := &Plan{Config: cfg, Features: net.FCIn,
+	p := &Plan{Config: cfg, Stem: FoldedConv{Conv: net.Stem}, Features: net.FCIn,
 		FCWeight: ckpt.Tensors["fc.weight"].Data, FCBias: ckpt.Tensors["fc.bias"].Data}
-	if p.Stem, err = foldBatchNorm(net.Stem, ckpt.Tensors); err != nil {
-		return nil, err
-	}
 	for _, b := range net.Blocks {
 		var fb FoldedBlock
 		for _, c := range b.Convs {
-			fc, err := foldBatchNorm(c, ckpt.Tensors)
-			if err != nil {
-				return nil, err
-			}
-			fb.Convs = append(fb.Convs, fc)
+			fb.Convs = append(fb.Convs, FoldedConv{Conv: c})
 		}
 		if b.Downsample != nil {
-			ds, err := foldBatchNorm(*b.Downsample, ckpt.Tensors)
-			if err != nil {
-				return nil, err
-			}
-			fb.Downsample = &ds
+			fb.Downsample = &FoldedConv{Conv: *b.Downsample}
 		}
 		p.Blocks = append(p.Blocks, fb)
 	}
 	return p, nil
+}
+
+// convs lists the plan's convolutions: the stem, then each block's convs
+// and its downsample.
+func (p *Plan) convs() []*FoldedConv {
+	all := []*FoldedConv{&p.Stem}
+	for i := range p.Blocks {
+		b := &p.Blocks[i]
+		for j := range b.Convs {
+			all = append(all, &b.Convs[j])
+		}
+		if b.Downsample != nil {
+			all = append(all, b.Downsample)
+		}
+	}
+	return all
 }
 
 // foldBatchNorm merges y = gamma*(conv(x)-mean)/sqrt(var+eps) + beta into

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"runtime"
+	"runtime/debug"
 	"syscall/js"
 	"time"
 
@@ -14,6 +15,9 @@ import (
 	"github.com/inbrowser/resnet/wasm/pool"
 )
 
+// loadGCPercent is the GC target while a model loads (load, joinPool).
+const loadGCPercent = 10
+
 // load makes the model described by msg.model the current one.
 func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]any, error) {
 	e, err := parseEntry(msg.Get("model"))
@@ -21,6 +25,9 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 		return nil, err
 	}
 	start := time.Now()
+	// WebAssembly memory never shrinks: collect often while the file, the
+	// checkpoint and the packed model coexist, so the heap stays near them.
+	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	data, source, notices, err := w.obtainWeights(context.Background(), e, progress)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"runtime"
+	"runtime/debug"
 	"syscall/js"
 
 	"github.com/inbrowser/resnet/engine"
@@ -48,6 +49,7 @@ func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[stri
 	if f.err != nil {
 		return nil, failf(codeBadRequest, "joinPool: %v", f.err)
 	}
+	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	data, _, _, err := w.obtainWeights(context.Background(), e, progress)
 	if err != nil {
 		return nil, err
@@ -56,14 +58,10 @@ func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[stri
 	if err != nil {
 		return nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
 	}
-	plan, err := engine.Fold(e.opts.Config, ckpt)
+	side := e.opts.Spec.Crop
+	m, err := engine.New(e.opts.Config, ckpt, engine.ForInputSize(side), engine.Shard(index, count))
 	if err != nil {
 		return nil, failf(codeModel, "The weights do not fit %s: %v", e.name, err)
-	}
-	side := e.opts.Spec.Crop
-	m, err := engine.FromPlan(plan, engine.ForInputSize(side), engine.Shard(index, count))
-	if err != nil {
-		return nil, failf(codeModel, "%s: %v", e.name, err)
 	}
 	if err := pool.Serve(msg.Get("memory"), m, side, index, count); err != nil {
 		return nil, failf(codeBadRequest, "joinPool: %v", err)

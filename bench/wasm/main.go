@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"syscall/js"
 	"time"
 	"unsafe"
@@ -31,6 +32,9 @@ import (
 )
 
 const side = 224 // every benchmark input is 224x224
+
+// loadGCPercent is the GC target while a model loads (see load).
+const loadGCPercent = 10
 
 // runFunc runs one inference on a 224x224x3 NHWC input.
 var runFunc func(input []float32) ([]float32, error)
@@ -51,6 +55,9 @@ func load(args []js.Value) (any, error) {
 		return nil, errors.New("load(weights, net, backend)")
 	}
 	start := time.Now()
+	// WebAssembly memory never shrinks: collect often while the file, the
+	// checkpoint and the packed model coexist, so the heap stays near them.
+	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	b := make([]byte, args[0].Get("length").Int())
 	js.CopyBytesToGo(b, args[0])
 	ckpt, err := checkpoint.Read(b)
