@@ -65,7 +65,7 @@ func outline(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Plan, error) {
 		return nil, fmt.Errorf("checkpoint does not fit %s (%s): %w", cfg.Name(), cfg.Variant, err)
 	}
 	p := &Plan{Config: cfg, Stem: FoldedConv{Conv: net.Stem}, Features: net.FCIn,
-		FCWeight: ckpt.Tensors["fc.weight"].Data, FCBias: ckpt.Tensors["fc.bias"].Data}
+		FCWeight: ckpt.Tensors["fc.weight"].Values(), FCBias: ckpt.Tensors["fc.bias"].Values()}
 	for _, b := range net.Blocks {
 		var fb FoldedBlock
 		for _, c := range b.Convs {
@@ -99,9 +99,9 @@ func (p *Plan) convs() []*FoldedConv {
 // the conv: each output channel's weights are scaled and a bias appears.
 // The arithmetic is in float64 so folding adds no error of its own.
 func foldBatchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (FoldedConv, error) {
-	w := t[c.Name+".weight"].Data
-	gamma, beta := t[c.BN+".weight"].Data, t[c.BN+".bias"].Data
-	mean, variance := t[c.BN+".running_mean"].Data, t[c.BN+".running_var"].Data
+	w := t[c.Name+".weight"].Values()
+	gamma, beta := t[c.BN+".weight"].Values(), t[c.BN+".bias"].Values()
+	mean, variance := t[c.BN+".running_mean"].Values(), t[c.BN+".running_var"].Values()
 	per := c.In * c.Kernel * c.Kernel
 	fc := FoldedConv{Conv: c, Weight: make([]float32, len(w)), Bias: make([]float32, c.Out)}
 	for o := range c.Out {

@@ -53,7 +53,7 @@ func runConvert(args []string, stdout io.Writer) error {
 	}
 	values := 0
 	for _, t := range c.Tensors {
-		values += len(t.Data)
+		values += t.Len()
 	}
 	_, err = fmt.Fprintf(stdout, "wrote %s: %d tensors, %d values as %s, %d bytes\n", out, len(c.Names), values, dtype, size)
 	return err

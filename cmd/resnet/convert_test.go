@@ -75,8 +75,8 @@ func TestConvert(t *testing.T) {
 		if !slices.Equal(got.Names, want.Names) {
 			t.Fatalf("names %q, want %q", got.Names, want.Names)
 		}
-		w := want.Tensors["1.running_var"].Data[0]
-		if g := got.Tensors["1.running_var"].Data[0]; tc.dtype == checkpoint.F32 && g != w || tc.dtype == checkpoint.F16 && (g == w || g-w > 1e-3 || w-g > 1e-3) {
+		w := want.Tensors["1.running_var"].Values()[0]
+		if g := got.Tensors["1.running_var"].Values()[0]; tc.dtype == checkpoint.F32 && g != w || tc.dtype == checkpoint.F16 && (g == w || g-w > 1e-3 || w-g > 1e-3) {
 			t.Errorf("%v: running_var[0] = %v, original %v", tc.args, g, w)
 		}
 	}

@@ -147,9 +147,10 @@ func checkTensors(t *testing.T, pth []byte, stPath string, dtype checkpoint.DTyp
 		if !reflect.DeepEqual(g.Shape, w.Shape) {
 			t.Fatalf("%s: shape %v, want %v", name, g.Shape, w.Shape)
 		}
-		values += len(w.Data)
-		for i, x := range w.Data {
-			y := g.Data[i]
+		wv, gv := w.Values(), g.Values()
+		values += len(wv)
+		for i, x := range wv {
+			y := gv[i]
 			ok := y == x
 			if dtype == checkpoint.F16 {
 				// Round to nearest: at most half an ulp (2^-11 relative), or

@@ -17,10 +17,35 @@ import (
 	"github.com/inbrowser/resnet/engine/arch"
 )
 
-// Tensor is one named weight tensor converted to float32.
+// Tensor is one named weight tensor, as float32 values. A tensor read from
+// a safetensors file keeps its encoded bytes and decodes them when asked
+// (Values), so that reading a large file does not also hold a float32 copy
+// of all of it; tensors made in code or read from a .pth file hold Data.
 type Tensor struct {
 	Shape []int
-	Data  []float32
+	Data  []float32 // nil for a tensor decoded on demand
+
+	raw   []byte // the encoded values of a tensor decoded on demand
+	dtype DType
+}
+
+// Values returns the tensor's values: Data when it is set, else a new
+// slice decoded from the file's bytes, which the caller owns.
+func (t *Tensor) Values() []float32 {
+	if t.raw == nil {
+		return t.Data
+	}
+	out := make([]float32, t.Len())
+	decode(out, t.raw, t.dtype)
+	return out
+}
+
+// Len is the number of values.
+func (t *Tensor) Len() int {
+	if t.raw == nil {
+		return len(t.Data)
+	}
+	return len(t.raw) / elemSize(t.dtype)
 }
 
 // Checkpoint is a set of named tensors.

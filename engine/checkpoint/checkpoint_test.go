@@ -39,12 +39,13 @@ func sameCheckpoint(t testing.TB, got, want *Checkpoint) {
 		if !slices.Equal(g.Shape, w.Shape) {
 			t.Fatalf("tensor %q shape %v, want %v", n, g.Shape, w.Shape)
 		}
-		if len(g.Data) != len(w.Data) {
-			t.Fatalf("tensor %q has %d values, want %d", n, len(g.Data), len(w.Data))
+		gv, wv := g.Values(), w.Values()
+		if len(gv) != len(wv) {
+			t.Fatalf("tensor %q has %d values, want %d", n, len(gv), len(wv))
 		}
-		for i := range w.Data {
-			if math.Float32bits(g.Data[i]) != math.Float32bits(w.Data[i]) {
-				t.Fatalf("tensor %q[%d] = %v, want %v", n, i, g.Data[i], w.Data[i])
+		for i := range wv {
+			if math.Float32bits(gv[i]) != math.Float32bits(wv[i]) {
+				t.Fatalf("tensor %q[%d] = %v, want %v", n, i, gv[i], wv[i])
 			}
 		}
 	}
@@ -89,7 +90,7 @@ func TestFixtureValues(t *testing.T) {
 	check := func(name string, shape []int, want []float32) {
 		t.Helper()
 		got := c.Tensors[name]
-		if got == nil || !slices.Equal(got.Shape, shape) || !slices.Equal(got.Data, want) {
+		if got == nil || !slices.Equal(got.Shape, shape) || !slices.Equal(got.Values(), want) {
 			t.Errorf("%s = %+v, want shape %v data %v", name, got, shape, want)
 		}
 	}
@@ -99,7 +100,7 @@ func TestFixtureValues(t *testing.T) {
 	check("scalar", []int{}, []float32{1.5})
 	check("empty", []int{0, 3}, []float32{})
 	inf := float32(math.Inf(1))
-	sp := c.Tensors["special.f16"].Data
+	sp := c.Tensors["special.f16"].Values()
 	if !math.IsNaN(float64(sp[4])) {
 		t.Errorf("special.f16[4] = %v, want NaN", sp[4])
 	}

@@ -86,10 +86,8 @@ func ReadSafetensors(b []byte) (*Checkpoint, error) {
 		if strings.HasSuffix(t.name, nbtSuffix) {
 			continue
 		}
-		out := &Tensor{Shape: t.shape, Data: make([]float32, t.n)}
-		decode(out.Data, data[t.begin:t.end], t.dtype)
 		c.Names = append(c.Names, t.name)
-		c.Tensors[t.name] = out
+		c.Tensors[t.name] = &Tensor{Shape: t.shape, raw: data[t.begin:t.end:t.end], dtype: t.dtype}
 	}
 	return c, nil
 }
@@ -257,7 +255,7 @@ func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
 			}
 			h.WriteString(strconv.Itoa(d))
 		}
-		end := off + size*len(t.Data)
+		end := off + size*t.Len()
 		fmt.Fprintf(&h, `],"data_offsets":[%d,%d]}`, off, end)
 		off = end
 	}
@@ -276,7 +274,7 @@ func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
 	// Encode in chunks so a large model is not duplicated in memory.
 	buf := make([]byte, 0, 64<<10)
 	for _, name := range c.Names {
-		for _, v := range c.Tensors[name].Data {
+		for _, v := range c.Tensors[name].Values() {
 			if dtype == F32 {
 				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 			} else {
@@ -322,8 +320,8 @@ func (c *Checkpoint) validate() error {
 		if err != nil {
 			return fmt.Errorf("tensor %q: %w", name, err)
 		}
-		if n != len(t.Data) {
-			return fmt.Errorf("tensor %q: shape %v needs %d values, has %d", name, t.Shape, n, len(t.Data))
+		if n != t.Len() {
+			return fmt.Errorf("tensor %q: shape %v needs %d values, has %d", name, t.Shape, n, t.Len())
 		}
 	}
 	for _, name := range sortedKeys(c.Tensors) {

@@ -81,7 +81,7 @@ func TestRoundTripF16(t *testing.T) {
 		want.Tensors[n] = w
 	}
 	sameCheckpoint(t, got, want)
-	if v := got.Tensors["conv1.weight"].Data[3]; !math.IsInf(float64(v), 1) {
+	if v := got.Tensors["conv1.weight"].Values()[3]; !math.IsInf(float64(v), 1) {
 		t.Errorf("70000 as F16 = %v, want +Inf", v)
 	}
 	// Writing again as F16 is lossless.
@@ -174,7 +174,7 @@ func TestReadSafetensorsNBT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Names) != 1 || c.Names[0] != "w" || c.Tensors["w"].Data[0] != 1 || len(c.Tensors) != 1 {
+	if len(c.Names) != 1 || c.Names[0] != "w" || c.Tensors["w"].Values()[0] != 1 || len(c.Tensors) != 1 {
 		t.Fatalf("got %q %v", c.Names, c.Tensors["w"])
 	}
 	// An empty file is a valid, empty checkpoint.
