@@ -131,7 +131,10 @@ test('with the storage quota used up the app runs uncached and says so', async (
   const { page, weightRequests } = await freshPage(t);
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(server.url).origin, quotaSize: 1_000_000 });
-  await openApp(page, server.url);
+  // Two workers: without a cache they get the weights from the page, not
+  // from the network.
+  await openApp(page, `${server.url}?workers=2`);
+  assert.match(await page.textContent('#backend'), /on 2 workers$/);
   assert.match(await page.textContent('#notices'), /not enough storage space to cache the weights/);
   await classifyOne(page, 'uncached.png');
   await screenshot(page, 'desktop-quota-notice');

@@ -148,14 +148,16 @@ export const defaultWorkers = () => Math.max(1, Math.min(navigator.hardwareConcu
  * keeps the whole model to fall back on.
  */
 class Pool {
-  static async start(coordinator, model, count, bytes, onProgress) {
+  // file: the weights, when the coordinator could not cache them for the
+  // workers to read.
+  static async start(coordinator, model, file, count, bytes, onProgress) {
     const pool = new Pool(new SharedArrayBuffer(bytes));
     try {
       pool.engines = await Promise.all(Array.from({ length: count }, (_, i) => Engine.start(`resnet-pool-${i}`)));
       // A worker that crashes would leave the others waiting on it.
       for (const e of pool.engines) e.onFail = () => pool.abort();
       onProgress?.({ phase: 'workers', count });
-      await Promise.all(pool.engines.map((e, index) => e.call('joinPool', { model, index, count, memory: pool.memory })));
+      await Promise.all(pool.engines.map((e, index) => e.call('joinPool', { model, file, index, count, memory: pool.memory })));
       const { backend } = await coordinator.call('usePool', { workers: count, memory: pool.memory });
       pool.backend = backend;
       return pool;
@@ -239,14 +241,15 @@ export class ResNet {
     try {
       if (!entry) throw new ResNetError('bad-request', `Unknown model ${model}; known: ${models.map((m) => m.name).join(', ')}.`);
       const withURL = { ...entry, url: new URL(entry.url, base).href };
-      const info = await engine.call('load', { model: withURL, backend }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
+      const forPool = workers > 1 && self.crossOriginIsolated;
+      const info = await engine.call('load', { model: withURL, backend, forPool }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
       let pool = null;
       if (workers > 1 && info.poolBytes) {
         if (!self.crossOriginIsolated) {
           info.notices.push(`This page is not cross-origin isolated, so the classifier runs on one worker instead of ${workers}.`);
         } else {
           try {
-            pool = await Pool.start(engine, withURL, workers, info.poolBytes, onProgress);
+            pool = await Pool.start(engine, withURL, info.file, workers, info.poolBytes, onProgress);
             info.backend = pool.backend;
           } catch (e) {
             info.notices.push(`The ${workers} workers could not start (${e.message}); the classifier runs on one.`);

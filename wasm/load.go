@@ -18,7 +18,8 @@ import (
 // loadGCPercent is the GC target while a model loads (load, joinPool).
 const loadGCPercent = 10
 
-// load makes the model described by msg.model the current one.
+// load makes the model described by msg.model the current one. With
+// msg.forPool, the result carries what a pool of workers for it needs.
 func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]any, error) {
 	e, err := parseEntry(msg.Get("model"))
 	if err != nil {
@@ -28,15 +29,16 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 	// WebAssembly memory never shrinks: collect often while the file, the
 	// checkpoint and the packed model coexist, so the heap stays near them.
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	data, source, notices, err := w.obtainWeights(context.Background(), e, progress)
+	file, err := w.obtainWeights(context.Background(), e, progress)
 	if err != nil {
 		return nil, err
 	}
+	notices := file.notices
 	obtained := time.Now()
 	progress(map[string]any{"phase": "build"})
 	// Manifests only list .safetensors files; not calling checkpoint.Read
 	// keeps the .pth reader and its unpickler out of the binary (170 kB).
-	ckpt, err := checkpoint.ReadSafetensors(data)
+	ckpt, err := checkpoint.ReadSafetensors(file.data)
 	if err != nil {
 		return nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
 	}
@@ -60,7 +62,7 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 	runtime.GC()
 	result := map[string]any{
 		"name":    e.name,
-		"source":  source,
+		"source":  file.source,
 		"notices": anySlice(notices),
 		"backend": clf.Backend(),
 		"timings": map[string]any{"weights": ms(obtained.Sub(start)), "build": ms(time.Since(obtained))},
@@ -69,6 +71,11 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 		// On the CPU the page may spread each image over a pool of workers
 		// (usePool); this is the shared memory they need.
 		result["poolBytes"] = pool.LayoutFor(clf.Model(), e.opts.Spec.Crop).Bytes
+		if msg.Get("forPool").Truthy() && !file.cached {
+			// The pool's workers read the weights from the cache; without
+			// one they get this copy rather than download them again.
+			result["file"] = jsBytes(file.data)
+		}
 	}
 	return result, nil
 }

@@ -35,9 +35,9 @@ func (w *worker) usePool(msg js.Value, _ func(map[string]any)) (map[string]any, 
 }
 
 // joinPool makes this worker worker msg.index of a pool of msg.count for
-// the model msg.model: it loads the weights (the coordinator has just
-// cached them), keeps its share of every layer, and serves jobs from
-// msg.memory until the pool ends.
+// the model msg.model: it reads the weights (msg.file, or the cache the
+// coordinator has just filled), keeps its share of every layer, and serves
+// jobs from msg.memory until the pool ends.
 func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[string]any, error) {
 	e, err := parseEntry(msg.Get("model"))
 	if err != nil {
@@ -50,9 +50,17 @@ func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[stri
 		return nil, failf(codeBadRequest, "joinPool: %v", f.err)
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	data, _, _, err := w.obtainWeights(context.Background(), e, progress)
-	if err != nil {
-		return nil, err
+	var data []byte
+	if f := msg.Get("file"); f.Truthy() {
+		if data, err = verify(f, e); err != nil {
+			return nil, failf(codeIntegrity, "joinPool: the weights of %s: %v", e.name, err)
+		}
+	} else {
+		file, err := w.obtainWeights(context.Background(), e, progress)
+		if err != nil {
+			return nil, err
+		}
+		data = file.data
 	}
 	ckpt, err := checkpoint.ReadSafetensors(data)
 	if err != nil {

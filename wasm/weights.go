@@ -14,10 +14,19 @@ const (
 	fromNetwork = "network"
 )
 
+// weightsFile is a verified weights file and how it was obtained.
+type weightsFile struct {
+	data    []byte
+	source  string   // fromCache or fromNetwork
+	cached  bool     // the cache holds it now, where other workers can read it
+	notices []string // cache trouble, for the user
+}
+
 // obtainWeights returns the verified weights file of e: the cached copy if
 // it passes its size and hash, else a download, which is then cached.
 // Cache trouble never fails the load: it only adds a notice for the user.
-func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, progress func(map[string]any)) (data []byte, source string, notices []string, err error) {
+func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, progress func(map[string]any)) (*weightsFile, error) {
+	var notices []string
 	cache, err := w.weightCache(ctx)
 	if err != nil {
 		notices = append(notices, fmt.Sprintf("The weights cannot be cached (%v), so they will be downloaded again on every visit.", err))
@@ -30,7 +39,7 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, progress func
 		}
 		if ok {
 			if data, err := verify(stored, e); err == nil {
-				return data, fromCache, notices, nil
+				return &weightsFile{data: data, source: fromCache, cached: true, notices: notices}, nil
 			}
 			notices = append(notices, "The cached weights were damaged, so they were deleted and downloaded again.")
 			if err := cache.delete(ctx, e.cacheKey()); err != nil {
@@ -48,20 +57,25 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, progress func
 		}
 	})
 	if err != nil {
-		return nil, "", notices, err
+		return nil, err
 	}
 	progress(map[string]any{"phase": "verify"})
-	if data, err = verify(file, e); err != nil {
-		return nil, "", notices, failf(codeIntegrity, "The downloaded weights of %s are not the published ones (%v), so they were not used.", e.name, err)
+	data, err := verify(file, e)
+	if err != nil {
+		return nil, failf(codeIntegrity, "The downloaded weights of %s are not the published ones (%v), so they were not used.", e.name, err)
 	}
+	cached := false
 	if cache != nil {
-		if err := cache.put(ctx, e, file); isQuotaError(err) {
+		switch err := cache.put(ctx, e, file); {
+		case isQuotaError(err):
 			notices = append(notices, "There is not enough storage space to cache the weights, so they will be downloaded again on the next visit.")
-		} else if err != nil {
+		case err != nil:
 			notices = append(notices, fmt.Sprintf("The weights could not be cached (%v), so they will be downloaded again on the next visit.", err))
+		default:
+			cached = true
 		}
 	}
-	return data, fromNetwork, notices, nil
+	return &weightsFile{data: data, source: fromNetwork, cached: cached, notices: notices}, nil
 }
 
 // verify copies file into Go memory and checks its size and SHA-256
