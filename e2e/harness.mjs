@@ -6,6 +6,8 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -71,6 +73,37 @@ export async function startServer() {
 export async function fixtureImages(dir) {
   await run('go', ['run', './cmd/fashion-images', '-out', dir, '-index', FIXTURE_INDICES.join(','), '-video', '320x240'], { cwd: repoRoot });
   return JSON.parse(await readFile(join(dir, 'images.json'), 'utf8'));
+}
+
+/**
+ * Sets up a test file of the app: before its tests, the app built and
+ * served, the fixture images written and Chromium started; after them, all
+ * of it gone. Returns {server, images, browser} (filled in before the first
+ * test) and newPage(t, viewport?), which opens a page in a fresh browser
+ * context that closes when test t ends and fails t on any uncaught error in
+ * the page.
+ */
+export function appSuite(name) {
+  const app = {
+    async newPage(t, viewport = { width: 1280, height: 900 }) {
+      const context = await app.browser.newContext({ viewport });
+      t.after(() => context.close());
+      const page = await context.newPage();
+      page.on('pageerror', (e) => assert.fail(`uncaught error in the page: ${e.message}`));
+      return page;
+    },
+  };
+  let scratch;
+  before(async () => {
+    scratch = await scratchDir(name);
+    [app.server, app.images, app.browser] = await Promise.all([startServer(), fixtureImages(scratch.dir), launchChromium()]);
+  });
+  after(async () => {
+    await app.browser?.close();
+    await app.server?.close();
+    await scratch?.remove();
+  });
+  return app;
 }
 
 /** Launches Chromium headless; extraArgs adds flags such as a fake camera. */

@@ -2,40 +2,21 @@
 // true labels through a real drop, the automatic choice of the WASM engine
 // on a software adapter, and surviving a lost GPU device without a reload.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  dropFiles, fixtureImages, launchChromium, openApp, pngPayload, resultOf, scratchDir, screenshot, startServer, waitReady,
+  appSuite, dropFiles, openApp, pngPayload, resultOf, screenshot, waitReady,
 } from './harness.mjs';
 
-let server, browser, scratch, images;
-
-before(async () => {
-  scratch = await scratchDir('webgpu-app');
-  [server, images, browser] = await Promise.all([startServer(), fixtureImages(scratch.dir), launchChromium()]);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  await scratch?.remove();
-});
-
-async function newPage(t) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  page.on('pageerror', (e) => assert.fail(`uncaught error in the page: ${e.message}`));
-  return page;
-}
+const app = appSuite('webgpu-app');
 
 const backendChip = (page) => page.textContent('#backend');
 const notices = (page) => page.$$eval('#notices li', (items) => items.map((li) => li.textContent));
 
 test('dropped images get their true labels on the WebGPU backend', async (t) => {
-  const page = await newPage(t);
-  await openApp(page, `${server.url}?backend=webgpu`);
+  const page = await app.newPage(t);
+  await openApp(page, `${app.server.url}?backend=webgpu`);
   assert.match(await backendChip(page), /^WebGPU/);
-  const picked = images.slice(0, 4);
+  const picked = app.images.slice(0, 4);
   await dropFiles(page, await Promise.all(picked.map((im) => pngPayload(im, `gpu-${im.index}.png`))));
   for (const im of picked) {
     const r = await resultOf(page, `gpu-${im.index}.png`, 120_000);
@@ -47,15 +28,15 @@ test('dropped images get their true labels on the WebGPU backend', async (t) => 
 });
 
 test('on a software WebGPU adapter the automatic choice is the WASM engine, with a notice', async (t) => {
-  const page = await newPage(t);
-  await openApp(page, server.url);
+  const page = await app.newPage(t);
+  await openApp(page, app.server.url);
   assert.match(await backendChip(page), /WASM/);
   assert.ok((await notices(page)).some((n) => /software renderer/.test(n)), `notices: ${await notices(page)}`);
 });
 
 test('a lost GPU device falls back to the WASM engine without a reload', async (t) => {
-  const page = await newPage(t);
-  await openApp(page, `${server.url}?backend=webgpu`);
+  const page = await app.newPage(t);
+  await openApp(page, `${app.server.url}?backend=webgpu`);
   // Keep the device the worker asks for next, then make the page load
   // another model so that it asks.
   const [worker] = page.workers();
@@ -76,7 +57,7 @@ test('a lost GPU device falls back to the WASM engine without a reload', async (
   await page.waitForFunction(() => /WASM/.test(document.getElementById('backend').textContent), null, { timeout: 30_000 });
   assert.ok((await notices(page)).some((n) => /GPU was lost/.test(n)), `notices: ${await notices(page)}`);
 
-  const im = images[3];
+  const im = app.images[3];
   await dropFiles(page, [await pngPayload(im, 'after-loss.png')]);
   const r = await resultOf(page, 'after-loss.png');
   assert.equal(r.top1, im.class, r.status);

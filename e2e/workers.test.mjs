@@ -2,31 +2,12 @@
 // one worker, and a page that keeps classifying when a worker crashes or
 // is terminated, or when the page is not cross-origin isolated.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  dropFiles, fixtureImages, launchChromium, openApp, pngPayload, resultOf, scratchDir, screenshot, startServer,
+  appSuite, dropFiles, openApp, pngPayload, resultOf, screenshot,
 } from './harness.mjs';
 
-let server, browser, scratch, images;
-
-before(async () => {
-  scratch = await scratchDir('workers');
-  [server, images, browser] = await Promise.all([startServer(), fixtureImages(scratch.dir), launchChromium()]);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  await scratch?.remove();
-});
-
-async function newPage(t) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  page.on('pageerror', (e) => assert.fail(`uncaught error in the page: ${e.message}`));
-  return page;
-}
+const app = appSuite('workers');
 
 /** The Playwright handle of the page's pool worker called name. */
 async function poolWorker(page, name) {
@@ -37,12 +18,12 @@ async function poolWorker(page, name) {
 }
 
 test('two workers give the same probabilities as one, for both bundled models', async (t) => {
-  const page = await newPage(t);
-  await openApp(page, `${server.url}?workers=2`);
+  const page = await app.newPage(t);
+  await openApp(page, `${app.server.url}?workers=2`);
   assert.match(await page.textContent('#backend'), /on 2 workers$/);
   assert.equal(await page.inputValue('#workers-select'), '2');
   await screenshot(page, 'workers-2');
-  const pngs = await Promise.all(images.map(async (im) => (await pngPayload(im, '')).bytes.toString('base64')));
+  const pngs = await Promise.all(app.images.map(async (im) => (await pngPayload(im, '')).bytes.toString('base64')));
   for (const model of ['fashion-resnet18', 'fashion-resnet50']) {
     const runs = await page.evaluate(async ({ model, pngs }) => {
       const { ResNet } = await import('./resnet.js');
@@ -62,7 +43,7 @@ test('two workers give the same probabilities as one, for both bundled models', 
     assert.equal(runs[1].workers, 1);
     assert.equal(runs[2].workers, 2, `${model} did not start 2 workers: ${runs[2].backend}`);
     assert.match(runs[2].backend, /on 2 workers$/);
-    images.forEach((im, i) => {
+    app.images.forEach((im, i) => {
       const one = runs[1].results[i], two = runs[2].results[i];
       assert.equal(two[0].label, im.class, `${model}, image ${im.index}: top-1 with 2 workers`);
       for (let k = 0; k < one.length; k++) {
@@ -78,34 +59,34 @@ test('two workers give the same probabilities as one, for both bundled models', 
 async function expectFallback(page, names) {
   for (const [i, name] of names.entries()) {
     const r = await resultOf(page, name, 60_000);
-    assert.equal(r.top1, images[i % images.length].class, `${name}: ${r.status}`);
+    assert.equal(r.top1, app.images[i % app.images.length].class, `${name}: ${r.status}`);
   }
   assert.doesNotMatch(await page.textContent('#backend'), /workers/);
   assert.match(await page.textContent('#notices'), /on 2 workers failed/);
   const after = 'after-fallback.png';
-  await dropFiles(page, [await pngPayload(images[0], after)]);
-  assert.equal((await resultOf(page, after)).top1, images[0].class);
+  await dropFiles(page, [await pngPayload(app.images[0], after)]);
+  assert.equal((await resultOf(page, after)).top1, app.images[0].class);
 }
 
 test('a worker that crashes makes the page fall back to one worker', async (t) => {
-  const page = await newPage(t);
-  await openApp(page, `${server.url}?workers=2`);
+  const page = await app.newPage(t);
+  await openApp(page, `${app.server.url}?workers=2`);
   const worker = await poolWorker(page, 'resnet-pool-1');
   // An uncaught exception in the worker, as a crash of its runtime gives.
   await worker.evaluate(() => { setTimeout(() => { throw new Error('injected crash'); }); });
-  const names = images.map((im) => `crash-${im.index}.png`);
-  await dropFiles(page, await Promise.all(images.map((im, i) => pngPayload(im, names[i]))));
+  const names = app.images.map((im) => `crash-${im.index}.png`);
+  await dropFiles(page, await Promise.all(app.images.map((im, i) => pngPayload(im, names[i]))));
   await expectFallback(page, names);
   await screenshot(page, 'workers-crashed');
 });
 
 test('a worker terminated while images are classified makes the page fall back', async (t) => {
-  const page = await newPage(t);
-  await openApp(page, `${server.url}?workers=2`);
+  const page = await app.newPage(t);
+  await openApp(page, `${app.server.url}?workers=2`);
   const worker = await poolWorker(page, 'resnet-pool-0');
   const names = [];
   for (let i = 0; i < 30; i++) names.push(`term-${i}.png`);
-  await dropFiles(page, await Promise.all(names.map((n, i) => pngPayload(images[i % images.length], n))));
+  await dropFiles(page, await Promise.all(names.map((n, i) => pngPayload(app.images[i % app.images.length], n))));
   // The worker ends between two of its layers' jobs: no error event, it
   // just stops answering.
   await worker.evaluate(() => self.close());
@@ -113,7 +94,7 @@ test('a worker terminated while images are classified makes the page fall back',
 });
 
 test('a page that is not cross-origin isolated runs one worker and says why', async (t) => {
-  const page = await newPage(t);
+  const page = await app.newPage(t);
   // Serve the page without the headers that make it cross-origin isolated.
   await page.route('**/*', async (route) => {
     const resp = await route.fetch();
@@ -122,10 +103,10 @@ test('a page that is not cross-origin isolated runs one worker and says why', as
     delete headers['cross-origin-embedder-policy'];
     await route.fulfill({ response: resp, headers });
   });
-  await openApp(page, `${server.url}?workers=2`);
+  await openApp(page, `${app.server.url}?workers=2`);
   assert.equal(await page.evaluate(() => self.crossOriginIsolated), false);
   assert.doesNotMatch(await page.textContent('#backend'), /workers/);
   assert.match(await page.textContent('#notices'), /not cross-origin isolated/);
-  await dropFiles(page, [await pngPayload(images[1], 'isolated.png')]);
-  assert.equal((await resultOf(page, 'isolated.png')).top1, images[1].class);
+  await dropFiles(page, [await pngPayload(app.images[1], 'isolated.png')]);
+  assert.equal((await resultOf(page, 'isolated.png')).top1, app.images[1].class);
 });
