@@ -73,13 +73,6 @@ func bytesOf(v js.Value) ([]byte, error) {
 	return b, nil
 }
 
-// jsBytes copies b into a new Uint8Array.
-func jsBytes(b []byte) js.Value {
-	a := js.Global().Get("Uint8Array").New(len(b))
-	js.CopyBytesToJS(a, b)
-	return a
-}
-
 // fields reads typed fields of a JavaScript object; the first missing or
 // mistyped field is kept in err and later reads return zero values.
 type fields struct {

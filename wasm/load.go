@@ -12,6 +12,7 @@ import (
 	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/engine/classifier"
 	"github.com/inbrowser/resnet/engine/kernel"
+	"github.com/inbrowser/resnet/wasm/jsfile"
 	"github.com/inbrowser/resnet/wasm/pool"
 )
 
@@ -26,8 +27,8 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 		return nil, err
 	}
 	start := time.Now()
-	// WebAssembly memory never shrinks: collect often while the file, the
-	// checkpoint and the packed model coexist, so the heap stays near them.
+	// WebAssembly memory never shrinks: collect often while tensors are
+	// decoded, folded and packed, so the heap stays near the packed model.
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	file, err := w.obtainWeights(context.Background(), e, progress)
 	if err != nil {
@@ -38,7 +39,7 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 	progress(map[string]any{"phase": "build"})
 	// Manifests only list .safetensors files; not calling checkpoint.Read
 	// keeps the .pth reader and its unpickler out of the binary (170 kB).
-	ckpt, err := checkpoint.ReadSafetensors(file.data)
+	ckpt, err := checkpoint.ReadSafetensorsFrom(jsfile.Bytes{Value: file.data}, e.bytes)
 	if err != nil {
 		return nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
 	}
@@ -57,7 +58,7 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 		notices = append(notices, notice)
 	}
 	w.setModel(&loadedModel{name: e.name, entry: e, clf: clf})
-	// The file, the unpacked tensors and any previous model are garbage now;
+	// The decoded tensors and any previous model are garbage now;
 	// collect them before the first image needs the memory.
 	runtime.GC()
 	result := map[string]any{
@@ -74,7 +75,7 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 		if msg.Get("forPool").Truthy() && !file.cached {
 			// The pool's workers read the weights from the cache; without
 			// one they get this copy rather than download them again.
-			result["file"] = jsBytes(file.data)
+			result["file"] = file.data
 		}
 	}
 	return result, nil

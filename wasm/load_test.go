@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"sync"
+	"syscall/js"
 	"testing"
 
 	"github.com/inbrowser/resnet/engine"
@@ -109,5 +110,20 @@ func TestLoadRejectsWrongWeights(t *testing.T) {
 				t.Error("a failed load left a model behind")
 			}
 		})
+	}
+}
+
+// TestGoSHA256 checks the hash used where WebCrypto is missing (plain
+// http) over a file of several chunks with a partial last one.
+func TestGoSHA256(t *testing.T) {
+	data := make([]byte, 2*hashChunk+12345)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	buf := js.Global().Get("Uint8Array").New(len(data))
+	js.CopyBytesToJS(buf, data)
+	want := sha256.Sum256(data)
+	if got := goSHA256Hex(buf); got != hex.EncodeToString(want[:]) {
+		t.Fatalf("goSHA256Hex = %s, want %x", got, want)
 	}
 }

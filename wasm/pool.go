@@ -10,6 +10,7 @@ import (
 
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/wasm/jsfile"
 	"github.com/inbrowser/resnet/wasm/pool"
 )
 
@@ -50,9 +51,9 @@ func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[stri
 		return nil, failf(codeBadRequest, "joinPool: %v", f.err)
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	var data []byte
-	if f := msg.Get("file"); f.Truthy() {
-		if data, err = verify(f, e); err != nil {
+	data := msg.Get("file")
+	if data.Truthy() {
+		if err := verify(data, e); err != nil {
 			return nil, failf(codeIntegrity, "joinPool: the weights of %s: %v", e.name, err)
 		}
 	} else {
@@ -62,7 +63,7 @@ func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[stri
 		}
 		data = file.data
 	}
-	ckpt, err := checkpoint.ReadSafetensors(data)
+	ckpt, err := checkpoint.ReadSafetensorsFrom(jsfile.Bytes{Value: data}, e.bytes)
 	if err != nil {
 		return nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
 	}

@@ -16,7 +16,7 @@ const (
 
 // weightsFile is a verified weights file and how it was obtained.
 type weightsFile struct {
-	data    []byte
+	data    js.Value // Uint8Array: read into Go a tensor at a time (jsfile)
 	source  string   // fromCache or fromNetwork
 	cached  bool     // the cache holds it now, where other workers can read it
 	notices []string // cache trouble, for the user
@@ -38,8 +38,8 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, progress func
 			notices = append(notices, fmt.Sprintf("The weight cache could not be read (%v).", err))
 		}
 		if ok {
-			if data, err := verify(stored, e); err == nil {
-				return &weightsFile{data: data, source: fromCache, cached: true, notices: notices}, nil
+			if err := verify(stored, e); err == nil {
+				return &weightsFile{data: stored, source: fromCache, cached: true, notices: notices}, nil
 			}
 			notices = append(notices, "The cached weights were damaged, so they were deleted and downloaded again.")
 			if err := cache.delete(ctx, e.cacheKey()); err != nil {
@@ -60,8 +60,7 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, progress func
 		return nil, err
 	}
 	progress(map[string]any{"phase": "verify"})
-	data, err := verify(file, e)
-	if err != nil {
+	if err := verify(file, e); err != nil {
 		return nil, failf(codeIntegrity, "The downloaded weights of %s are not the published ones (%v), so they were not used.", e.name, err)
 	}
 	cached := false
@@ -75,25 +74,24 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, progress func
 			cached = true
 		}
 	}
-	return &weightsFile{data: data, source: fromNetwork, cached: cached, notices: notices}, nil
+	return &weightsFile{data: file, source: fromNetwork, cached: cached, notices: notices}, nil
 }
 
-// verify copies file into Go memory and checks its size and SHA-256
-// against the manifest entry.
-func verify(file js.Value, e *modelEntry) ([]byte, error) {
-	data, err := bytesOf(file)
-	if err != nil {
-		return nil, err
+// verify checks the size and SHA-256 of file, a Uint8Array, against the
+// manifest entry, without copying it into Go memory.
+func verify(file js.Value, e *modelEntry) error {
+	if !isInstance(file, "Uint8Array") {
+		return fmt.Errorf("want a Uint8Array, got %s", file.Type())
 	}
-	if len(data) != e.bytes {
-		return nil, fmt.Errorf("%d bytes, want %d", len(data), e.bytes)
+	if n := file.Get("byteLength").Int(); n != e.bytes {
+		return fmt.Errorf("%d bytes, want %d", n, e.bytes)
 	}
-	sum, err := sha256Hex(file, data)
+	sum, err := sha256Hex(file)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if sum != e.sha256 {
-		return nil, fmt.Errorf("sha256 %s, want %s", sum, e.sha256)
+		return fmt.Errorf("sha256 %s, want %s", sum, e.sha256)
 	}
-	return data, nil
+	return nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/wasm/jsfile"
 	"github.com/inbrowser/resnet/webgpu"
 )
 
@@ -55,12 +56,12 @@ func load(args []js.Value) (any, error) {
 		return nil, errors.New("load(weights, net, backend)")
 	}
 	start := time.Now()
-	// WebAssembly memory never shrinks: collect often while the file, the
-	// checkpoint and the packed model coexist, so the heap stays near them.
+	// WebAssembly memory never shrinks: collect often while tensors are
+	// decoded, folded and packed, so the heap stays near the packed model.
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	b := make([]byte, args[0].Get("length").Int())
-	js.CopyBytesToGo(b, args[0])
-	ckpt, err := checkpoint.Read(b)
+	// The file stays in JavaScript; tensors are copied in as they are packed.
+	file := jsfile.Bytes{Value: args[0]}
+	ckpt, err := checkpoint.ReadSafetensorsFrom(file, file.Len())
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +101,7 @@ func load(args []js.Value) (any, error) {
 		return nil, fmt.Errorf("unknown backend %q (want cpu or webgpu)", backend)
 	}
 	built := time.Now()
-	runtime.GC() // the file bytes and the unfolded checkpoint are garbage now
+	runtime.GC() // the decoded and folded tensors are garbage now
 	return map[string]any{"parseMs": ms(parsed.Sub(start)), "buildMs": ms(built.Sub(parsed)), "adapter": adapter}, nil
 }
 

@@ -18,34 +18,61 @@ import (
 )
 
 // Tensor is one named weight tensor, as float32 values. A tensor read from
-// a safetensors file keeps its encoded bytes and decodes them when asked
-// (Values), so that reading a large file does not also hold a float32 copy
-// of all of it; tensors made in code or read from a .pth file hold Data.
+// a safetensors file stays in the file and is decoded when asked (Values),
+// so that reading a large file does not also hold a float32 copy of all of
+// it; tensors made in code or read from a .pth file hold Data.
 type Tensor struct {
 	Shape []int
 	Data  []float32 // nil for a tensor decoded on demand
 
-	raw   []byte // the encoded values of a tensor decoded on demand
+	// Where a tensor decoded on demand lies: bytes [off, off+size) of src.
+	src   Source
+	off   int64
+	size  int
 	dtype DType
 }
 
+// Source is a file's bytes in memory, possibly outside Go's, such as a
+// JavaScript ArrayBuffer: CopyAt fills p from offset off. Readers only ask
+// for ranges inside the size the source was opened with.
+type Source interface {
+	CopyAt(p []byte, off int64)
+}
+
+// byteSource is a Source in Go memory.
+type byteSource []byte
+
+func (b byteSource) CopyAt(p []byte, off int64) { copy(p, b[off:]) }
+
+// decodeChunk is how many encoded bytes Values copies out of a Source at
+// a time: large enough that a JavaScript source is called rarely, small
+// enough not to matter next to the decoded values.
+const decodeChunk = 256 << 10
+
 // Values returns the tensor's values: Data when it is set, else a new
-// slice decoded from the file's bytes, which the caller owns.
+// slice decoded from the file, which the caller owns.
 func (t *Tensor) Values() []float32 {
-	if t.raw == nil {
+	if t.src == nil {
 		return t.Data
 	}
+	es := elemSize(t.dtype)
 	out := make([]float32, t.Len())
-	decode(out, t.raw, t.dtype)
+	buf := make([]byte, min(decodeChunk, t.size))
+	for done := 0; done < t.size; {
+		n := min(len(buf), t.size-done)
+		t.src.CopyAt(buf[:n], t.off+int64(done))
+		decode(out[done/es:][:n/es], buf[:n], t.dtype)
+		done += n
+	}
 	return out
 }
 
 // Len is the number of values.
 func (t *Tensor) Len() int {
-	if t.raw == nil {
+	if t.src == nil {
 		return len(t.Data)
 	}
-	return len(t.raw) / elemSize(t.dtype)
+	return t.size / elemSize(t.dtype)
 }
 
 // Checkpoint is a set of named tensors.

@@ -62,23 +62,34 @@ func elemSize(dt DType) int {
 // section exactly: overlaps, gaps and trailing bytes are errors, since they
 // mean a truncated, corrupt or doctored file.
 func ReadSafetensors(b []byte) (*Checkpoint, error) {
-	if len(b) < 8 {
-		return nil, fmt.Errorf("safetensors: file is %d bytes, too short for the 8-byte header length", len(b))
+	return ReadSafetensorsFrom(byteSource(b), len(b))
+}
+
+// ReadSafetensorsFrom is ReadSafetensors on a file of size bytes in src. It
+// reads the header now and each tensor's bytes only when its Values are
+// asked for, so a file held outside Go's memory (in the browser, a
+// JavaScript ArrayBuffer) never needs to be copied in whole.
+func ReadSafetensorsFrom(src Source, size int) (*Checkpoint, error) {
+	if size < 8 {
+		return nil, fmt.Errorf("safetensors: file is %d bytes, too short for the 8-byte header length", size)
 	}
-	hlen := binary.LittleEndian.Uint64(b)
+	var hl [8]byte
+	src.CopyAt(hl[:], 0)
+	hlen := binary.LittleEndian.Uint64(hl[:])
 	if hlen > maxHeader {
 		return nil, fmt.Errorf("safetensors: header length %d at byte 0 is over the %d-byte limit", hlen, maxHeader)
 	}
-	if hlen > uint64(len(b)-8) {
-		return nil, fmt.Errorf("safetensors: header length %d at byte 0 runs past the end of the %d-byte file", hlen, len(b))
+	if hlen > uint64(size-8) {
+		return nil, fmt.Errorf("safetensors: header length %d at byte 0 runs past the end of the %d-byte file", hlen, size)
 	}
 	base := 8 + int(hlen) // file offset of the data section
-	data := b[base:]
-	ts, err := parseHeader(b[8:base], len(data))
+	header := make([]byte, hlen)
+	src.CopyAt(header, 8)
+	ts, err := parseHeader(header, size-base)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	if err := checkCoverage(ts, len(data), base); err != nil {
+	if err := checkCoverage(ts, size-base, base); err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
 	c := &Checkpoint{Tensors: make(map[string]*Tensor, len(ts))}
@@ -87,7 +98,7 @@ func ReadSafetensors(b []byte) (*Checkpoint, error) {
 			continue
 		}
 		c.Names = append(c.Names, t.name)
-		c.Tensors[t.name] = &Tensor{Shape: t.shape, raw: data[t.begin:t.end:t.end], dtype: t.dtype}
+		c.Tensors[t.name] = &Tensor{Shape: t.shape, src: src, off: int64(base + t.begin), size: t.end - t.begin, dtype: t.dtype}
 	}
 	return c, nil
 }

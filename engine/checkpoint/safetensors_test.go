@@ -248,3 +248,50 @@ func TestOverlapOffset(t *testing.T) {
 		t.Fatalf("got %v, want %s", err, want)
 	}
 }
+
+// rangeSource is a Source that records the ranges read from it.
+type rangeSource struct {
+	b     []byte
+	reads [][2]int64
+}
+
+func (s *rangeSource) CopyAt(p []byte, off int64) {
+	s.reads = append(s.reads, [2]int64{off, off + int64(len(p))})
+	copy(p, s.b[off:])
+}
+
+// TestReadSafetensorsFromIsLazy checks that opening reads only the header
+// and that a tensor's Values read only that tensor's bytes, giving what
+// ReadSafetensors gives.
+func TestReadSafetensorsFromIsLazy(t *testing.T) {
+	c := randomCheckpoint(rand.New(rand.NewPCG(5, 6)))
+	var buf bytes.Buffer
+	if err := WriteSafetensors(&buf, c, F16); err != nil {
+		t.Fatal(err)
+	}
+	src := &rangeSource{b: buf.Bytes()}
+	lazy, err := ReadSafetensorsFrom(src, buf.Len())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := 8 + int64(binary.LittleEndian.Uint64(buf.Bytes()))
+	for _, r := range src.reads {
+		if r[1] > base {
+			t.Fatalf("opening read bytes %v, past the header's end %d", r, base)
+		}
+	}
+	eager, err := ReadSafetensors(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.reads = nil
+	got, want := lazy.Tensors["conv1.weight"].Values(), eager.Tensors["conv1.weight"].Values()
+	if len(src.reads) != 1 || src.reads[0][1]-src.reads[0][0] != int64(2*len(want)) {
+		t.Fatalf("Values read %v, want one range of %d bytes", src.reads, 2*len(want))
+	}
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("value %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}
