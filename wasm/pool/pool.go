@@ -45,6 +45,10 @@ const (
 	headerWords = 16
 )
 
+// barrierSpins is how many times a worker checks the barrier before it
+// sleeps on it.
+const barrierSpins = 2000
+
 // pollMs bounds each blocking wait, so that waits notice the abort word
 // even when nobody notifies them.
 const pollMs = 50
@@ -130,6 +134,13 @@ func (m *memory) Barrier() error {
 		m.add(phaseWord, 1)
 		m.notify(phaseWord)
 		return nil
+	}
+	// The others are usually about as far: look a while before sleeping,
+	// since waking a sleeping thread takes the OS much longer.
+	for range barrierSpins {
+		if m.load(phaseWord) != phase {
+			return nil
+		}
 	}
 	for m.load(phaseWord) == phase {
 		if m.aborted() {
