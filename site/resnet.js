@@ -295,9 +295,10 @@ export class ResNet {
    * backend, timings: {decode, preprocess, inference, total}} with times in
    * ms; for pixel inputs, decode is the time taken to read the pixels.
    * backend names what ran the network (an accelerator may fall back to
-   * the CPU engine).
+   * the CPU engine). With logits: true the result also has logits, the
+   * network's raw output as a Float32Array.
    */
-  async classify(input, { topK = 5 } = {}) {
+  async classify(input, { topK = 5, logits = false } = {}) {
     if (!this.engine) throw new ResNetError('no-model', 'This classifier has been disposed.');
     const start = performance.now();
     let request, transfer, readTime;
@@ -311,7 +312,7 @@ export class ResNet {
       request = { pixels: pixels.buffer, width, height };
       transfer = [pixels.buffer];
     }
-    const r = await this.engine.call('classify', { ...request, k: topK }, { transfer });
+    const r = await this.engine.call('classify', { ...request, k: topK, logits }, { transfer });
     if (r.fallback) {
       this.stopPool(); // its workers are stopped or broken; the coordinator now runs alone
       this.onBackendChange?.({ backend: r.backend, notice: r.fallback });
@@ -319,6 +320,7 @@ export class ResNet {
     this.backend = r.backend;
     return {
       top: r.top,
+      ...(logits && { logits: r.logits }),
       backend: r.backend,
       timings: { ...r.timings, decode: readTime ?? r.timings.decode, total: performance.now() - start },
     };

@@ -17,7 +17,8 @@ import (
 const defaultTopK = 5
 
 // classify classifies msg.image (an encoded image file's bytes) or
-// msg.pixels (RGBA bytes, msg.width x msg.height, as in ImageData).
+// msg.pixels (RGBA bytes, msg.width x msg.height, as in ImageData); with
+// msg.logits the reply carries the network's raw output too.
 func (w *worker) classify(msg js.Value, _ func(map[string]any)) (map[string]any, error) {
 	m := w.current()
 	if m == nil {
@@ -50,6 +51,13 @@ func (w *worker) classify(msg js.Value, _ func(map[string]any)) (map[string]any,
 	}
 	if r.Fallback != "" {
 		result["fallback"] = r.Fallback
+	}
+	if msg.Get("logits").Truthy() {
+		logits := js.Global().Get("Float32Array").New(len(r.Logits))
+		for i, v := range r.Logits {
+			logits.SetIndex(i, v)
+		}
+		result["logits"] = logits
 	}
 	return result, nil
 }

@@ -57,6 +57,7 @@ type Class struct {
 // Result is the outcome of one classification with where the time went.
 type Result struct {
 	Top        []Class       `json:"top"`
+	Logits     []float32     `json:"logits"`     // the network's output, one per class
 	Decode     time.Duration `json:"decode"`     // zero when given an image
 	Preprocess time.Duration `json:"preprocess"` // resize, crop, normalize
 	Inference  time.Duration `json:"inference"`  // the network and softmax
@@ -121,7 +122,8 @@ func (c *Classifier) Classify(img image.Image, k int) (*Result, error) {
 		return nil, err
 	}
 	top := engine.TopK(logits, k)
-	r := &Result{Preprocess: prepared.Sub(start), Inference: time.Since(prepared), Backend: backend, Fallback: fallback}
+	r := &Result{Preprocess: prepared.Sub(start), Inference: time.Since(prepared), Backend: backend, Fallback: fallback,
+		Logits: append([]float32(nil), logits...)}
 	for _, p := range top {
 		r.Top = append(r.Top, Class{Index: p.Index, Label: c.opts.Labels[p.Index], Prob: p.Prob})
 	}
