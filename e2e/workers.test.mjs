@@ -139,3 +139,13 @@ test('a page that is not cross-origin isolated runs one worker and says why', as
   await dropFiles(page, [await pngPayload(app.images[1], 'isolated.png')]);
   assert.equal((await resultOf(page, 'isolated.png')).top1, app.images[1].class);
 });
+
+test('a browser without Atomics.waitAsync runs one worker and says why', async (t) => {
+  const page = await app.newPage(t);
+  await page.addInitScript(() => { delete Atomics.waitAsync; });
+  await openApp(page, `${app.server.url}?workers=2`);
+  assert.doesNotMatch(await page.textContent('#backend'), /workers/);
+  assert.match(await page.textContent('#notices'), /lacks Atomics\.waitAsync/);
+  await dropFiles(page, [await pngPayload(app.images[3], 'no-wait-async.png')]);
+  assert.equal((await resultOf(page, 'no-wait-async.png')).top1, app.images[3].class);
+});

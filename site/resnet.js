@@ -241,12 +241,16 @@ export class ResNet {
     try {
       if (!entry) throw new ResNetError('bad-request', `Unknown model ${model}; known: ${models.map((m) => m.name).join(', ')}.`);
       const withURL = { ...entry, url: new URL(entry.url, base).href };
-      const forPool = workers > 1 && self.crossOriginIsolated;
+      // A pool needs SharedArrayBuffer (cross-origin isolation) and
+      // Atomics.waitAsync (its workers wait for images without blocking).
+      const noPool = !self.crossOriginIsolated ? 'This page is not cross-origin isolated'
+        : typeof Atomics.waitAsync !== 'function' ? 'This browser lacks Atomics.waitAsync' : '';
+      const forPool = workers > 1 && !noPool;
       const info = await engine.call('load', { model: withURL, backend, forPool }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
       let pool = null;
       if (workers > 1 && info.poolBytes) {
-        if (!self.crossOriginIsolated) {
-          info.notices.push(`This page is not cross-origin isolated, so the classifier runs on one worker instead of ${workers}.`);
+        if (noPool) {
+          info.notices.push(`${noPool}, so the classifier runs on one worker instead of ${workers}.`);
         } else {
           try {
             pool = await Pool.start(engine, withURL, info.file, workers, info.poolBytes, onProgress);
