@@ -1,10 +1,11 @@
 // Package checkpoint reads and writes model weights: safetensors files and
 // torchvision .pth files (a zip holding a pickle), with strict validation.
 //
-// Everything works on byte slices rather than files because in the browser
-// the weights arrive as a fetched ArrayBuffer. Readers never panic on
-// malformed input: every problem is an error naming the tensor or the byte
-// offset at fault.
+// Everything works on bytes in memory rather than files because in the
+// browser the weights arrive as a fetched ArrayBuffer; a safetensors file
+// may even stay outside Go's memory (a Source), its tensors decoded one at
+// a time when asked for. Readers never panic on malformed input: every
+// problem is an error naming the tensor or the byte offset at fault.
 package checkpoint
 
 import (
