@@ -17,6 +17,8 @@ type kernelSet struct {
 	winoOut, wino4Out winoOutFunc
 	// maxInto sets out[i] = max(out[i], in[i]) (max-pooling).
 	maxInto func(out, in []float32)
+	// dot returns sum a[i]*b[i] over len(a) (the fully connected layer).
+	dot func(a, b []float32) float32
 }
 
 // generic is the plain-Go kernel set: the reference every SIMD set is tested
@@ -34,7 +36,25 @@ var generic = kernelSet{
 	micro: microKernelGeneric, store: storeRowGeneric,
 	winoIn: winogradInGeneric, winoOut: winogradOutGeneric,
 	wino4In: winograd4InGeneric, wino4Out: winograd4OutGeneric,
-	maxInto: maxIntoGeneric,
+	maxInto: maxIntoGeneric, dot: dotGeneric,
+}
+
+// dotGeneric sums in four interleaved accumulators, which lets the
+// compiler overlap the additions.
+func dotGeneric(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 func maxIntoGeneric(out, in []float32) {

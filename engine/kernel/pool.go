@@ -50,18 +50,6 @@ func GlobalAvgPool(dst, src []float32, h, w, c int, sum []float64) {
 func FullyConnected(dst, x, w, bias []float32) {
 	n := len(x)
 	for o := range dst {
-		row := w[o*n:][:n]
-		var s0, s1, s2, s3 float32
-		i := 0
-		for ; i+4 <= n; i += 4 {
-			s0 += row[i] * x[i]
-			s1 += row[i+1] * x[i+1]
-			s2 += row[i+2] * x[i+2]
-			s3 += row[i+3] * x[i+3]
-		}
-		for ; i < n; i++ {
-			s0 += row[i] * x[i]
-		}
-		dst[o] = bias[o] + (s0 + s1) + (s2 + s3)
+		dst[o] = bias[o] + active.dot(w[o*n:][:n], x)
 	}
 }

@@ -26,13 +26,13 @@ var (
 		micro: microKernelAVX512, store: storeRowAVX512,
 		winoIn: winogradInAVX512, winoOut: winogradOutAVX512,
 		wino4In: winograd4InAVX512, wino4Out: winograd4OutAVX512,
-		maxInto: maxIntoAVX,
+		maxInto: maxIntoAVX, dot: dotAVX,
 	}
 	avx2 = kernelSet{
 		micro: microKernelAVX2, store: storeRowAVX2,
 		winoIn: winogradInGeneric, winoOut: winogradOutGeneric,
 		wino4In: winograd4InGeneric, wino4Out: winograd4OutGeneric,
-		maxInto: maxIntoAVX,
+		maxInto: maxIntoAVX, dot: dotAVX,
 	}
 )
 
@@ -169,6 +169,25 @@ func maxIntoAVX(out, in []float32) {
 		archsimd.LoadFloat32x8Array(o).Max(archsimd.LoadFloat32x8Array((*[8]float32)(in[i : i+8]))).StoreArray(o)
 	}
 	maxIntoGeneric(out[i:], in[i:])
+}
+
+// dotAVX is dotGeneric on two 8-wide accumulators (AVX, which both sets have).
+func dotAVX(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1 archsimd.Float32x8
+	i := 0
+	for ; i+16 <= len(a); i += 16 {
+		ld := func(s []float32, j int) archsimd.Float32x8 { return archsimd.LoadFloat32x8Array((*[8]float32)(s[j : j+8])) }
+		s0 = s0.Add(ld(a, i).Mul(ld(b, i)))
+		s1 = s1.Add(ld(a, i+8).Mul(ld(b, i+8)))
+	}
+	var lanes [8]float32
+	s0.Add(s1).StoreArray(&lanes)
+	sum := float32(0)
+	for _, v := range lanes {
+		sum += v
+	}
+	return sum + dotGeneric(a[i:], b[i:])
 }
 
 // storeRowAVX512 is storeRowGeneric for one full row of NR = 32 values.

@@ -19,7 +19,22 @@ var simd128 = kernelSet{
 	micro: microKernelSIMD128, store: storeRowSIMD128, microStore: microStoreSIMD128,
 	winoIn: winogradInSIMD128, winoOut: winogradOutSIMD128,
 	wino4In: winograd4InSIMD128, wino4Out: winograd4OutSIMD128,
-	maxInto: maxIntoSIMD128,
+	maxInto: maxIntoSIMD128, dot: dotSIMD128,
+}
+
+// dotSIMD128 is dotGeneric on two 4-wide accumulators.
+func dotSIMD128(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1 archsimd.Float32x4
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		ld := func(s []float32, j int) archsimd.Float32x4 { return archsimd.LoadFloat32x4Array((*[4]float32)(s[j : j+4])) }
+		s0 = s0.Add(ld(a, i).Mul(ld(b, i)))
+		s1 = s1.Add(ld(a, i+4).Mul(ld(b, i+4)))
+	}
+	var lanes [4]float32
+	s0.Add(s1).StoreArray(&lanes)
+	return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + dotGeneric(a[i:], b[i:])
 }
 
 func pickKernels() kernelSet { return simd128 }
