@@ -177,7 +177,9 @@ func dotAVX(a, b []float32) float32 {
 	var s0, s1 archsimd.Float32x8
 	i := 0
 	for ; i+16 <= len(a); i += 16 {
-		ld := func(s []float32, j int) archsimd.Float32x8 { return archsimd.LoadFloat32x8Array((*[8]float32)(s[j : j+8])) }
+		ld := func(s []float32, j int) archsimd.Float32x8 {
+			return archsimd.LoadFloat32x8Array((*[8]float32)(s[j : j+8]))
+		}
 		s0 = s0.Add(ld(a, i).Mul(ld(b, i)))
 		s1 = s1.Add(ld(a, i+8).Mul(ld(b, i+8)))
 	}

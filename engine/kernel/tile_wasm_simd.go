@@ -28,7 +28,9 @@ func dotSIMD128(a, b []float32) float32 {
 	var s0, s1 archsimd.Float32x4
 	i := 0
 	for ; i+8 <= len(a); i += 8 {
-		ld := func(s []float32, j int) archsimd.Float32x4 { return archsimd.LoadFloat32x4Array((*[4]float32)(s[j : j+4])) }
+		ld := func(s []float32, j int) archsimd.Float32x4 {
+			return archsimd.LoadFloat32x4Array((*[4]float32)(s[j : j+4]))
+		}
 		s0 = s0.Add(ld(a, i).Mul(ld(b, i)))
 		s1 = s1.Add(ld(a, i+4).Mul(ld(b, i+4)))
 	}
