@@ -280,6 +280,7 @@ export class ResNet {
   constructor(engine, entry, info, pool = null) {
     this.engine = engine;
     this.pool = pool; // null: one worker runs each image
+    engine.onFail = () => this.stopPool(); // the pool cannot outlive its coordinator
     this.model = entry; // the manifest entry
     this.backend = info.backend; // e.g. 'Go WASM SIMD128'; updated by classify
     this.source = info.source; // 'cache' or 'network'
@@ -342,6 +343,7 @@ export class ResNet {
   dispose() {
     const engine = this.engine;
     if (!engine) return;
+    engine.onFail = null;
     this.stopPool();
     this.engine = null;
     engine.disposing = engine.call('dispose').catch(() => engine.terminate());
