@@ -11,6 +11,8 @@
 // ReLU) reads bias and residual as contiguous vectors.
 package kernel
 
+//go:generate go run gen_microkernel.go
+
 import "fmt"
 
 // Cache blocking: a KC x NR panel of B (16 KiB with NR=16) stays in L1 while
