@@ -3,8 +3,10 @@
 // gen_microkernel writes microkernel_wasm_simd.go: the SIMD128 micro-kernel
 // with its k loop unrolled `unroll` times. Go's WebAssembly backend makes
 // every loop iteration costly (functions are compiled as resumable state
-// machines), so unrolling pays far more than on native code: in Chromium,
-// ResNet-18 took 90 ms unrolled 2x, 70 ms 4x, 65 ms 8x and 64-66 ms 16x.
+// machines), so unrolling pays far more than on native code. Medians in
+// Chromium here (bench/run.mjs, ResNet-18 / ResNet-50 at 224x224):
+// unrolled 2x 90 / 259 ms, 4x 70 / 211 ms, 8x 65-67 / 192-196 ms, 16x
+// 65-66 / 182-190 ms, 32x 67 / 194 ms.
 //
 //	go generate ./engine/kernel
 package main
@@ -18,7 +20,7 @@ import (
 	"text/template"
 )
 
-const unroll = 8
+const unroll = 16
 
 func main() {
 	steps := make([]int, unroll)
