@@ -133,14 +133,16 @@ func Conv2D(dst, src []float32, g Conv, w *PackedWeights, ep Epilogue, ws *Works
 			for jr := 0; jr < n; jr += nr {
 				nb := min(nr, n-jr)
 				b := w.data[((jr/nr)*k+pc)*nr : ((jr/nr)*k+pc+kb)*nr]
-				for t := range tiles {
-					rb := min(mr, mb-t*mr)
-					if active.microStore != nil && rb == mr && nb == nr {
-						fusedTile(dst, a[t*mr*lda:], lda, b, kb, ic+t*mr, jr, ldc, w.Col0, first, last, ep)
-						continue
-					}
+				// Full tiles in one call where the kernel set can; a partial
+				// one (the last rows, or a narrow last panel) through ws.tile.
+				full := 0
+				if active.microStore != nil && nb == nr {
+					full = mb / mr
+					fusedTiles(dst, a, lda, b, kb, full, ic, jr, ldc, w.Col0, first, last, ep)
+				}
+				for t := full; t < tiles; t++ {
 					active.micro(kb, a[t*mr*lda:], lda, b, &ws.tile)
-					storeTile(dst, &ws.tile, ic+t*mr, jr, rb, nb, ldc, w.Col0, first, last, ep)
+					storeTile(dst, &ws.tile, ic+t*mr, jr, min(mr, mb-t*mr), nb, ldc, w.Col0, first, last, ep)
 				}
 			}
 		}
@@ -180,9 +182,13 @@ func gatherA(dst, src []float32, g Conv, m0, rows, k0, kb int) {
 	}
 }
 
-// fusedTile computes a full MR x NR tile of dst at (row, col0+col) and
-// merges it in from registers, as storeTile would from memory.
-func fusedTile(dst, a []float32, lda int, b []float32, kb, row, col, ldc, col0 int, first, last bool, ep Epilogue) {
+// fusedTiles computes n full MR x NR tiles of dst, the first at (row,
+// col0+col), and merges them in from registers, as storeTile would from
+// memory.
+func fusedTiles(dst, a []float32, lda int, b []float32, kb, n, row, col, ldc, col0 int, first, last bool, ep Epilogue) {
+	if n == 0 {
+		return
+	}
 	at := row*ldc + col0 + col
 	var bias, res []float32
 	if last {
@@ -191,7 +197,7 @@ func fusedTile(dst, a []float32, lda int, b []float32, kb, row, col, ldc, col0 i
 			res = ep.Residual[at:]
 		}
 	}
-	active.microStore(kb, a, lda, b, dst[at:], ldc, first, bias, res, last && ep.ReLU)
+	active.microStore(n, kb, a, lda, b, dst[at:], ldc, first, bias, res, last && ep.ReLU)
 }
 
 // storeTile merges an MR x NR tile into dst at (row, col0+col), writing

@@ -70,33 +70,38 @@ import (
 	"unsafe"
 )
 
-// microStoreSIMD128 is microKernelSIMD128 and storeRowSIMD128 fused. WASM
-// has no FMA in Go's backend, so each step is a multiply then an add.
-// Operands are addressed from the loop index with unsafe pointer
-// arithmetic (no bounds check per load); the slice lengths are checked
-// once up front. The k loop is unrolled {{len .}} times (see gen_microkernel.go).
-func microStoreSIMD128(kc int, a []float32, lda int, b []float32, out []float32, ldc int, first bool, bias, res []float32, relu bool) {
-	_ = a[(mr-1)*lda+kc-1]
+// microStoreSIMD128 is microKernelSIMD128 and storeRowSIMD128 fused, for
+// tiles consecutive MR-row tiles that share the panel b. WASM has no FMA
+// in Go's backend, so each step is a multiply then an add. Operands are
+// addressed from the loop index with unsafe pointer arithmetic (no bounds
+// check per load); the slice lengths are checked once up front. The k
+// loop is unrolled {{len .}} times (see gen_microkernel.go).
+func microStoreSIMD128(tiles, kc int, a []float32, lda int, b []float32, out []float32, ldc int, first bool, bias, res []float32, relu bool) {
+	_ = a[(tiles*mr-1)*lda+kc-1]
 	_ = b[kc*nr-1]
-	pa, pb, row := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), uintptr(lda)*4
-	var c00, c01, c10, c11, c20, c21, c30, c31, b0, b1, x archsimd.Float32x4
-	var bk, ak unsafe.Pointer
-	k := uintptr(0)
-	for ; k+{{len .}} <= uintptr(kc); k += {{len .}} {
-{{- range .}}` + step + `{{- end}}
-	}
-	for ; k < uintptr(kc); k++ {` + remainderStep + `	}
-	_ = out[(mr-1)*ldc+nr-1]
+	_ = out[(tiles*mr-1)*ldc+nr-1]
 	if res != nil {
-		_ = res[(mr-1)*ldc+nr-1]
+		_ = res[(tiles*mr-1)*ldc+nr-1]
 	}
 	var bias0, bias1 archsimd.Float32x4
 	if bias != nil {
 		bias0, bias1 = archsimd.LoadFloat32x4Array((*[4]float32)(bias[0:4])), archsimd.LoadFloat32x4Array((*[4]float32)(bias[4:8]))
 	}
-	epilogueSIMD128(c00, c01, out, 0, first, bias != nil, bias0, bias1, res, relu)
-	epilogueSIMD128(c10, c11, out, ldc, first, bias != nil, bias0, bias1, res, relu)
-	epilogueSIMD128(c20, c21, out, 2*ldc, first, bias != nil, bias0, bias1, res, relu)
-	epilogueSIMD128(c30, c31, out, 3*ldc, first, bias != nil, bias0, bias1, res, relu)
+	pb, row := unsafe.Pointer(&b[0]), uintptr(lda)*4
+	for t := range tiles {
+		pa := unsafe.Add(unsafe.Pointer(&a[0]), uintptr(t*mr*lda)*4)
+		var c00, c01, c10, c11, c20, c21, c30, c31, b0, b1, x archsimd.Float32x4
+		var bk, ak unsafe.Pointer
+		k := uintptr(0)
+	for ; k+{{len .}} <= uintptr(kc); k += {{len .}} {
+{{- range .}}` + step + `{{- end}}
+	}
+	for ; k < uintptr(kc); k++ {` + remainderStep + `	}
+		at := t * mr * ldc
+		epilogueSIMD128(c00, c01, out, at, first, bias != nil, bias0, bias1, res, relu)
+		epilogueSIMD128(c10, c11, out, at+ldc, first, bias != nil, bias0, bias1, res, relu)
+		epilogueSIMD128(c20, c21, out, at+2*ldc, first, bias != nil, bias0, bias1, res, relu)
+		epilogueSIMD128(c30, c31, out, at+3*ldc, first, bias != nil, bias0, bias1, res, relu)
+	}
 }
 `

@@ -8,9 +8,11 @@ type kernelSet struct {
 	// store merges one full tile row into the output and runs the epilogue.
 	store func(out, t []float32, first bool, bias, res []float32, relu bool)
 	// microStore, where a set has it, is micro followed by store on every
-	// row, without the round trip through memory: out and res hold MR rows
-	// ldc apart. Short K makes that round trip a large part of the work.
-	microStore func(kc int, a []float32, lda int, b []float32, out []float32, ldc int, first bool, bias, res []float32, relu bool)
+	// row, without the round trip through memory, for tiles consecutive
+	// tiles: A rows lda apart, out and res rows ldc apart. Short K makes
+	// that round trip a large part of the work; doing several tiles per
+	// call saves the calls, which WebAssembly makes costly.
+	microStore func(tiles, kc int, a []float32, lda int, b []float32, out []float32, ldc int, first bool, bias, res []float32, relu bool)
 	// winoIn and winoOut are Winograd F(2x2, 3x3)'s per-tile transforms
 	// over channels, wino4In and wino4Out F(4x4, 3x3)'s.
 	winoIn, wino4In   winoInFunc

@@ -47,7 +47,7 @@ func Backend() string { return "Go WASM SIMD128" }
 // microKernelSIMD128 is microKernelGeneric on 4-wide vectors
 // (microStoreSIMD128 is in the generated microkernel_wasm_simd.go).
 func microKernelSIMD128(kc int, a []float32, lda int, b []float32, c *[mr * nr]float32) {
-	microStoreSIMD128(kc, a, lda, b, c[:], nr, true, nil, nil, false)
+	microStoreSIMD128(1, kc, a, lda, b, c[:], nr, true, nil, nil, false)
 }
 
 // epilogueSIMD128 merges one tile row (x0, x1) into out[at:at+8] as
