@@ -33,6 +33,7 @@ import (
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/kernel"
 	"github.com/inbrowser/resnet/engine/shard"
+	"github.com/inbrowser/resnet/webgpu/jsgpu" // its Await: the promise helper the WebGPU backend uses
 )
 
 // Control words. AbortWord is also set by the page (site/resnet.js).
@@ -207,15 +208,7 @@ func (m *memory) waitJob(job int) bool {
 		}
 		r := m.atomics.Call("waitAsync", m.ctl, jobWord, job, 1000)
 		if r.Get("async").Bool() {
-			woken := make(chan struct{})
-			var f js.Func
-			f = js.FuncOf(func(js.Value, []js.Value) any {
-				f.Release()
-				close(woken)
-				return nil
-			})
-			r.Get("value").Call("then", f)
-			<-woken
+			jsgpu.Await(r.Get("value"), nil) // resolves with "ok" or "timed-out"; both mean look again
 		}
 	}
 	return !m.aborted()
