@@ -140,7 +140,7 @@ func (c *Classifier) run() (logits []float32, backend, fallback string, err erro
 		if err == nil {
 			return logits, c.accel.Name(), "", nil
 		}
-		fallback = fmt.Sprintf("%s failed (%v); running on %s", c.accel.Name(), err, kernel.Backend())
+		fallback = fmt.Sprintf("%s failed (%v); classifying with %s from now on.", c.accel.Name(), err, kernel.Backend())
 		c.accel.Close()
 		c.accel = nil
 	}

@@ -55,7 +55,7 @@ const barrierSpins = 2000
 const pollMs = 50
 
 // ErrAborted means the pool was given up: a worker failed or stopped.
-var ErrAborted = errors.New("a worker of the pool stopped")
+var ErrAborted = errors.New("one of its workers stopped")
 
 // Layout places the parts of the shared memory, in float32s from the start
 // of the buffer.
