@@ -26,11 +26,11 @@ type Model struct {
 }
 
 // conv is one folded convolution packed for the CPU kernels. Stride-1 3x3
-// convs run as Winograd F(2x2, 3x3); the others as a GEMM.
+// convs on large enough outputs run as Winograd; the others as a GEMM.
 type conv struct {
 	spec     arch.Conv
-	weights  *kernel.PackedWeights   // nil when winograd is set
-	winograd *kernel.WinogradWeights // nil unless the conv is a stride-1 3x3
+	weights  *kernel.PackedWeights
+	winograd kernel.WinogradTile // 0: a direct GEMM
 	bias     []float32
 }
 
@@ -71,16 +71,16 @@ type Exchanger interface {
 func ForInputSize(n int) Option { return func(o *options) { o.inputSize = n } }
 
 // winogradMinSide is the smallest output side a stride-1 3x3 conv runs
-// Winograd at. Winograd's transformed weights are 16/9 the size of the
-// direct ones; on small outputs the conv is bound by reading its weights,
-// not by multiplies (a 32x32 ResNet-18 ran 3x slower all-Winograd). At 7x7
-// (layer4 at 224x224) Winograd still wins in WebAssembly: ResNet-18 went
-// from 108.6 to 101.6 ms under Node, for 22 MB more weights; natively it
-// is even.
-const winogradMinSide = 7
-
-// winograd4MinSide is the smallest output side that runs F(4x4, 3x3).
-const winograd4MinSide = 14
+// Winograd at, and winograd4MinSide the smallest that runs F(4x4, 3x3)
+// rather than F(2x2, 3x3). Each Winograd conv transforms its kernels on
+// every run, (m+2)² values per kernel whatever the output size, so small
+// outputs favour fewer, smaller transforms. Timed on 512-channel convs in
+// WebAssembly (Node, ms): side 4: direct 4.8, F(2x2) 3.6, F(4x4) 8.6;
+// side 5: 7.8, 7.7, 7.1; side 7: 14.0, 9.0, 7.0.
+const (
+	winogradMinSide  = 4
+	winograd4MinSide = 5
+)
 
 // New checks ckpt against cfg strictly, folds it (see Fold) and packs it
 // for the CPU kernels. Each conv is folded just before it is packed, so
@@ -153,23 +153,15 @@ func pack(fc FoldedConv, outSide int, sh shardOf) (conv, error) {
 	weight := fc.Weight[lo*per : hi*per]
 	cv := conv{spec: fc.Conv, bias: fc.Bias[lo:hi]}
 	var err error
-	if geometry(fc.Conv, fc.Kernel, fc.Kernel).Winograd() && outSide >= winogradMinSide {
-		tile := kernel.F2x2
-		if outSide >= winograd4MinSide {
-			tile = kernel.F4x4
-		}
-		cv.winograd, err = kernel.PackWinogradWeights(weight, hi-lo, fc.In, tile)
-		if err == nil {
-			cv.winograd.Col0 = lo
-		}
-	} else {
-		cv.weights, err = kernel.PackWeights(weight, hi-lo, fc.In, fc.Kernel, fc.Kernel)
-		if err == nil {
-			cv.weights.Col0 = lo
-		}
-	}
-	if err != nil {
+	if cv.weights, err = kernel.PackWeights(weight, hi-lo, fc.In, fc.Kernel, fc.Kernel); err != nil {
 		return conv{}, fmt.Errorf("tensor %s.weight: %w", fc.Name, err)
+	}
+	cv.weights.Col0 = lo
+	if geometry(fc.Conv, fc.Kernel, fc.Kernel).Winograd() && outSide >= winogradMinSide {
+		cv.winograd = kernel.F2x2
+		if outSide >= winograd4MinSide {
+			cv.winograd = kernel.F4x4
+		}
 	}
 	return cv, nil
 }
@@ -179,8 +171,8 @@ func pack(fc FoldedConv, outSide int, sh shardOf) (conv, error) {
 func (cv *conv) run(dst, src []float32, h, w int, ep kernel.Epilogue, ws *kernel.Workspace) (int, int) {
 	g := geometry(cv.spec, h, w)
 	ep.Bias = cv.bias
-	if cv.winograd != nil {
-		kernel.Conv3x3Winograd(dst, src, g, cv.winograd, ep, ws)
+	if cv.winograd != 0 {
+		kernel.Conv3x3Winograd(dst, src, g, cv.weights, cv.winograd, ep, ws)
 	} else {
 		kernel.Conv2D(dst, src, g, cv.weights, ep, ws)
 	}

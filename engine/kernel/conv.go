@@ -94,11 +94,13 @@ func PackWeights(w []float32, n, c, kh, kw int) (*PackedWeights, error) {
 type Workspace struct {
 	blockA []float32
 	tile   [mr * nr]float32
-	// Winograd's transformed input and products, a row of zeros, and the
-	// per-tile slice headers its transforms take.
-	winoV, winoM, zeros []float32
-	tileIn, tileOut     [maxWinogradElems][]float32
-	pixels, residuals   [maxWinogradPixels][]float32
+	// Winograd's transformed input, products and kernels, a row of zeros,
+	// the slice headers its transforms take, and the GEMM operand view of
+	// one element's transformed kernels.
+	winoV, winoM, winoU, zeros []float32
+	tileIn, tileOut            [maxWinogradElems][]float32
+	pixels, residuals          [maxWinogradPixels][]float32
+	winoW                      PackedWeights
 }
 
 // NewWorkspace allocates the scratch memory for Conv2D.

@@ -74,11 +74,11 @@ func runGEMM(t *testing.T, dst, src, w []float32, g Conv, ep Epilogue, ws *Works
 // winogradRunner runs Conv3x3Winograd with the given tile.
 func winogradRunner(tile WinogradTile) convRunner {
 	return func(t *testing.T, dst, src, w []float32, g Conv, ep Epilogue, ws *Workspace) {
-		ww, err := PackWinogradWeights(w, g.OutC, g.InC, tile)
+		pw, err := PackWeights(w, g.OutC, g.InC, 3, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
-		Conv3x3Winograd(dst, src, g, ww, ep, ws)
+		Conv3x3Winograd(dst, src, g, pw, tile, ep, ws)
 	}
 }
 
@@ -166,8 +166,9 @@ func TestWinograd(t *testing.T) {
 	}
 }
 
-// winogradCases have odd and even sizes (partial edge tiles) and channel
-// counts that leave a vector tail.
+// winogradCases have odd and even sizes (partial edge tiles), channel
+// counts that leave a vector tail, and (7x7x300 to 33) output channels whose
+// transformed kernels are made in more than one group.
 var winogradCases = []Conv{
 	{InH: 5, InW: 7, InC: 3, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 5},
 	{InH: 8, InW: 8, InC: 64, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 40},
@@ -230,7 +231,7 @@ func BenchmarkWinograd(b *testing.B) {
 			g := Conv{InH: side, InW: side, InC: c, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: c}
 			b.Run(fmt.Sprintf("%dx%dx%d_F%dx%d", side, side, c, tile, tile), func(b *testing.B) {
 				src := randSlice(r, side*side*c)
-				ww, err := PackWinogradWeights(randSlice(r, c*c*9), c, c, tile)
+				pw, err := PackWeights(randSlice(r, c*c*9), c, c, 3, 3)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -238,7 +239,7 @@ func BenchmarkWinograd(b *testing.B) {
 				ep := Epilogue{Bias: make([]float32, c), ReLU: true}
 				ws := NewWorkspace()
 				for b.Loop() {
-					Conv3x3Winograd(dst, src, g, ww, ep, ws)
+					Conv3x3Winograd(dst, src, g, pw, tile, ep, ws)
 				}
 				flops := 2 * float64(g.M()) * float64(g.OutC) * float64(g.K())
 				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")

@@ -14,9 +14,11 @@ type kernelSet struct {
 	// call saves the calls, which WebAssembly makes costly.
 	microStore func(tiles, kc int, a []float32, lda int, b []float32, out []float32, ldc int, first bool, bias, res []float32, relu bool)
 	// winoIn and winoOut are Winograd F(2x2, 3x3)'s per-tile transforms
-	// over channels, wino4In and wino4Out F(4x4, 3x3)'s.
+	// over channels, winoW its kernel transform; wino4In, wino4Out and
+	// wino4W are F(4x4, 3x3)'s.
 	winoIn, wino4In   winoInFunc
 	winoOut, wino4Out winoOutFunc
+	winoW, wino4W     winoWFunc
 	// maxInto sets out[i] = max(out[i], in[i]) (max-pooling).
 	maxInto func(out, in []float32)
 	// dot returns sum a[i]*b[i] over len(a) (the fully connected layer).
@@ -34,10 +36,16 @@ type winoInFunc func(out, d [][]float32)
 // (row-major) that is not nil; res[k] may be nil.
 type winoOutFunc func(out, m [][]float32, bias []float32, res [][]float32, relu bool)
 
+// winoWFunc computes U = G g Gᵀ for n kernels side by side: g[t*gs+k] is
+// tap t (row-major) of kernel k, u[i*us+k] gets element i (row-major) of
+// its U.
+type winoWFunc func(u []float32, us int, g []float32, gs, n int)
+
 var generic = kernelSet{
 	micro: microKernelGeneric, store: storeRowGeneric,
 	winoIn: winogradInGeneric, winoOut: winogradOutGeneric,
 	wino4In: winograd4InGeneric, wino4Out: winograd4OutGeneric,
+	winoW: winogradWeightsGeneric, wino4W: winograd4WeightsGeneric,
 	maxInto: maxIntoGeneric, dot: dotGeneric,
 }
 
@@ -127,6 +135,32 @@ func winogradInGeneric(out, d [][]float32) {
 	}
 }
 
+// winogradWeightsGeneric is F(2x2, 3x3)'s kernel transform (a winoWFunc),
+// G g Gᵀ with the 4x3 G of g4.
+func winogradWeightsGeneric(u []float32, us int, g []float32, gs, n int) {
+	for k := range n {
+		var t [12]float32 // G g: column j from column j of g
+		for j := range 3 {
+			t[j], t[3+j], t[6+j], t[9+j] = g4(g[j*gs+k], g[(3+j)*gs+k], g[(6+j)*gs+k])
+		}
+		for i := range 4 { // (G g) Gᵀ: row i from row i
+			at := i*4*us + k
+			u[at], u[at+us], u[at+2*us], u[at+3*us] = g4(t[i*3], t[i*3+1], t[i*3+2])
+		}
+	}
+}
+
+// g4 multiplies (x0, x1, x2) by F(2x2, 3x3)'s G =
+//
+//	[ 1    0   0 ]
+//	[1/2  1/2 1/2]
+//	[1/2 -1/2 1/2]
+//	[ 0    0   1 ]
+func g4(x0, x1, x2 float32) (y0, y1, y2, y3 float32) {
+	s := x0 + x2
+	return x0, 0.5 * (s + x1), 0.5 * (s - x1), x2
+}
+
 // winogradOutGeneric is F(2x2, 3x3)'s output transform (a winoOutFunc),
 // Aᵀ = [1 1 1 0; 0 1 -1 -1].
 func winogradOutGeneric(out, m [][]float32, bias []float32, res [][]float32, relu bool) {
@@ -197,6 +231,35 @@ func bt6(d0, d1, d2, d3, d4, d5 float32) (t0, t1, t2, t3, t4, t5 float32) {
 		d4 - d2 + 2*(d3-d1),
 		d4 - d2 - 2*(d3-d1),
 		4*d1 - 5*d3 + d5
+}
+
+// winograd4WeightsGeneric is F(4x4, 3x3)'s kernel transform (a winoWFunc),
+// G g Gᵀ with the 6x3 G of g6.
+func winograd4WeightsGeneric(u []float32, us int, g []float32, gs, n int) {
+	for k := range n {
+		var t [18]float32 // G g: column j from column j of g
+		for j := range 3 {
+			t[j], t[3+j], t[6+j], t[9+j], t[12+j], t[15+j] = g6(g[j*gs+k], g[(3+j)*gs+k], g[(6+j)*gs+k])
+		}
+		for i := range 6 { // (G g) Gᵀ: row i from row i
+			at := i*6*us + k
+			u[at], u[at+us], u[at+2*us], u[at+3*us], u[at+4*us], u[at+5*us] = g6(t[i*3], t[i*3+1], t[i*3+2])
+		}
+	}
+}
+
+// g6 multiplies (x0, x1, x2) by F(4x4, 3x3)'s G =
+//
+//	[ 1/4    0     0 ]
+//	[-1/6  -1/6  -1/6]
+//	[-1/6   1/6  -1/6]
+//	[1/24  1/12   1/6]
+//	[1/24 -1/12   1/6]
+//	[  0     0     1 ]
+func g6(x0, x1, x2 float32) (y0, y1, y2, y3, y4, y5 float32) {
+	a, b := (x0+x2)*(-1.0/6), x1*(1.0/6)
+	c, d := x0*(1.0/24)+x2*(1.0/6), x1*(1.0/12)
+	return x0 * 0.25, a - b, a + b, c + d, c - d, x2
 }
 
 // winograd4OutGeneric is F(4x4, 3x3)'s output transform (a winoOutFunc),

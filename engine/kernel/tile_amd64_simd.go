@@ -26,12 +26,14 @@ var (
 		micro: microKernelAVX512, store: storeRowAVX512,
 		winoIn: winogradInAVX512, winoOut: winogradOutAVX512,
 		wino4In: winograd4InAVX512, wino4Out: winograd4OutAVX512,
+		winoW: winogradWeightsAVX512, wino4W: winograd4WeightsAVX512,
 		maxInto: maxIntoAVX, dot: dotAVX,
 	}
 	avx2 = kernelSet{
 		micro: microKernelAVX2, store: storeRowAVX2,
 		winoIn: winogradInGeneric, winoOut: winogradOutGeneric,
 		wino4In: winograd4InGeneric, wino4Out: winograd4OutGeneric,
+		winoW: winogradWeightsGeneric, wino4W: winograd4WeightsGeneric,
 		maxInto: maxIntoAVX, dot: dotAVX,
 	}
 )

@@ -16,6 +16,7 @@ var simd128 = kernelSet{
 	micro: microKernelSIMD128, store: storeRowSIMD128, microStore: microStoreSIMD128,
 	winoIn: winogradInSIMD128, winoOut: winogradOutSIMD128,
 	wino4In: winograd4InSIMD128, wino4Out: winograd4OutSIMD128,
+	winoW: winogradWeightsSIMD128, wino4W: winograd4WeightsSIMD128,
 	maxInto: maxIntoSIMD128, dot: dotSIMD128,
 }
 

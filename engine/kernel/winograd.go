@@ -9,9 +9,15 @@ import "fmt"
 // becomes V = Bᵀ d B, the kernel g becomes U = G g Gᵀ, the (m+2)²
 // elementwise products summed over input channels are (m+2)² independent
 // GEMMs M_ξ = V_ξ x U_ξ, and the output tile is Y = Aᵀ M A. The GEMMs run on
-// the same packed kernels as every other conv. F(2x2, 3x3) does 16
+// the same micro-kernels as every other conv. F(2x2, 3x3) does 16
 // multiplies for 4 outputs (2.25x fewer than direct), F(4x4, 3x3) 36 for 16
-// (4x fewer), with larger transforms and larger transformed weights.
+// (4x fewer), with larger transforms.
+//
+// The kernels stay packed as for the direct conv and are transformed at run
+// time, a group of output channels at a time, into a scratch area: kept
+// transformed, F(4x4)'s would take 4x and F(2x2)'s 16/9 the memory, about
+// 56 MB more for ResNet-50. The transform costs about a tenth of the GEMMs
+// where there are few tiles (14x14 and 7x7) and next to nothing elsewhere.
 
 // WinogradTile is the output tile side m of an F(m x m, 3x3): 2 or 4.
 type WinogradTile int
@@ -28,12 +34,9 @@ const (
 	maxWinogradPixels = 16 // 4²
 )
 
-// winogradG is G of each tile, (m+2) x 3, applied in float64.
-var winogradG = map[WinogradTile][][3]float64{
-	F2x2: {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}},
-	F4x4: {{1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-		{1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}},
-}
+// winogradScratch is the most values of transformed kernels made at a time:
+// 1 MiB, so that they are still in L2 when the GEMMs read them.
+const winogradScratch = 1 << 18
 
 // side is the input tile side m+2.
 func (m WinogradTile) side() int { return int(m) + 2 }
@@ -41,23 +44,12 @@ func (m WinogradTile) side() int { return int(m) + 2 }
 // elems is the number of transformed matrices, (m+2)².
 func (m WinogradTile) elems() int { return m.side() * m.side() }
 
-// transforms returns the active kernel set's per-tile transforms for m.
-func (m WinogradTile) transforms() (in winoInFunc, out winoOutFunc) {
+// transforms returns the active kernel set's transforms for m.
+func (m WinogradTile) transforms() (weights winoWFunc, in winoInFunc, out winoOutFunc) {
 	if m == F4x4 {
-		return active.wino4In, active.wino4Out
+		return active.wino4W, active.wino4In, active.wino4Out
 	}
-	return active.winoIn, active.winoOut
-}
-
-// WinogradWeights are a 3x3 conv's weights transformed (U = G g Gᵀ) and
-// packed as (m+2)² Cin x Cout GEMM operands. Like PackedWeights, the Out
-// channels may be a slice of a wider conv's, starting at channel Col0.
-type WinogradWeights struct {
-	In, Out int
-	Col0    int
-	tile    WinogradTile
-	u       []*PackedWeights
-	zero    []float32 // a zero bias for the GEMMs: the real one is added after Aᵀ M A
+	return active.winoW, active.winoIn, active.winoOut
 }
 
 // Winograd reports whether g is a convolution Conv3x3Winograd computes.
@@ -65,86 +57,63 @@ func (g Conv) Winograd() bool {
 	return g.KH == 3 && g.KW == 3 && g.Stride == 1 && g.Pad == 1
 }
 
-// PackWinogradWeights transforms a PyTorch 3x3 conv weight [n][c][3][3] for
-// F(tile x tile, 3x3).
-func PackWinogradWeights(w []float32, n, c int, tile WinogradTile) (*WinogradWeights, error) {
-	if len(w) != n*c*9 {
-		return nil, fmt.Errorf("kernel: weight has %d values, want %dx%dx3x3", len(w), n, c)
-	}
-	g, ok := winogradG[tile]
-	if !ok {
-		return nil, fmt.Errorf("kernel: no Winograd F(%dx%d, 3x3)", tile, tile)
-	}
-	s := tile.side()
-	u := make([][]float32, tile.elems())
-	for i := range u {
-		u[i] = make([]float32, n*c) // laid out [n][c] like a 1x1 conv's OIHW weight
-	}
-	gk := make([][3]float64, s) // G g
-	for o := range n {
-		for ci := range c {
-			k := w[(o*c+ci)*9:][:9]
-			for i := range s {
-				for j := range 3 {
-					gk[i][j] = g[i][0]*float64(k[j]) + g[i][1]*float64(k[3+j]) + g[i][2]*float64(k[6+j])
-				}
-			}
-			for i := range s {
-				for j := range s { // (G g) Gᵀ
-					v := gk[i][0]*g[j][0] + gk[i][1]*g[j][1] + gk[i][2]*g[j][2]
-					u[i*s+j][o*c+ci] = float32(v)
-				}
-			}
-		}
-	}
-	ww := &WinogradWeights{In: c, Out: n, tile: tile, zero: make([]float32, n)}
-	for i := range u {
-		p, err := PackWeights(u[i], n, c, 1, 1)
-		if err != nil {
-			return nil, err
-		}
-		ww.u = append(ww.u, p)
-	}
-	return ww, nil
-}
-
 // winogradBuffers returns the workspace's transformed input (elems x tiles
-// x Cin) and product (elems x tiles x Cout) buffers, growing them if
-// needed; a session's sizes are fixed, so they grow only during its first
-// run.
-func (ws *Workspace) winogradBuffers(elems, tiles, in, out int) (v, m []float32) {
-	if need := elems * tiles * in; len(ws.winoV) < need {
-		ws.winoV = make([]float32, need)
+// x Cin), product (elems x tiles x Cout) and transformed kernel (u values)
+// buffers, growing them if needed; a session's sizes are fixed, so they
+// grow only during its first run.
+func (ws *Workspace) winogradBuffers(elems, tiles, in, out, u int) (v, m, us []float32) {
+	grow := func(b *[]float32, n int) []float32 {
+		if len(*b) < n {
+			*b = make([]float32, n)
+		}
+		return (*b)[:n]
 	}
-	if need := elems * tiles * out; len(ws.winoM) < need {
-		ws.winoM = make([]float32, need)
-	}
-	return ws.winoV[:elems*tiles*in], ws.winoM[:elems*tiles*out]
+	return grow(&ws.winoV, elems*tiles*in), grow(&ws.winoM, elems*tiles*out), grow(&ws.winoU, u)
 }
 
-// Conv3x3Winograd computes dst = epilogue(conv(src, w)) for a stride-1,
-// pad-1 3x3 convolution of geometry g (g.Winograd() must hold). As in
-// Conv2D, only output channels [w.Col0, w.Col0+w.Out) are written.
-func Conv3x3Winograd(dst, src []float32, g Conv, w *WinogradWeights, ep Epilogue, ws *Workspace) {
-	if !g.Winograd() || w.In != g.InC || w.Col0 < 0 || w.Col0+w.Out > g.OutC || len(src) < g.InH*g.InW*g.InC ||
-		len(dst) < g.M()*g.OutC || len(ep.Bias) < w.Out || (ep.Residual != nil && len(ep.Residual) < g.M()*g.OutC) {
+// Conv3x3Winograd computes dst = epilogue(conv(src, w)) with F(tile x tile,
+// 3x3) for a stride-1, pad-1 3x3 convolution of geometry g (g.Winograd()
+// must hold), w packed by PackWeights. As in Conv2D, only output channels
+// [w.Col0, w.Col0+w.N) are written.
+func Conv3x3Winograd(dst, src []float32, g Conv, w *PackedWeights, tile WinogradTile, ep Epilogue, ws *Workspace) {
+	c := g.InC
+	if !g.Winograd() || (tile != F2x2 && tile != F4x4) || w.K != g.K() || w.Col0 < 0 || w.Col0+w.N > g.OutC || len(src) < g.InH*g.InW*c ||
+		len(dst) < g.M()*g.OutC || len(ep.Bias) < w.N || (ep.Residual != nil && len(ep.Residual) < g.M()*g.OutC) {
 		panic(fmt.Sprintf("kernel: Conv3x3Winograd shapes do not match: %+v", g))
 	}
-	m, elems := int(w.tile), w.tile.elems()
+	m, elems := int(tile), tile.elems()
 	th, tw := (g.InH+m-1)/m, (g.InW+m-1)/m
 	tiles := th * tw
-	v, prod := ws.winogradBuffers(elems, tiles, g.InC, w.Out)
-	if len(ws.zeros) < g.InC {
-		ws.zeros = make([]float32, g.InC)
+	// Transformed kernels are made for a group of whole panels at a time.
+	panel := c * nr
+	group := min(max(1, winogradScratch/(elems*panel)), (w.N+nr-1)/nr)
+	// An element's operands lie a cache line further than a multiple of the
+	// panel apart: strides of a power of two would map the transform's
+	// stores to the same cache sets.
+	stride := group*panel + 16
+	v, prod, u := ws.winogradBuffers(elems, tiles, c, w.N, elems*stride)
+	if len(ws.zeros) < max(c, w.N) {
+		ws.zeros = make([]float32, max(c, w.N))
 	}
-	in, out := w.tile.transforms()
-	winogradInput(in, w.tile, v, src, g, th, tw, ws.zeros[:g.InC], ws.tileIn[:elems], ws.tileOut[:elems])
-	gemm := Conv{InH: 1, InW: tiles, InC: g.InC, KH: 1, KW: 1, Stride: 1, OutC: w.Out}
-	for i := range elems {
-		Conv2D(prod[i*tiles*w.Out:][:tiles*w.Out], v[i*tiles*g.InC:][:tiles*g.InC], gemm, w.u[i], Epilogue{Bias: w.zero}, ws)
+	weights, in, out := tile.transforms()
+	winogradInput(in, tile, v, src, g, th, tw, ws.zeros[:c], ws.tileIn[:elems], ws.tileOut[:elems])
+	gemm := Conv{InH: 1, InW: tiles, InC: c, KH: 1, KW: 1, Stride: 1, OutC: w.N}
+	for p0 := 0; p0*nr < w.N; p0 += group {
+		panels := min(group, (w.N+nr-1)/nr-p0)
+		// Panel p's tap t of input channel ci is row t*c+ci; element e of its
+		// transform goes to the group's element-e operand, panel p.
+		for p := range panels {
+			weights(u[p*panel:], stride, w.data[(p0+p)*w.K*nr:], panel, panel)
+		}
+		// The GEMMs' bias is zero: the real one is added after Aᵀ M A.
+		n := min(panels*nr, w.N-p0*nr)
+		for e := range elems {
+			ws.winoW = PackedWeights{K: c, N: n, Col0: p0 * nr, data: u[e*stride:][:panels*panel]}
+			Conv2D(prod[e*tiles*w.N:][:tiles*w.N], v[e*tiles*c:][:tiles*c], gemm, &ws.winoW, Epilogue{Bias: ws.zeros[:n]}, ws)
+		}
 	}
 	pixels := m * m
-	winogradOutput(out, w.tile, dst, prod, g, w.Col0, w.Out, th, tw, ep, ws.tileIn[:elems], ws.pixels[:pixels], ws.residuals[:pixels])
+	winogradOutput(out, tile, dst, prod, g, w.Col0, w.N, th, tw, ep, ws.tileIn[:elems], ws.pixels[:pixels], ws.residuals[:pixels])
 }
 
 // winogradInput writes V = Bᵀ d B for every input tile d (origin at

@@ -4,7 +4,10 @@
 
 package kernel
 
-import "simd/archsimd"
+import (
+	"simd/archsimd"
+	"unsafe"
+)
 
 // winogradInSIMD128 is winogradInGeneric on 4 channels at a time; the
 // generic code takes the channels past the last full vector.
@@ -159,5 +162,223 @@ func winograd4OutSIMD128(out, m [][]float32, bias []float32, res [][]float32, re
 		var t [36][]float32
 		tails(o[:], r[:], t[:], out, res, m, co)
 		winograd4OutGeneric(o[:], t[:], bias[co:], r[:], relu)
+	}
+}
+
+// winogradWeightsSIMD128 is winogradWeightsGeneric on 4 kernels at a
+// time, in straight-line code (see gen_winograd.go).
+func winogradWeightsSIMD128(u []float32, us int, g []float32, gs, n int) {
+	if n == 0 {
+		return
+	}
+	_ = g[8*gs+n-1]
+	_ = u[15*us+n-1]
+	half := archsimd.BroadcastFloat32x4(0.5)
+	pg, pu := unsafe.Pointer(&g[0]), unsafe.Pointer(&u[0])
+	gb, ub := uintptr(gs)*4, uintptr(us)*4 // strides in bytes
+	k := 0
+	for ; k+4 <= n; k += 4 {
+		gk, uk := unsafe.Add(pg, k*4), unsafe.Add(pu, k*4)
+		v1 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 0*gb)))
+		v2 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 1*gb)))
+		v3 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 2*gb)))
+		v4 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 3*gb)))
+		v5 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 4*gb)))
+		v6 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 5*gb)))
+		v7 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 6*gb)))
+		v8 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 7*gb)))
+		v9 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 8*gb)))
+		v10 := v1.Add(v7)
+		v11 := v10.Add(v4).Mul(half)
+		v12 := v10.Sub(v4).Mul(half)
+		v13 := v2.Add(v8)
+		v14 := v13.Add(v5).Mul(half)
+		v15 := v13.Sub(v5).Mul(half)
+		v16 := v3.Add(v9)
+		v17 := v16.Add(v6).Mul(half)
+		v18 := v16.Sub(v6).Mul(half)
+		v19 := v1.Add(v3)
+		v20 := v19.Add(v2).Mul(half)
+		v21 := v19.Sub(v2).Mul(half)
+		v1.StoreArray((*[4]float32)(unsafe.Add(uk, 0*ub)))
+		v20.StoreArray((*[4]float32)(unsafe.Add(uk, 1*ub)))
+		v21.StoreArray((*[4]float32)(unsafe.Add(uk, 2*ub)))
+		v3.StoreArray((*[4]float32)(unsafe.Add(uk, 3*ub)))
+		v22 := v11.Add(v17)
+		v23 := v22.Add(v14).Mul(half)
+		v24 := v22.Sub(v14).Mul(half)
+		v11.StoreArray((*[4]float32)(unsafe.Add(uk, 4*ub)))
+		v23.StoreArray((*[4]float32)(unsafe.Add(uk, 5*ub)))
+		v24.StoreArray((*[4]float32)(unsafe.Add(uk, 6*ub)))
+		v17.StoreArray((*[4]float32)(unsafe.Add(uk, 7*ub)))
+		v25 := v12.Add(v18)
+		v26 := v25.Add(v15).Mul(half)
+		v27 := v25.Sub(v15).Mul(half)
+		v12.StoreArray((*[4]float32)(unsafe.Add(uk, 8*ub)))
+		v26.StoreArray((*[4]float32)(unsafe.Add(uk, 9*ub)))
+		v27.StoreArray((*[4]float32)(unsafe.Add(uk, 10*ub)))
+		v18.StoreArray((*[4]float32)(unsafe.Add(uk, 11*ub)))
+		v28 := v7.Add(v9)
+		v29 := v28.Add(v8).Mul(half)
+		v30 := v28.Sub(v8).Mul(half)
+		v7.StoreArray((*[4]float32)(unsafe.Add(uk, 12*ub)))
+		v29.StoreArray((*[4]float32)(unsafe.Add(uk, 13*ub)))
+		v30.StoreArray((*[4]float32)(unsafe.Add(uk, 14*ub)))
+		v9.StoreArray((*[4]float32)(unsafe.Add(uk, 15*ub)))
+
+	}
+	if k < n {
+		winogradWeightsGeneric(u[k:], us, g[k:], gs, n-k)
+	}
+}
+
+// winograd4WeightsSIMD128 is winograd4WeightsGeneric on 4 kernels at a
+// time, in straight-line code (see gen_winograd.go).
+func winograd4WeightsSIMD128(u []float32, us int, g []float32, gs, n int) {
+	if n == 0 {
+		return
+	}
+	_ = g[8*gs+n-1]
+	_ = u[35*us+n-1]
+	quarter := archsimd.BroadcastFloat32x4(0.25)
+	m6 := archsimd.BroadcastFloat32x4(-1.0 / 6)
+	p6 := archsimd.BroadcastFloat32x4(1.0 / 6)
+	p12 := archsimd.BroadcastFloat32x4(1.0 / 12)
+	p24 := archsimd.BroadcastFloat32x4(1.0 / 24)
+	pg, pu := unsafe.Pointer(&g[0]), unsafe.Pointer(&u[0])
+	gb, ub := uintptr(gs)*4, uintptr(us)*4 // strides in bytes
+	k := 0
+	for ; k+4 <= n; k += 4 {
+		gk, uk := unsafe.Add(pg, k*4), unsafe.Add(pu, k*4)
+		v1 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 0*gb)))
+		v2 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 1*gb)))
+		v3 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 2*gb)))
+		v4 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 3*gb)))
+		v5 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 4*gb)))
+		v6 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 5*gb)))
+		v7 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 6*gb)))
+		v8 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 7*gb)))
+		v9 := archsimd.LoadFloat32x4Array((*[4]float32)(unsafe.Add(gk, 8*gb)))
+		v10 := v1.Add(v7).Mul(m6)
+		v11 := v4.Mul(p6)
+		v12 := v1.Mul(p24).Add(v7.Mul(p6))
+		v13 := v4.Mul(p12)
+		v14 := v1.Mul(quarter)
+		v15 := v10.Sub(v11)
+		v16 := v10.Add(v11)
+		v17 := v12.Add(v13)
+		v18 := v12.Sub(v13)
+		v19 := v2.Add(v8).Mul(m6)
+		v20 := v5.Mul(p6)
+		v21 := v2.Mul(p24).Add(v8.Mul(p6))
+		v22 := v5.Mul(p12)
+		v23 := v2.Mul(quarter)
+		v24 := v19.Sub(v20)
+		v25 := v19.Add(v20)
+		v26 := v21.Add(v22)
+		v27 := v21.Sub(v22)
+		v28 := v3.Add(v9).Mul(m6)
+		v29 := v6.Mul(p6)
+		v30 := v3.Mul(p24).Add(v9.Mul(p6))
+		v31 := v6.Mul(p12)
+		v32 := v3.Mul(quarter)
+		v33 := v28.Sub(v29)
+		v34 := v28.Add(v29)
+		v35 := v30.Add(v31)
+		v36 := v30.Sub(v31)
+		v37 := v14.Add(v32).Mul(m6)
+		v38 := v23.Mul(p6)
+		v39 := v14.Mul(p24).Add(v32.Mul(p6))
+		v40 := v23.Mul(p12)
+		v41 := v14.Mul(quarter)
+		v42 := v37.Sub(v38)
+		v43 := v37.Add(v38)
+		v44 := v39.Add(v40)
+		v45 := v39.Sub(v40)
+		v41.StoreArray((*[4]float32)(unsafe.Add(uk, 0*ub)))
+		v42.StoreArray((*[4]float32)(unsafe.Add(uk, 1*ub)))
+		v43.StoreArray((*[4]float32)(unsafe.Add(uk, 2*ub)))
+		v44.StoreArray((*[4]float32)(unsafe.Add(uk, 3*ub)))
+		v45.StoreArray((*[4]float32)(unsafe.Add(uk, 4*ub)))
+		v32.StoreArray((*[4]float32)(unsafe.Add(uk, 5*ub)))
+		v46 := v15.Add(v33).Mul(m6)
+		v47 := v24.Mul(p6)
+		v48 := v15.Mul(p24).Add(v33.Mul(p6))
+		v49 := v24.Mul(p12)
+		v50 := v15.Mul(quarter)
+		v51 := v46.Sub(v47)
+		v52 := v46.Add(v47)
+		v53 := v48.Add(v49)
+		v54 := v48.Sub(v49)
+		v50.StoreArray((*[4]float32)(unsafe.Add(uk, 6*ub)))
+		v51.StoreArray((*[4]float32)(unsafe.Add(uk, 7*ub)))
+		v52.StoreArray((*[4]float32)(unsafe.Add(uk, 8*ub)))
+		v53.StoreArray((*[4]float32)(unsafe.Add(uk, 9*ub)))
+		v54.StoreArray((*[4]float32)(unsafe.Add(uk, 10*ub)))
+		v33.StoreArray((*[4]float32)(unsafe.Add(uk, 11*ub)))
+		v55 := v16.Add(v34).Mul(m6)
+		v56 := v25.Mul(p6)
+		v57 := v16.Mul(p24).Add(v34.Mul(p6))
+		v58 := v25.Mul(p12)
+		v59 := v16.Mul(quarter)
+		v60 := v55.Sub(v56)
+		v61 := v55.Add(v56)
+		v62 := v57.Add(v58)
+		v63 := v57.Sub(v58)
+		v59.StoreArray((*[4]float32)(unsafe.Add(uk, 12*ub)))
+		v60.StoreArray((*[4]float32)(unsafe.Add(uk, 13*ub)))
+		v61.StoreArray((*[4]float32)(unsafe.Add(uk, 14*ub)))
+		v62.StoreArray((*[4]float32)(unsafe.Add(uk, 15*ub)))
+		v63.StoreArray((*[4]float32)(unsafe.Add(uk, 16*ub)))
+		v34.StoreArray((*[4]float32)(unsafe.Add(uk, 17*ub)))
+		v64 := v17.Add(v35).Mul(m6)
+		v65 := v26.Mul(p6)
+		v66 := v17.Mul(p24).Add(v35.Mul(p6))
+		v67 := v26.Mul(p12)
+		v68 := v17.Mul(quarter)
+		v69 := v64.Sub(v65)
+		v70 := v64.Add(v65)
+		v71 := v66.Add(v67)
+		v72 := v66.Sub(v67)
+		v68.StoreArray((*[4]float32)(unsafe.Add(uk, 18*ub)))
+		v69.StoreArray((*[4]float32)(unsafe.Add(uk, 19*ub)))
+		v70.StoreArray((*[4]float32)(unsafe.Add(uk, 20*ub)))
+		v71.StoreArray((*[4]float32)(unsafe.Add(uk, 21*ub)))
+		v72.StoreArray((*[4]float32)(unsafe.Add(uk, 22*ub)))
+		v35.StoreArray((*[4]float32)(unsafe.Add(uk, 23*ub)))
+		v73 := v18.Add(v36).Mul(m6)
+		v74 := v27.Mul(p6)
+		v75 := v18.Mul(p24).Add(v36.Mul(p6))
+		v76 := v27.Mul(p12)
+		v77 := v18.Mul(quarter)
+		v78 := v73.Sub(v74)
+		v79 := v73.Add(v74)
+		v80 := v75.Add(v76)
+		v81 := v75.Sub(v76)
+		v77.StoreArray((*[4]float32)(unsafe.Add(uk, 24*ub)))
+		v78.StoreArray((*[4]float32)(unsafe.Add(uk, 25*ub)))
+		v79.StoreArray((*[4]float32)(unsafe.Add(uk, 26*ub)))
+		v80.StoreArray((*[4]float32)(unsafe.Add(uk, 27*ub)))
+		v81.StoreArray((*[4]float32)(unsafe.Add(uk, 28*ub)))
+		v36.StoreArray((*[4]float32)(unsafe.Add(uk, 29*ub)))
+		v82 := v7.Add(v9).Mul(m6)
+		v83 := v8.Mul(p6)
+		v84 := v7.Mul(p24).Add(v9.Mul(p6))
+		v85 := v8.Mul(p12)
+		v86 := v7.Mul(quarter)
+		v87 := v82.Sub(v83)
+		v88 := v82.Add(v83)
+		v89 := v84.Add(v85)
+		v90 := v84.Sub(v85)
+		v86.StoreArray((*[4]float32)(unsafe.Add(uk, 30*ub)))
+		v87.StoreArray((*[4]float32)(unsafe.Add(uk, 31*ub)))
+		v88.StoreArray((*[4]float32)(unsafe.Add(uk, 32*ub)))
+		v89.StoreArray((*[4]float32)(unsafe.Add(uk, 33*ub)))
+		v90.StoreArray((*[4]float32)(unsafe.Add(uk, 34*ub)))
+		v9.StoreArray((*[4]float32)(unsafe.Add(uk, 35*ub)))
+
+	}
+	if k < n {
+		winograd4WeightsGeneric(u[k:], us, g[k:], gs, n-k)
 	}
 }
