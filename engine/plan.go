@@ -97,20 +97,21 @@ func (p *Plan) convs() []*FoldedConv {
 
 // foldBatchNorm merges y = gamma*(conv(x)-mean)/sqrt(var+eps) + beta into
 // the conv: each output channel's weights are scaled and a bias appears.
-// The arithmetic is in float64 so folding adds no error of its own.
+// The arithmetic is in float64 so folding adds no error of its own. The
+// weights are scaled in the slice they are decoded into, which saves a
+// copy of each conv while a model loads.
 func foldBatchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (FoldedConv, error) {
-	w := t[c.Name+".weight"].Values()
 	gamma, beta := t[c.BN+".weight"].Values(), t[c.BN+".bias"].Values()
 	mean, variance := t[c.BN+".running_mean"].Values(), t[c.BN+".running_var"].Values()
 	per := c.In * c.Kernel * c.Kernel
-	fc := FoldedConv{Conv: c, Weight: make([]float32, len(w)), Bias: make([]float32, c.Out)}
+	fc := FoldedConv{Conv: c, Weight: t[c.Name+".weight"].OwnedValues(), Bias: make([]float32, c.Out)}
 	for o := range c.Out {
 		if variance[o] < 0 {
 			return FoldedConv{}, fmt.Errorf("tensor %s.running_var[%d] is negative (%g)", c.BN, o, variance[o])
 		}
 		scale := float64(gamma[o]) / math.Sqrt(float64(variance[o])+bnEpsilon)
-		for i := range per {
-			fc.Weight[o*per+i] = float32(float64(w[o*per+i]) * scale)
+		for i, v := range fc.Weight[o*per:][:per] {
+			fc.Weight[o*per+i] = float32(float64(v) * scale)
 		}
 		fc.Bias[o] = float32(float64(beta[o]) - float64(mean[o])*scale)
 	}

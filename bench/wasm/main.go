@@ -35,7 +35,7 @@ import (
 const side = 224 // every benchmark input is 224x224
 
 // loadGCPercent is the GC target while a model loads (see load).
-const loadGCPercent = 10
+const loadGCPercent = 2
 
 // runFunc runs one inference on a 224x224x3 NHWC input.
 var runFunc func(input []float32) ([]float32, error)

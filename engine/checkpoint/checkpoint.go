@@ -68,6 +68,15 @@ func (t *Tensor) Values() []float32 {
 	return out
 }
 
+// OwnedValues returns the tensor's values in a slice the caller may
+// modify: the one Values decodes, or a copy of Data.
+func (t *Tensor) OwnedValues() []float32 {
+	if t.src == nil {
+		return append([]float32(nil), t.Data...)
+	}
+	return t.Values()
+}
+
 // Len is the number of values.
 func (t *Tensor) Len() int {
 	if t.src == nil {

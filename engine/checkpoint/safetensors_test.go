@@ -295,3 +295,25 @@ func TestReadSafetensorsFromIsLazy(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnedValues checks that what OwnedValues returns can be changed
+// without changing the tensor, lazy or not.
+func TestOwnedValues(t *testing.T) {
+	c := randomCheckpoint(rand.New(rand.NewPCG(7, 8)))
+	var buf bytes.Buffer
+	if err := WriteSafetensors(&buf, c, F32); err != nil {
+		t.Fatal(err)
+	}
+	lazy, err := ReadSafetensorsFrom(&rangeSource{b: buf.Bytes()}, buf.Len())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ck := range map[string]*Checkpoint{"eager": c, "lazy": lazy} {
+		tensor := ck.Tensors["conv1.weight"]
+		want := tensor.Values()[0]
+		tensor.OwnedValues()[0] = want + 1
+		if got := tensor.Values()[0]; got != want {
+			t.Errorf("%s: changing OwnedValues changed the tensor: %v, want %v", name, got, want)
+		}
+	}
+}
