@@ -31,6 +31,7 @@ type conv struct {
 	spec     arch.Conv
 	weights  *kernel.PackedWeights
 	winograd kernel.WinogradTile // 0: a direct GEMM
+	byRows   bool                // workers split it by output rows, not channels
 	bias     []float32
 }
 
@@ -52,17 +53,21 @@ type shardOf struct{ index, count int }
 
 // Shard packs only worker index's share of every convolution, output
 // channels shard.Range(c, index, count), for running one inference on
-// count workers (see package shard). A session of such a model needs an
-// Exchanger (SetExchanger) to gather the other workers' channels.
+// count workers (see package shard); the stem, which the workers split by
+// rows, is packed whole. A session of such a model needs an Exchanger
+// (SetExchanger) to gather the other workers' slices.
 func Shard(index, count int) Option {
 	return func(o *options) { o.shard = shardOf{index, count} }
 }
 
 // Exchanger completes an activation computed by several workers: Exchange
 // is called when buf (positions x channels, NHWC) holds this worker's
-// channels and returns once it holds all of them. shard.Exchanger is one.
+// channels, ExchangeRows when it holds this worker's rows (of rowSize
+// values each), and each returns once buf holds every worker's.
+// shard.Exchanger is one.
 type Exchanger interface {
 	Exchange(buf []float32, positions, channels int) error
+	ExchangeRows(buf []float32, rows, rowSize int) error
 }
 
 // ForInputSize packs the model for inputs of about n x n pixels (224 when
@@ -109,32 +114,38 @@ func build(p *Plan, folded func(FoldedConv) (FoldedConv, error), opts []Option) 
 		return nil, err
 	}
 	m := &Model{Config: p.Config, shard: o.shard, features: p.Features, fcW: p.FCWeight, fcB: p.FCBias}
-	pack := func(fc FoldedConv, outSide int) (conv, error) {
+	packShare := func(fc FoldedConv, outSide int, rowsOK bool) (conv, error) {
 		fc, err := folded(fc)
 		if err != nil {
 			return conv{}, err
 		}
-		return pack(fc, outSide, o.shard)
+		return pack(fc, outSide, o.shard, rowsOK)
 	}
-	var err error
 	side := p.Stem.OutSize(o.inputSize)
-	if m.stem, err = pack(p.Stem, side); err != nil {
+	stem, err := folded(p.Stem)
+	if err != nil {
+		return nil, err
+	}
+	if m.stem, err = pack(stem, side, shardOf{0, 1}, false); err != nil { // split by rows in Run
 		return nil, err
 	}
 	side = arch.PoolOutSize(side)
 	for _, fb := range p.Blocks {
 		var b block
 		in := side
-		for _, fc := range fb.Convs {
+		for i, fc := range fb.Convs {
 			side = fc.OutSize(side)
-			cv, err := pack(fc, side)
+			// The conv that adds a projected shortcut must split as the
+			// projection does, by channels.
+			last := i == len(fb.Convs)-1
+			cv, err := packShare(fc, side, !(last && fb.Downsample != nil))
 			if err != nil {
 				return nil, err
 			}
 			b.convs = append(b.convs, cv)
 		}
 		if fb.Downsample != nil {
-			ds, err := pack(*fb.Downsample, fb.Downsample.OutSize(in))
+			ds, err := packShare(*fb.Downsample, fb.Downsample.OutSize(in), false)
 			if err != nil {
 				return nil, err
 			}
@@ -145,36 +156,50 @@ func build(p *Plan, folded func(FoldedConv) (FoldedConv, error), opts []Option) 
 	return m, nil
 }
 
-// pack lays out worker sh's output channels of one folded conv for its
-// kernel, given the side of the output it will typically produce.
-func pack(fc FoldedConv, outSide int, sh shardOf) (conv, error) {
-	lo, hi := shard.Range(fc.Out, sh.index, sh.count)
-	per := fc.In * fc.Kernel * fc.Kernel // OIHW: an output channel's weights are contiguous
-	weight := fc.Weight[lo*per : hi*per]
-	cv := conv{spec: fc.Conv, bias: fc.Bias[lo:hi]}
-	var err error
-	if cv.weights, err = kernel.PackWeights(weight, hi-lo, fc.In, fc.Kernel, fc.Kernel); err != nil {
-		return conv{}, fmt.Errorf("tensor %s.weight: %w", fc.Name, err)
-	}
-	cv.weights.Col0 = lo
+// pack lays out worker sh's share of one folded conv for its kernel, given
+// the side of the output it will typically produce. Workers split a
+// Winograd conv by output rows, where rowsOK, if it has more tiles than
+// output channels: split by channels, each worker would transform the
+// whole input, a larger share of the work there than the kernels each then
+// transforms whole. Such a conv is packed whole; the others are cut to the
+// worker's output channels.
+func pack(fc FoldedConv, outSide int, sh shardOf, rowsOK bool) (conv, error) {
+	cv := conv{spec: fc.Conv}
 	if geometry(fc.Conv, fc.Kernel, fc.Kernel).Winograd() && outSide >= winogradMinSide {
 		cv.winograd = kernel.F2x2
 		if outSide >= winograd4MinSide {
 			cv.winograd = kernel.F4x4
 		}
+		tiles := (outSide + int(cv.winograd) - 1) / int(cv.winograd)
+		cv.byRows = rowsOK && tiles*tiles > fc.Out
 	}
+	lo, hi := 0, fc.Out
+	if !cv.byRows {
+		lo, hi = shard.Range(fc.Out, sh.index, sh.count)
+	}
+	per := fc.In * fc.Kernel * fc.Kernel // OIHW: an output channel's weights are contiguous
+	var err error
+	if cv.weights, err = kernel.PackWeights(fc.Weight[lo*per:hi*per], hi-lo, fc.In, fc.Kernel, fc.Kernel); err != nil {
+		return conv{}, fmt.Errorf("tensor %s.weight: %w", fc.Name, err)
+	}
+	cv.weights.Col0 = lo
+	cv.bias = fc.Bias[lo:hi]
 	return cv, nil
 }
 
-// run computes dst = epilogue(conv(src)) for an h x w input and returns
-// the output's height and width.
-func (cv *conv) run(dst, src []float32, h, w int, ep kernel.Epilogue, ws *kernel.Workspace) (int, int) {
+// run computes dst = epilogue(conv(src)) for an h x w input, the rows or
+// channels of worker sh, and returns the output's height and width.
+func (cv *conv) run(dst, src []float32, h, w int, ep kernel.Epilogue, ws *kernel.Workspace, sh shardOf) (int, int) {
 	g := geometry(cv.spec, h, w)
 	ep.Bias = cv.bias
+	y0, y1 := 0, g.OutH()
+	if cv.byRows {
+		y0, y1 = shard.Rows(g.OutH(), sh.index, sh.count)
+	}
 	if cv.winograd != 0 {
-		kernel.Conv3x3Winograd(dst, src, g, cv.weights, cv.winograd, ep, ws)
+		kernel.Conv3x3WinogradRows(dst, src, g, cv.weights, cv.winograd, ep, ws, y0, y1)
 	} else {
-		kernel.Conv2D(dst, src, g, cv.weights, ep, ws)
+		kernel.Conv2DRows(dst, src, g, cv.weights, ep, ws, y0, y1)
 	}
 	return g.OutH(), g.OutW()
 }
@@ -208,13 +233,16 @@ func (m *Model) NewSession() *Session {
 func (s *Session) SetExchanger(x Exchanger) { s.x = x }
 
 // exchange completes the activation buf, an h x w x c tensor, of a sharded
-// model; a whole model has nothing to gather.
-func (s *Session) exchange(buf []float32, h, w, c int) error {
+// model, split by rows or by channels; a whole model has nothing to gather.
+func (s *Session) exchange(buf []float32, h, w, c int, byRows bool) error {
 	if s.m.shard.count == 1 {
 		return nil
 	}
 	if s.x == nil {
 		return fmt.Errorf("engine: worker %d of %d has no Exchanger", s.m.shard.index, s.m.shard.count)
+	}
+	if byRows {
+		return s.x.ExchangeRows(buf, h, w*c)
 	}
 	return s.x.Exchange(buf, h*w, c)
 }
@@ -240,15 +268,17 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 		s.allocate(h, w)
 	}
 	m := s.m
-	// Stem: conv, then max-pool into the first block's input.
-	// A worker of several pools its own channels and exchanges the pooled
-	// activation, a quarter of the stem's output.
-	h, w = m.stem.run(s.bufs[1], input, h, w, kernel.Epilogue{ReLU: true}, s.ws)
-	c := m.stem.spec.Out
-	lo, hi := shard.Range(c, m.shard.index, m.shard.count)
-	kernel.MaxPool(s.bufs[0], s.bufs[1], h, w, c, lo, hi, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
-	h, w = arch.PoolOutSize(h), arch.PoolOutSize(w)
-	if err := s.exchange(s.bufs[0], h, w, c); err != nil {
+	// Stem: conv, then max-pool into the first block's input. A worker of
+	// several computes its rows of the pooled output, and of the stem's
+	// output the rows they read, and exchanges the pooled rows.
+	g := geometry(m.stem.spec, h, w)
+	c, sh, sw := g.OutC, g.OutH(), g.OutW()
+	h, w = arch.PoolOutSize(sh), arch.PoolOutSize(sw)
+	p0, p1 := shard.Rows(h, m.shard.index, m.shard.count)
+	y0, y1 := kernel.PoolInputRows(p0, p1, sh, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
+	kernel.Conv2DRows(s.bufs[1], input, g, m.stem.weights, kernel.Epilogue{Bias: m.stem.bias, ReLU: true}, s.ws, y0, y1)
+	kernel.MaxPool(s.bufs[0], s.bufs[1], sh, sw, c, p0, p1, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
+	if err := s.exchange(s.bufs[0], h, w, c, true); err != nil {
 		return nil, err
 	}
 
@@ -261,7 +291,7 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 		if b.downsample != nil {
 			// A worker adds the projection only to its own channels, so the
 			// projection needs no exchange.
-			b.downsample.run(s.bufs[free[2]], s.bufs[x], h, w, kernel.Epilogue{}, s.ws)
+			b.downsample.run(s.bufs[free[2]], s.bufs[x], h, w, kernel.Epilogue{}, s.ws, m.shard)
 			shortcut = s.bufs[free[2]]
 		}
 		in := x
@@ -271,8 +301,8 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 				ep.Residual = shortcut
 			}
 			out := free[i%2]
-			h, w = b.convs[i].run(s.bufs[out], s.bufs[in], h, w, ep, s.ws)
-			if err := s.exchange(s.bufs[out], h, w, b.convs[i].spec.Out); err != nil {
+			h, w = b.convs[i].run(s.bufs[out], s.bufs[in], h, w, ep, s.ws, m.shard)
+			if err := s.exchange(s.bufs[out], h, w, b.convs[i].spec.Out, b.convs[i].byRows); err != nil {
 				return nil, err
 			}
 			in = out

@@ -95,8 +95,9 @@ func runSharded(t *testing.T, cfg arch.Config, plan *Plan, input []float32, side
 }
 
 // TestShardedMatchesWhole runs networks split over 2 and 3 workers and
-// wants the same logits, bit for bit, as one worker: each output channel
-// is computed by the same kernel in the same order either way.
+// wants the same logits, bit for bit, as one worker: each output value is
+// computed by the same kernel in the same order either way, whether its
+// layer is split by channels or (the stem and max-pool) by rows.
 func TestShardedMatchesWhole(t *testing.T) {
 	for _, tc := range []struct {
 		name string

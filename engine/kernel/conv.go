@@ -113,16 +113,23 @@ func NewWorkspace() *Workspace {
 // Only output channels [w.Col0, w.Col0+w.N) are written; ep.Bias holds
 // theirs, while dst and ep.Residual are laid out with all g.OutC channels.
 func Conv2D(dst, src []float32, g Conv, w *PackedWeights, ep Epilogue, ws *Workspace) {
+	Conv2DRows(dst, src, g, w, ep, ws, 0, g.OutH())
+}
+
+// Conv2DRows is Conv2D writing only output rows [y0, y1), as a worker
+// that splits a conv with others by rows does.
+func Conv2DRows(dst, src []float32, g Conv, w *PackedWeights, ep Epilogue, ws *Workspace, y0, y1 int) {
 	m, n, k, ldc := g.M(), w.N, g.K(), g.OutC
 	if len(src) < g.InH*g.InW*g.InC || len(dst) < m*ldc || w.K != k || w.Col0 < 0 || w.Col0+n > ldc ||
-		len(ep.Bias) < n || (ep.Residual != nil && len(ep.Residual) < m*ldc) {
-		panic(fmt.Sprintf("kernel: Conv2D shapes do not match: %+v", g))
+		len(ep.Bias) < n || (ep.Residual != nil && len(ep.Residual) < m*ldc) || y0 < 0 || y0 > y1 || y1 > g.OutH() {
+		panic(fmt.Sprintf("kernel: Conv2D shapes do not match: %+v, rows %d to %d", g, y0, y1))
 	}
+	m0, m1 := y0*g.OutW(), y1*g.OutW()
 	for pc := 0; pc < k; pc += kc {
 		kb := min(kc, k-pc)
 		first, last := pc == 0, pc+kb == k
-		for ic := 0; ic < m; ic += mc {
-			mb := min(mc, m-ic)
+		for ic := m0; ic < m1; ic += mc {
+			mb := min(mc, m1-ic)
 			tiles := (mb + mr - 1) / mr
 			// A 1x1, stride-1 convolution's A rows are the input's pixels:
 			// read them in place unless the last tile would run past M.

@@ -127,6 +127,55 @@ func TestConv2DSIMD(t *testing.T) {
 	}
 }
 
+// TestConvRows checks that computing a conv's output rows in two ranges,
+// as two workers do, gives exactly the whole conv, and that a range writes
+// no other rows: Conv2DRows, and Conv3x3WinogradRows split at a tile row.
+func TestConvRows(t *testing.T) {
+	type rowsFunc func(dst, src []float32, g Conv, w *PackedWeights, ep Epilogue, ws *Workspace, y0, y1 int)
+	winograd := func(tile WinogradTile) rowsFunc {
+		return func(dst, src []float32, g Conv, w *PackedWeights, ep Epilogue, ws *Workspace, y0, y1 int) {
+			Conv3x3WinogradRows(dst, src, g, w, tile, ep, ws, y0, y1)
+		}
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	ws := NewWorkspace()
+	for _, tc := range []struct {
+		name  string
+		cases []Conv
+		rows  rowsFunc
+		unit  int // row ranges start at multiples of unit
+	}{
+		{"Conv2DRows", convCases, Conv2DRows, 1},
+		{"Conv3x3WinogradRows F(2x2)", winogradCases, winograd(F2x2), 2},
+		{"Conv3x3WinogradRows F(4x4)", winogradCases, winograd(F4x4), 4},
+	} {
+		for _, g := range tc.cases {
+			src := randSlice(r, g.InH*g.InW*g.InC)
+			pw, err := PackWeights(randSlice(r, g.OutC*g.InC*g.KH*g.KW), g.OutC, g.InC, g.KH, g.KW)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ep := Epilogue{Bias: randSlice(r, g.OutC), Residual: randSlice(r, g.M()*g.OutC), ReLU: true}
+			want := make([]float32, g.M()*g.OutC)
+			tc.rows(want, src, g, pw, ep, ws, 0, g.OutH())
+			split := g.OutH() / 2 / tc.unit * tc.unit
+			got := make([]float32, len(want))
+			tc.rows(got, src, g, pw, ep, ws, 0, split)
+			for i := split * g.OutW() * g.OutC; i < len(got); i++ {
+				if got[i] != 0 {
+					t.Fatalf("%s %+v: rows [0, %d) wrote value %d", tc.name, g, split, i)
+				}
+			}
+			tc.rows(got, src, g, pw, ep, ws, split, g.OutH())
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s %+v: split at row %d: out[%d] = %g, want %g", tc.name, g, split, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 // TestKernelsAgree checks each SIMD kernel set against the generic one on the
 // same packed operands.
 func TestKernelsAgree(t *testing.T) {

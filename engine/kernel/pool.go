@@ -3,13 +3,13 @@ package kernel
 import "math"
 
 // MaxPool computes a k x k max-pool with the given stride and padding over
-// channels [lo, hi) of an h x w x c NHWC tensor (a worker of several pools
-// only its own); padded positions never win, as in PyTorch.
-func MaxPool(dst, src []float32, h, w, c, lo, hi, k, stride, pad int) {
-	oh, ow := (h+2*pad-k)/stride+1, (w+2*pad-k)/stride+1
-	for oy := range oh {
+// an h x w x c NHWC tensor, writing output rows [y0, y1) (a worker of
+// several pools only its own); padded positions never win, as in PyTorch.
+func MaxPool(dst, src []float32, h, w, c, y0, y1, k, stride, pad int) {
+	ow := (w+2*pad-k)/stride + 1
+	for oy := y0; oy < y1; oy++ {
 		for ox := range ow {
-			out := dst[(oy*ow+ox)*c+lo:][:hi-lo]
+			out := dst[(oy*ow+ox)*c:][:c]
 			for i := range out {
 				out[i] = float32(math.Inf(-1))
 			}
@@ -23,11 +23,17 @@ func MaxPool(dst, src []float32, h, w, c, lo, hi, k, stride, pad int) {
 					if ix < 0 || ix >= w {
 						continue
 					}
-					active.maxInto(out, src[(iy*w+ix)*c+lo:][:hi-lo])
+					active.maxInto(out, src[(iy*w+ix)*c:][:c])
 				}
 			}
 		}
 	}
+}
+
+// PoolInputRows returns the input rows [lo, hi) that output rows [y0, y1)
+// of a k x k max-pool read, in an input of h rows.
+func PoolInputRows(y0, y1, h, k, stride, pad int) (lo, hi int) {
+	return max(0, y0*stride-pad), min(h, (y1-1)*stride-pad+k)
 }
 
 // GlobalAvgPool averages an h x w x c NHWC tensor over its positions into c

@@ -15,7 +15,7 @@ func TestMaxPool(t *testing.T) {
 		13, -14, 15, -16,
 	}
 	dst := make([]float32, 4)
-	MaxPool(dst, src, 4, 4, 1, 0, 1, 3, 2, 1)
+	MaxPool(dst, src, 4, 4, 1, 0, 2, 3, 2, 1)
 	want := []float32{6, 8, 13, 15}
 	for i := range want {
 		if dst[i] != want[i] {
@@ -31,12 +31,13 @@ func TestMaxPool(t *testing.T) {
 	}
 }
 
-// TestMaxPoolChannels pools a channel range, with a vector tail, on every
-// kernel set: only those channels are written, each as the generic code
-// computes it.
-func TestMaxPoolChannels(t *testing.T) {
+// TestMaxPoolRows pools a range of output rows, with a vector tail in the
+// channels, on every kernel set: only those rows are written, each as the
+// naive pool computes it, and only the input rows PoolInputRows names are
+// read (the others are NaN, which would win).
+func TestMaxPoolRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	h, w, c, lo, hi := 9, 7, 45, 8, 43
+	h, w, c, y0, y1 := 9, 7, 45, 1, 4
 	src := randSlice(r, h*w*c)
 	oh, ow := 5, 4 // 3x3/2 pad 1
 	want := make([]float32, oh*ow*c)
@@ -55,6 +56,15 @@ func TestMaxPoolChannels(t *testing.T) {
 			}
 		}
 	}
+	lo, hi := PoolInputRows(y0, y1, h, 3, 2, 1)
+	if lo != 1 || hi != 8 {
+		t.Fatalf("PoolInputRows(%d, %d) = [%d, %d), want [1, 8)", y0, y1, lo, hi)
+	}
+	for i := range src {
+		if y := i / (w * c); y < lo || y >= hi {
+			src[i] = float32(math.NaN())
+		}
+	}
 	sets := map[string]kernelSet{"generic": generic}
 	for name, ks := range simdKernels() {
 		sets[name] = ks
@@ -64,11 +74,11 @@ func TestMaxPoolChannels(t *testing.T) {
 	for name, ks := range sets {
 		active = ks
 		dst := make([]float32, oh*ow*c)
-		MaxPool(dst, src, h, w, c, lo, hi, 3, 2, 1)
+		MaxPool(dst, src, h, w, c, y0, y1, 3, 2, 1)
 		for i, v := range dst {
-			ch := i % c
-			if inside := ch >= lo && ch < hi; (inside && v != want[i]) || (!inside && v != 0) {
-				t.Fatalf("%s: MaxPool channel %d at %d = %g, want %g (channels %d..%d only)", name, ch, i/c, v, want[i], lo, hi)
+			oy := i / (ow * c)
+			if inside := oy >= y0 && oy < y1; (inside && v != want[i]) || (!inside && v != 0) {
+				t.Fatalf("%s: MaxPool row %d at %d = %g, want %g (rows %d..%d only)", name, oy, i, v, want[i], y0, y1)
 			}
 		}
 	}

@@ -76,14 +76,23 @@ func (ws *Workspace) winogradBuffers(elems, tiles, in, out, u int) (v, m, us []f
 // must hold), w packed by PackWeights. As in Conv2D, only output channels
 // [w.Col0, w.Col0+w.N) are written.
 func Conv3x3Winograd(dst, src []float32, g Conv, w *PackedWeights, tile WinogradTile, ep Epilogue, ws *Workspace) {
-	c := g.InC
+	Conv3x3WinogradRows(dst, src, g, w, tile, ep, ws, 0, g.OutH())
+}
+
+// Conv3x3WinogradRows is Conv3x3Winograd writing only output rows [y0, y1),
+// as a worker that splits a conv with others by rows does. The rows must
+// be whole rows of tiles: y0 a multiple of the tile, and y1 one too or the
+// last row.
+func Conv3x3WinogradRows(dst, src []float32, g Conv, w *PackedWeights, tile WinogradTile, ep Epilogue, ws *Workspace, y0, y1 int) {
+	c, m := g.InC, int(tile)
 	if !g.Winograd() || (tile != F2x2 && tile != F4x4) || w.K != g.K() || w.Col0 < 0 || w.Col0+w.N > g.OutC || len(src) < g.InH*g.InW*c ||
-		len(dst) < g.M()*g.OutC || len(ep.Bias) < w.N || (ep.Residual != nil && len(ep.Residual) < g.M()*g.OutC) {
-		panic(fmt.Sprintf("kernel: Conv3x3Winograd shapes do not match: %+v", g))
+		len(dst) < g.M()*g.OutC || len(ep.Bias) < w.N || (ep.Residual != nil && len(ep.Residual) < g.M()*g.OutC) ||
+		y0 < 0 || y0 > y1 || y1 > g.OutH() || y0%m != 0 || (y1%m != 0 && y1 != g.OutH()) {
+		panic(fmt.Sprintf("kernel: Conv3x3Winograd shapes do not match: %+v, rows %d to %d", g, y0, y1))
 	}
-	m, elems := int(tile), tile.elems()
-	th, tw := (g.InH+m-1)/m, (g.InW+m-1)/m
-	tiles := th * tw
+	elems := tile.elems()
+	ty0, ty1, tw := y0/m, (y1+m-1)/m, (g.InW+m-1)/m
+	tiles := (ty1 - ty0) * tw
 	// Transformed kernels are made for a group of whole panels at a time.
 	panel := c * nr
 	group := min(max(1, winogradScratch/(elems*panel)), (w.N+nr-1)/nr)
@@ -96,7 +105,7 @@ func Conv3x3Winograd(dst, src []float32, g Conv, w *PackedWeights, tile Winograd
 		ws.zeros = make([]float32, max(c, w.N))
 	}
 	weights, in, out := tile.transforms()
-	winogradInput(in, tile, v, src, g, th, tw, ws.zeros[:c], ws.tileIn[:elems], ws.tileOut[:elems])
+	winogradInput(in, tile, v, src, g, ty0, ty1, tw, ws.zeros[:c], ws.tileIn[:elems], ws.tileOut[:elems])
 	gemm := Conv{InH: 1, InW: tiles, InC: c, KH: 1, KW: 1, Stride: 1, OutC: w.N}
 	for p0 := 0; p0*nr < w.N; p0 += group {
 		panels := min(group, (w.N+nr-1)/nr-p0)
@@ -113,16 +122,17 @@ func Conv3x3Winograd(dst, src []float32, g Conv, w *PackedWeights, tile Winograd
 		}
 	}
 	pixels := m * m
-	winogradOutput(out, tile, dst, prod, g, w.Col0, w.N, th, tw, ep, ws.tileIn[:elems], ws.pixels[:pixels], ws.residuals[:pixels])
+	winogradOutput(out, tile, dst, prod, g, w.Col0, w.N, ty0, ty1, tw, ep, ws.tileIn[:elems], ws.pixels[:pixels], ws.residuals[:pixels])
 }
 
-// winogradInput writes V = Bᵀ d B for every input tile d (origin at
-// (m*ty-1, m*tx-1); outside the image is zero) and channel into v, laid
-// out [elem][tile][channel]. zero holds InC zeros and stands for a padding
-// pixel; d and out are scratch slice headers from the workspace.
-func winogradInput(transform winoInFunc, tile WinogradTile, v, src []float32, g Conv, th, tw int, zero []float32, d, out [][]float32) {
-	c, tiles, m, s := g.InC, th*tw, int(tile), tile.side()
-	for ty := range th {
+// winogradInput writes V = Bᵀ d B for every input tile d in tile rows
+// [ty0, ty1) (origin at (m*ty-1, m*tx-1); outside the image is zero) and
+// channel into v, laid out [elem][tile][channel]. zero holds InC zeros and
+// stands for a padding pixel; d and out are scratch slice headers from the
+// workspace.
+func winogradInput(transform winoInFunc, tile WinogradTile, v, src []float32, g Conv, ty0, ty1, tw int, zero []float32, d, out [][]float32) {
+	c, tiles, m, s := g.InC, (ty1-ty0)*tw, int(tile), tile.side()
+	for ty := ty0; ty < ty1; ty++ {
 		for tx := range tw {
 			for i := range s {
 				for j := range s {
@@ -134,7 +144,7 @@ func winogradInput(transform winoInFunc, tile WinogradTile, v, src []float32, g 
 					}
 				}
 			}
-			t := ty*tw + tx
+			t := (ty-ty0)*tw + tx
 			for i := range out {
 				out[i] = v[(i*tiles+t)*c:][:c]
 			}
@@ -143,14 +153,15 @@ func winogradInput(transform winoInFunc, tile WinogradTile, v, src []float32, g 
 	}
 }
 
-// winogradOutput writes Y = Aᵀ M A for every tile, plus bias, residual and
-// ReLU, into output channels [col0, col0+c) of dst, dropping the outputs
-// past the image edge. in, out and res are scratch from the workspace.
-func winogradOutput(transform winoOutFunc, tile WinogradTile, dst, prod []float32, g Conv, col0, c, th, tw int, ep Epilogue, in, out, res [][]float32) {
-	tiles, ow, oh, ldc, m := th*tw, g.OutW(), g.OutH(), g.OutC, int(tile)
-	for ty := range th {
+// winogradOutput writes Y = Aᵀ M A for every tile in tile rows [ty0, ty1),
+// plus bias, residual and ReLU, into output channels [col0, col0+c) of dst,
+// dropping the outputs past the image edge. in, out and res are scratch
+// from the workspace.
+func winogradOutput(transform winoOutFunc, tile WinogradTile, dst, prod []float32, g Conv, col0, c, ty0, ty1, tw int, ep Epilogue, in, out, res [][]float32) {
+	tiles, ow, oh, ldc, m := (ty1-ty0)*tw, g.OutW(), g.OutH(), g.OutC, int(tile)
+	for ty := ty0; ty < ty1; ty++ {
 		for tx := range tw {
-			t := ty*tw + tx
+			t := (ty-ty0)*tw + tx
 			for i := range in {
 				in[i] = prod[(i*tiles+t)*c:][:c]
 			}

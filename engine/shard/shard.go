@@ -1,24 +1,33 @@
 // Package shard splits one inference between several workers, each with its
 // own memory (Go's WebAssembly has no threads, so a browser runs one Go
-// instance per Web Worker). Every worker computes a slice of each
-// convolution's output channels with its slice of the weights; after each
-// convolution the workers swap their slices through a shared memory, so
-// that each again holds the whole activation the next convolution reads.
+// instance per Web Worker). Most layers are split by output channels:
+// every worker computes a slice of each convolution's output channels with
+// its slice of the weights. The stem, whose weights are tiny and whose
+// input is the largest, is split by output rows instead, so that no worker
+// gathers the whole image. After each layer the workers swap their slices
+// through a shared memory, so that each again holds the whole activation
+// the next layer reads.
 //
 // The exchange area holds two regions, used in turn, each as large as the
-// largest activation. In a region, worker j's channels [lo_j, hi_j) of all
-// positions lie as one contiguous block at positions*lo_j: each worker
-// writes its block, waits at a barrier, and reads the others'. Alternating
-// regions makes one barrier per exchange enough: a worker can only come
-// back to a region after the next barrier, which every worker reaches only
-// once it has finished reading that region.
+// largest activation. In a region, worker j's slice lies as one contiguous
+// block: channels [lo_j, hi_j) of all positions at positions*lo_j, or rows
+// [lo_j, hi_j) at their own place. Each worker writes its block, waits at a
+// barrier, and reads the others'. Alternating regions makes one barrier
+// per exchange enough: a worker can only come back to a region after the
+// next barrier, which every worker reaches only once it has finished
+// reading that region.
 package shard
 
 import "fmt"
 
-// align keeps slices a multiple of the 8-wide column panels of the wasm
-// and plain micro-kernels, so that no worker computes padding columns.
-const align = 8
+// align keeps channel slices a multiple of the 8-wide column panels of the
+// wasm and plain micro-kernels, so that no worker computes padding columns;
+// rowAlign keeps row slices a multiple of the Winograd tiles' 4 rows (see
+// kernel.Conv3x3WinogradRows).
+const (
+	align    = 8
+	rowAlign = 4
+)
 
 // MaxWorkers bounds how many workers may share a network.
 const MaxWorkers = 64
@@ -26,10 +35,19 @@ const MaxWorkers = 64
 // Range returns the output channels [lo, hi) worker index of count computes
 // in a layer with the given number of channels.
 func Range(channels, index, count int) (lo, hi int) {
-	units := (channels + align - 1) / align
-	lo = min(channels, units*index/count*align)
-	hi = min(channels, units*(index+1)/count*align)
-	return lo, hi
+	return split(channels, align, index, count)
+}
+
+// split cuts n into count slices of whole units, in order.
+func split(n, unit, index, count int) (lo, hi int) {
+	units := (n + unit - 1) / unit
+	return min(n, units*index/count*unit), min(n, units*(index+1)/count*unit)
+}
+
+// Rows returns the rows [lo, hi) worker index of count computes in a layer
+// split by rows.
+func Rows(rows, index, count int) (lo, hi int) {
+	return split(rows, rowAlign, index, count)
 }
 
 // Check reports whether index of count names a worker.
@@ -92,6 +110,28 @@ func (x *Exchanger) Exchange(buf []float32, positions, channels int) error {
 		x.mem.Load(block, base+positions*lo)
 		for p := range positions {
 			copy(buf[p*channels+lo:p*channels+hi], block[p*(hi-lo):])
+		}
+	}
+	return nil
+}
+
+// ExchangeRows is called with this worker's rows of buf (rows x rowSize,
+// see Rows) computed and returns with every worker's in place.
+func (x *Exchanger) ExchangeRows(buf []float32, rows, rowSize int) error {
+	if rows*rowSize > x.regionSize || len(buf) < rows*rowSize {
+		return fmt.Errorf("shard: a %dx%d activation does not fit the exchange area (%d values)", rows, rowSize, x.regionSize)
+	}
+	base := x.region * x.regionSize
+	x.region ^= 1
+	lo, hi := Rows(rows, x.index, x.count)
+	x.mem.Store(base+lo*rowSize, buf[lo*rowSize:hi*rowSize])
+	if err := x.mem.Barrier(); err != nil {
+		return err
+	}
+	for j := range x.count {
+		if j != x.index {
+			lo, hi := Rows(rows, j, x.count)
+			x.mem.Load(buf[lo*rowSize:hi*rowSize], base+lo*rowSize)
 		}
 	}
 	return nil

@@ -29,6 +29,26 @@ func TestRangeCoversChannels(t *testing.T) {
 	}
 }
 
+// TestRowsCoverRows checks that the workers' row slices tile every row
+// count exactly once, in order, in multiples of rowAlign where they can.
+func TestRowsCoverRows(t *testing.T) {
+	for _, rows := range []int{1, 7, 14, 28, 56, 112} {
+		for count := 1; count <= 5; count++ {
+			next := 0
+			for i := range count {
+				lo, hi := Rows(rows, i, count)
+				if lo != next || hi < lo || (hi != rows && (hi-lo)%rowAlign != 0) {
+					t.Fatalf("Rows(%d, %d, %d) = [%d, %d) after %d", rows, i, count, lo, hi, next)
+				}
+				next = hi
+			}
+			if next != rows {
+				t.Fatalf("%d workers cover %d of %d rows", count, next, rows)
+			}
+		}
+	}
+}
+
 func TestCheck(t *testing.T) {
 	for _, c := range []struct{ index, count int }{{0, 0}, {-1, 2}, {2, 2}, {0, MaxWorkers + 1}} {
 		if Check(c.index, c.count) == nil {
