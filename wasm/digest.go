@@ -8,6 +8,7 @@ import (
 	"syscall/js"
 
 	"github.com/inbrowser/resnet/wasm/jsfile"
+	"github.com/inbrowser/resnet/webgpu/jsgpu"
 )
 
 // hashChunk is how much of a file the Go fallback copies in at a time.
@@ -21,7 +22,7 @@ const hashChunk = 1 << 20
 func sha256Hex(buf js.Value) (string, error) {
 	subtle := js.Global().Get("crypto").Get("subtle")
 	if subtle.Truthy() {
-		digest, err := await(subtle.Call("digest", "SHA-256", buf))
+		digest, err := jsgpu.Await(subtle.Call("digest", "SHA-256", buf), nil)
 		if err != nil {
 			return "", err
 		}

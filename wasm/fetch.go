@@ -4,13 +4,15 @@ package main
 
 import (
 	"syscall/js"
+
+	"github.com/inbrowser/resnet/webgpu/jsgpu"
 )
 
 // download fetches url, expecting exactly size bytes, into a new Uint8Array,
 // reading the body as a stream so that onProgress can report the bytes
 // received so far.
 func download(url string, size int, onProgress func(done int)) (js.Value, error) {
-	resp, err := await(js.Global().Call("fetch", url))
+	resp, err := jsgpu.Await(js.Global().Call("fetch", url), nil)
 	if err != nil {
 		return js.Value{}, failf(codeNetwork, "Could not download %s (%v). Check the connection and try again.", url, err)
 	}
@@ -22,7 +24,7 @@ func download(url string, size int, onProgress func(done int)) (js.Value, error)
 	defer reader.Call("releaseLock")
 	done := 0
 	for {
-		chunk, err := await(reader.Call("read"))
+		chunk, err := jsgpu.Await(reader.Call("read"), nil)
 		if err != nil {
 			return js.Value{}, failf(codeNetwork, "Downloading %s broke off after %d of %d bytes (%v).", url, done, size, err)
 		}

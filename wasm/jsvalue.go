@@ -8,50 +8,6 @@ import (
 	"syscall/js"
 )
 
-// jsError is a JavaScript exception or rejection, e.g. a DOMException.
-type jsError struct {
-	Name    string // "TypeError", "QuotaExceededError", ...
-	Message string
-}
-
-func (e *jsError) Error() string { return e.Name + ": " + e.Message }
-
-func asJSError(v js.Value) *jsError {
-	if v.Type() == js.TypeObject {
-		return &jsError{Name: v.Get("name").String(), Message: v.Get("message").String()}
-	}
-	return &jsError{Name: "Error", Message: v.String()}
-}
-
-// await blocks the calling goroutine until promise settles. It must not run
-// on the goroutine of a js.FuncOf callback: the promise could never settle.
-func await(promise js.Value) (js.Value, error) {
-	type settled struct {
-		value js.Value
-		err   error
-	}
-	done := make(chan settled, 1)
-	arg := func(args []js.Value) js.Value {
-		if len(args) == 0 {
-			return js.Undefined()
-		}
-		return args[0]
-	}
-	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		done <- settled{value: arg(args)}
-		return nil
-	})
-	defer then.Release()
-	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		done <- settled{err: asJSError(arg(args))}
-		return nil
-	})
-	defer catch.Release()
-	promise.Call("then", then, catch)
-	s := <-done
-	return s.value, s.err
-}
-
 // isInstance reports whether v is an instance of the global constructor name.
 func isInstance(v js.Value, name string) bool {
 	c := js.Global().Get(name)
