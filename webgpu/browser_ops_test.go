@@ -129,7 +129,7 @@ func TestOpMaxPool(t *testing.T) {
 				src[i] -= 3
 			}
 			want := make([]float32, oh*ow*c.channels)
-			kernel.MaxPool(want, src, c.h, c.w, c.channels, 0, c.channels, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
+			kernel.MaxPool(want, src, c.h, c.w, c.channels, 0, oh, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
 
 			outValues := oh * ow * pad4(c.channels)
 			p := &program{buffers: []buffer{{values: c.h * c.w * pad4(c.channels)}, {values: outValues, exact: true}},
