@@ -5,7 +5,7 @@
 //
 //   (cd bench && npm ci) && node bench/run.mjs [--nets resnet18,resnet50]
 //     [--configs ours-simd,ours-plain,ours-workers-1,ours-workers-2,ort-wasm-1,ort-wasm-2,ours-webgpu,ort-webgpu]
-//     [--runs 10] [--gpu-runs 3] [--warmup 3] [--gpu-warmup 0] [--serve]
+//     [--runs 10] [--gpu-runs 3] [--warmup 3] [--gpu-warmup 0] [--rounds 1] [--serve]
 //
 // --serve only builds and serves, for a person to open the page.
 import { execFile } from 'node:child_process';
@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     'gpu-runs': { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3' },
     'gpu-warmup': { type: 'string', default: '0' },
+    rounds: { type: 'string', default: '1' },
     serve: { type: 'boolean', default: false },
   },
 });
@@ -131,7 +132,7 @@ const server = createServer(async (req, res) => {
 await once(server, 'listening');
 // localhost in the URL: a secure context by name, which WebGPU requires.
 const query = new URLSearchParams({
-  nets: args.nets, configs: args.configs, runs: args.runs, gpuRuns: args['gpu-runs'], warmup: args.warmup, gpuWarmup: args['gpu-warmup'],
+  nets: args.nets, configs: args.configs, runs: args.runs, gpuRuns: args['gpu-runs'], warmup: args.warmup, gpuWarmup: args['gpu-warmup'], rounds: args.rounds,
 });
 const url = `http://localhost:${server.address().port}/?${query}`;
 if (args.serve) {
@@ -178,7 +179,7 @@ function markdown(meta, { rows, crossOriginIsolated }) {
     `- load average (1/5/15 min): before ${la(meta.loadavg.before)}, after ${la(meta.loadavg.after)}`,
     `- command: \`${meta.command}\``,
     '',
-    '| network | configuration | load ms | first-run ms | median ms | min ms | runs | ours/theirs | logit diff | wasm heap MB |',
+    '| network | configuration | load ms | first-run ms | median ms | min ms | runs | ours/theirs | logit diff | wasm heap MiB |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
