@@ -53,8 +53,8 @@ type shardOf struct{ index, count int }
 
 // Shard packs only worker index's share of every convolution, output
 // channels shard.Range(c, index, count), for running one inference on
-// count workers (see package shard); the stem, which the workers split by
-// rows, is packed whole. A session of such a model needs an Exchanger
+// count workers (see package shard); the stem and the Winograd convs that
+// the workers split by rows instead (see pack) are packed whole. A session of such a model needs an Exchanger
 // (SetExchanger) to gather the other workers' slices.
 func Shard(index, count int) Option {
 	return func(o *options) { o.shard = shardOf{index, count} }
