@@ -107,6 +107,8 @@ func TestShardedMatchesWhole(t *testing.T) {
 		{"resnet18", arch.Config{Depth: 18, BaseWidth: 16, NumClasses: 10}, 96},
 		{"resnet50", arch.Config{Depth: 50, BaseWidth: 16, NumClasses: 10}, 64},
 		{"resnet50-v1", arch.Config{Depth: 50, BaseWidth: 8, NumClasses: 7, Variant: arch.V1}, 80},
+		// 8 pooled rows in units of 4: with 3 workers one has no rows.
+		{"resnet18-32px", arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 10}, 32},
 	} {
 		for _, count := range []int{2, 3} {
 			t.Run(fmt.Sprintf("%s-%d-workers", tc.name, count), func(t *testing.T) {
