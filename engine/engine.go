@@ -80,8 +80,10 @@ func ForInputSize(n int) Option { return func(o *options) { o.inputSize = n } }
 // rather than F(2x2, 3x3). Each Winograd conv transforms its kernels on
 // every run, (m+2)² values per kernel whatever the output size, so small
 // outputs favour fewer, smaller transforms. Timed on 512-channel convs in
-// WebAssembly (Node, ms): side 4: direct 4.8, F(2x2) 3.6, F(4x4) 8.6;
-// side 5: 7.8, 7.7, 7.1; side 7: 14.0, 9.0, 7.0.
+// WebAssembly (kernel.BenchmarkSmallSides under Node, two runs, ms):
+// side 4: direct 4.5-4.6, F(2x2) 3.4-4.0, F(4x4) 7.9-8.7; side 5: 7.2-7.6,
+// 7.6-8.0, 7.1-7.2 (even); side 6: 8.8, 7.4-7.8, 7.0-7.2; side 7:
+// 12.9-13.6, 9.1-10.1, 7.0-7.3.
 const (
 	winogradMinSide  = 4
 	winograd4MinSide = 5
@@ -190,12 +192,18 @@ func pack(fc FoldedConv, outSide int, sh shardOf, rowsOK bool) (conv, error) {
 // run computes dst = epilogue(conv(src)) for an h x w input, the rows or
 // channels of worker sh, and returns the output's height and width.
 func (cv *conv) run(dst, src []float32, h, w int, ep kernel.Epilogue, ws *kernel.Workspace, sh shardOf) (int, int) {
+	oh := geometry(cv.spec, h, w).OutH()
+	y0, y1 := 0, oh
+	if cv.byRows {
+		y0, y1 = shard.Rows(oh, sh.index, sh.count)
+	}
+	return cv.runRows(dst, src, h, w, ep, ws, y0, y1)
+}
+
+// runRows is run writing output rows [y0, y1) only.
+func (cv *conv) runRows(dst, src []float32, h, w int, ep kernel.Epilogue, ws *kernel.Workspace, y0, y1 int) (int, int) {
 	g := geometry(cv.spec, h, w)
 	ep.Bias = cv.bias
-	y0, y1 := 0, g.OutH()
-	if cv.byRows {
-		y0, y1 = shard.Rows(g.OutH(), sh.index, sh.count)
-	}
 	if cv.winograd != 0 {
 		kernel.Conv3x3WinogradRows(dst, src, g, cv.weights, cv.winograd, ep, ws, y0, y1)
 	} else {
@@ -276,7 +284,7 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 	h, w = arch.PoolOutSize(sh), arch.PoolOutSize(sw)
 	p0, p1 := shard.Rows(h, m.shard.index, m.shard.count)
 	y0, y1 := kernel.PoolInputRows(p0, p1, sh, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
-	kernel.Conv2DRows(s.bufs[1], input, g, m.stem.weights, kernel.Epilogue{Bias: m.stem.bias, ReLU: true}, s.ws, y0, y1)
+	m.stem.runRows(s.bufs[1], input, g.InH, g.InW, kernel.Epilogue{ReLU: true}, s.ws, y0, y1)
 	kernel.MaxPool(s.bufs[0], s.bufs[1], sh, sw, c, p0, p1, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
 	if err := s.exchange(s.bufs[0], h, w, c, true); err != nil {
 		return nil, err

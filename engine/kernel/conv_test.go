@@ -296,3 +296,33 @@ func BenchmarkWinograd(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSmallSides times a 512-channel stride-1 3x3 conv on small
+// outputs directly (F0) and with each Winograd tile: the measurement behind
+// the engine's choice of algorithm by output side.
+func BenchmarkSmallSides(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const c = 512
+	pw, err := PackWeights(randSlice(r, c*c*9), c, c, 3, 3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, side := range []int{4, 5, 6, 7} {
+		g := Conv{InH: side, InW: side, InC: c, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: c}
+		src := randSlice(r, side*side*c)
+		dst := make([]float32, side*side*c)
+		ep := Epilogue{Bias: make([]float32, c), ReLU: true}
+		ws := NewWorkspace()
+		for _, tile := range []WinogradTile{0, F2x2, F4x4} {
+			b.Run(fmt.Sprintf("%dx%d_F%d", side, side, tile), func(b *testing.B) {
+				for b.Loop() {
+					if tile == 0 {
+						Conv2D(dst, src, g, pw, ep, ws)
+					} else {
+						Conv3x3Winograd(dst, src, g, pw, tile, ep, ws)
+					}
+				}
+			})
+		}
+	}
+}
