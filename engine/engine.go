@@ -6,6 +6,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
@@ -38,6 +39,10 @@ type conv struct {
 type block struct {
 	convs      []conv
 	downsample *conv // nil: the shortcut is the block's input
+	// The session buffers (see Session) each conv and the downsample
+	// write: rotated so that no layer writes a buffer it reads.
+	convBufs []int
+	dsBuf    int
 }
 
 // Option tunes how a model is packed.
@@ -90,24 +95,38 @@ const (
 )
 
 // New checks ckpt against cfg strictly, folds it (see Fold) and packs it
-// for the CPU kernels. Each conv is folded just before it is packed, so
-// that one folded conv at a time, not a whole folded copy of the network,
-// adds to the memory the packed model needs.
+// for the CPU kernels. Each conv's weights are decoded and folded a panel
+// of output channels at a time as they are packed, so that loading needs
+// little memory beyond the packed model.
 func New(cfg arch.Config, ckpt *checkpoint.Checkpoint, opts ...Option) (*Model, error) {
 	p, err := outline(cfg, ckpt)
 	if err != nil {
 		return nil, err
 	}
-	return build(p, func(fc FoldedConv) (FoldedConv, error) { return foldBatchNorm(fc.Conv, ckpt.Tensors) }, opts)
+	return build(p, func(fc FoldedConv) (convWeights, error) { return foldedRows(fc.Conv, ckpt.Tensors) }, opts)
 }
 
 // FromPlan packs a folded plan for the CPU kernels.
 func FromPlan(p *Plan, opts ...Option) (*Model, error) {
-	return build(p, func(fc FoldedConv) (FoldedConv, error) { return fc, nil }, opts)
+	return build(p, func(fc FoldedConv) (convWeights, error) {
+		per := fc.In * fc.Kernel * fc.Kernel
+		if len(fc.Weight) != fc.Out*per || len(fc.Bias) != fc.Out {
+			return convWeights{}, fmt.Errorf("conv %s has %d weights and %d biases, want %d and %d", fc.Name, len(fc.Weight), len(fc.Bias), fc.Out*per, fc.Out)
+		}
+		return convWeights{bias: fc.Bias, rows: func(dst []float32, o0 int) { copy(dst, fc.Weight[o0*per:]) }}, nil
+	}, opts)
 }
 
-// build packs p's convolutions, each as folded returns it.
-func build(p *Plan, folded func(FoldedConv) (FoldedConv, error), opts []Option) (*Model, error) {
+// convWeights is one folded conv's weights as build packs them: its bias,
+// and rows, which sets dst to the OIHW weights of output channels o0 to
+// o0+len(dst)/(In*Kernel*Kernel) (see kernel.PackWeightsFrom).
+type convWeights struct {
+	bias []float32
+	rows func(dst []float32, o0 int)
+}
+
+// build packs p's convolutions, the weights of each as folded gives them.
+func build(p *Plan, folded func(FoldedConv) (convWeights, error), opts []Option) (*Model, error) {
 	o := options{inputSize: 224, shard: shardOf{0, 1}}
 	for _, opt := range opts {
 		opt(&o)
@@ -116,38 +135,38 @@ func build(p *Plan, folded func(FoldedConv) (FoldedConv, error), opts []Option) 
 		return nil, err
 	}
 	m := &Model{Config: p.Config, shard: o.shard, features: p.Features, fcW: p.FCWeight, fcB: p.FCBias}
-	packShare := func(fc FoldedConv, outSide int, rowsOK bool) (conv, error) {
-		fc, err := folded(fc)
+	packConv := func(fc FoldedConv, outSide int, sh shardOf, rowsOK bool) (conv, error) {
+		w, err := folded(fc)
 		if err != nil {
 			return conv{}, err
 		}
-		return pack(fc, outSide, o.shard, rowsOK)
+		return pack(fc.Conv, w, outSide, sh, rowsOK), nil
 	}
 	side := p.Stem.OutSize(o.inputSize)
-	stem, err := folded(p.Stem)
-	if err != nil {
-		return nil, err
-	}
-	if m.stem, err = pack(stem, side, shardOf{0, 1}, false); err != nil { // split by rows in Run
+	var err error
+	if m.stem, err = packConv(p.Stem, side, shardOf{0, 1}, false); err != nil { // split by rows in Run
 		return nil, err
 	}
 	side = arch.PoolOutSize(side)
+	x := poolBuf // the block input
 	for _, fb := range p.Blocks {
 		var b block
+		b.dsBuf, b.convBufs = rotate(x, len(fb.Convs))
+		x = b.convBufs[len(fb.Convs)-1]
 		in := side
 		for i, fc := range fb.Convs {
 			side = fc.OutSize(side)
 			// The conv that adds a projected shortcut must split as the
 			// projection does, by channels.
 			last := i == len(fb.Convs)-1
-			cv, err := packShare(fc, side, !(last && fb.Downsample != nil))
+			cv, err := packConv(fc, side, o.shard, !(last && fb.Downsample != nil))
 			if err != nil {
 				return nil, err
 			}
 			b.convs = append(b.convs, cv)
 		}
 		if fb.Downsample != nil {
-			ds, err := packShare(*fb.Downsample, fb.Downsample.OutSize(in), false)
+			ds, err := packConv(*fb.Downsample, fb.Downsample.OutSize(in), o.shard, false)
 			if err != nil {
 				return nil, err
 			}
@@ -165,28 +184,24 @@ func build(p *Plan, folded func(FoldedConv) (FoldedConv, error), opts []Option) 
 // whole input, a larger share of the work there than the kernels each then
 // transforms whole. Such a conv is packed whole; the others are cut to the
 // worker's output channels.
-func pack(fc FoldedConv, outSide int, sh shardOf, rowsOK bool) (conv, error) {
-	cv := conv{spec: fc.Conv}
-	if geometry(fc.Conv, fc.Kernel, fc.Kernel).Winograd() && outSide >= winogradMinSide {
+func pack(c arch.Conv, w convWeights, outSide int, sh shardOf, rowsOK bool) conv {
+	cv := conv{spec: c}
+	if geometry(c, c.Kernel, c.Kernel).Winograd() && outSide >= winogradMinSide {
 		cv.winograd = kernel.F2x2
 		if outSide >= winograd4MinSide {
 			cv.winograd = kernel.F4x4
 		}
 		tiles := (outSide + int(cv.winograd) - 1) / int(cv.winograd)
-		cv.byRows = rowsOK && tiles*tiles > fc.Out
+		cv.byRows = rowsOK && tiles*tiles > c.Out
 	}
-	lo, hi := 0, fc.Out
+	lo, hi := 0, c.Out
 	if !cv.byRows {
-		lo, hi = shard.Range(fc.Out, sh.index, sh.count)
+		lo, hi = shard.Range(c.Out, sh.index, sh.count)
 	}
-	per := fc.In * fc.Kernel * fc.Kernel // OIHW: an output channel's weights are contiguous
-	var err error
-	if cv.weights, err = kernel.PackWeights(fc.Weight[lo*per:hi*per], hi-lo, fc.In, fc.Kernel, fc.Kernel); err != nil {
-		return conv{}, fmt.Errorf("tensor %s.weight: %w", fc.Name, err)
-	}
+	cv.weights = kernel.PackWeightsFrom(hi-lo, c.In, c.Kernel, c.Kernel, func(dst []float32, o0 int) { w.rows(dst, lo+o0) })
 	cv.weights.Col0 = lo
-	cv.bias = fc.Bias[lo:hi]
-	return cv, nil
+	cv.bias = w.bias[lo:hi]
+	return cv
 }
 
 // run computes dst = epilogue(conv(src)) for an h x w input, the rows or
@@ -227,6 +242,31 @@ type Session struct {
 	sums     []float64
 	logits   []float32
 	ws       *kernel.Workspace
+}
+
+// The buffers the stem writes its output and the max-pool's to; the
+// blocks' buffers rotate from there (see rotate).
+const (
+	stemBuf = 1
+	poolBuf = 0
+)
+
+// rotate picks the session buffers of a block whose input is buffer x and
+// which has n convs: its convs alternate between two of the other three
+// buffers, and the downsample writes the third. The last conv reads one of
+// the first two and the shortcut (x or the third) and writes the other of
+// the first two: never a buffer it reads.
+func rotate(x, n int) (ds int, convs []int) {
+	var free []int
+	for i := range 4 {
+		if i != x {
+			free = append(free, i)
+		}
+	}
+	for i := range n {
+		convs = append(convs, free[i%2])
+	}
+	return free[2], convs
 }
 
 // NewSession returns a session for m.
@@ -284,58 +324,38 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 	h, w = arch.PoolOutSize(sh), arch.PoolOutSize(sw)
 	p0, p1 := shard.Rows(h, m.shard.index, m.shard.count)
 	y0, y1 := kernel.PoolInputRows(p0, p1, sh, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
-	m.stem.runRows(s.bufs[1], input, g.InH, g.InW, kernel.Epilogue{ReLU: true}, s.ws, y0, y1)
-	kernel.MaxPool(s.bufs[0], s.bufs[1], sh, sw, c, p0, p1, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
-	if err := s.exchange(s.bufs[0], h, w, c, true); err != nil {
+	m.stem.runRows(s.bufs[stemBuf], input, g.InH, g.InW, kernel.Epilogue{ReLU: true}, s.ws, y0, y1)
+	kernel.MaxPool(s.bufs[poolBuf], s.bufs[stemBuf], sh, sw, c, p0, p1, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
+	if err := s.exchange(s.bufs[poolBuf], h, w, c, true); err != nil {
 		return nil, err
 	}
 
-	// x is the block input; the other three buffers hold the intermediate
-	// activations and the projected shortcut.
-	x := 0
+	x := s.bufs[poolBuf] // the block input
 	for _, b := range m.blocks {
-		shortcut := s.bufs[x]
-		free := others(x)
+		shortcut := x
 		if b.downsample != nil {
 			// A worker adds the projection only to its own channels, so the
 			// projection needs no exchange.
-			b.downsample.run(s.bufs[free[2]], s.bufs[x], h, w, kernel.Epilogue{}, s.ws, m.shard)
-			shortcut = s.bufs[free[2]]
+			b.downsample.run(s.bufs[b.dsBuf], x, h, w, kernel.Epilogue{}, s.ws, m.shard)
+			shortcut = s.bufs[b.dsBuf]
 		}
-		in := x
-		for i := range b.convs {
+		for i, cv := range b.convs {
 			ep := kernel.Epilogue{ReLU: true}
 			if i == len(b.convs)-1 {
 				ep.Residual = shortcut
 			}
-			out := free[i%2]
-			h, w = b.convs[i].run(s.bufs[out], s.bufs[in], h, w, ep, s.ws, m.shard)
-			if err := s.exchange(s.bufs[out], h, w, b.convs[i].spec.Out, b.convs[i].byRows); err != nil {
+			out := s.bufs[b.convBufs[i]]
+			h, w = cv.run(out, x, h, w, ep, s.ws, m.shard)
+			if err := s.exchange(out, h, w, cv.spec.Out, cv.byRows); err != nil {
 				return nil, err
 			}
-			in = out
+			x = out
 		}
-		x, c = in, b.convs[len(b.convs)-1].spec.Out
+		c = b.convs[len(b.convs)-1].spec.Out
 	}
-	kernel.GlobalAvgPool(s.features, s.bufs[x], h, w, c, s.sums)
+	kernel.GlobalAvgPool(s.features, x, h, w, c, s.sums)
 	kernel.FullyConnected(s.logits, s.features, m.fcW, m.fcB)
 	return s.logits, nil
-}
-
-// others lists the three buffers that are not x, in a fixed order. Block
-// convs alternate between the first two; the third holds the projection.
-// A block's last conv reads one of the first two and the shortcut (x or the
-// third), and writes the other of the first two: never a buffer it reads.
-func others(x int) [3]int {
-	var o [3]int
-	n := 0
-	for i := range 4 {
-		if i != x {
-			o[n] = i
-			n++
-		}
-	}
-	return o
 }
 
 // geometry is the kernel's view of conv c on an h x w input.
@@ -345,28 +365,38 @@ func geometry(c arch.Conv, h, w int) kernel.Conv {
 
 // allocate sizes the activation buffers for an h x w input.
 func (s *Session) allocate(inH, inW int) {
-	size := s.m.LargestActivation(inH, inW)
-	for i := range s.bufs {
-		s.bufs[i] = make([]float32, size)
+	for i, n := range s.m.bufferSizes(inH, inW) {
+		s.bufs[i] = make([]float32, n)
 	}
 	s.h, s.w = inH, inW
 }
 
-// LargestActivation is the number of values in the largest activation any
-// layer produces from an inH x inW input: the size of each of a session's
-// buffers and of a shard.Exchanger's regions.
-func (m *Model) LargestActivation(inH, inW int) int {
+// bufferSizes is the number of values each session buffer must hold for an
+// inH x inW input: the largest activation written to it.
+func (m *Model) bufferSizes(inH, inW int) [4]int {
+	var size [4]int
+	write := func(buf int, g kernel.Conv) { size[buf] = max(size[buf], g.M()*g.OutC) }
 	g := geometry(m.stem.spec, inH, inW)
-	size := g.M() * g.OutC
+	write(stemBuf, g)
 	h, w := arch.PoolOutSize(g.OutH()), arch.PoolOutSize(g.OutW())
+	size[poolBuf] = max(size[poolBuf], h*w*g.OutC)
 	for _, b := range m.blocks {
-		ih, iw := h, w
-		for _, cv := range b.convs {
-			g := geometry(cv.spec, ih, iw)
-			size = max(size, g.M()*g.OutC)
-			ih, iw = g.OutH(), g.OutW()
+		if b.downsample != nil {
+			write(b.dsBuf, geometry(b.downsample.spec, h, w))
 		}
-		h, w = ih, iw
+		for i, cv := range b.convs {
+			g := geometry(cv.spec, h, w)
+			write(b.convBufs[i], g)
+			h, w = g.OutH(), g.OutW()
+		}
 	}
 	return size
+}
+
+// LargestActivation is the number of values in the largest activation any
+// layer produces from an inH x inW input: the size of a shard.Exchanger's
+// regions.
+func (m *Model) LargestActivation(inH, inW int) int {
+	sizes := m.bufferSizes(inH, inW)
+	return slices.Max(sizes[:])
 }

@@ -97,23 +97,55 @@ func (p *Plan) convs() []*FoldedConv {
 
 // foldBatchNorm merges y = gamma*(conv(x)-mean)/sqrt(var+eps) + beta into
 // the conv: each output channel's weights are scaled and a bias appears.
-// The arithmetic is in float64 so folding adds no error of its own. The
-// weights are scaled in the slice they are decoded into, which saves a
-// copy of each conv while a model loads.
+// The weights are scaled in the slice they are decoded into, which saves a
+// copy of each conv.
 func foldBatchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (FoldedConv, error) {
+	scale, bias, err := batchNorm(c, t)
+	if err != nil {
+		return FoldedConv{}, err
+	}
+	w := t[c.Name+".weight"].OwnedValues()
+	scaleRows(w, scale, c.In*c.Kernel*c.Kernel)
+	return FoldedConv{Conv: c, Weight: w, Bias: bias}, nil
+}
+
+// foldedRows is foldBatchNorm for a CPU model (see New): it folds output
+// channels as they are asked for, decoding only those from the file.
+func foldedRows(c arch.Conv, t map[string]*checkpoint.Tensor) (convWeights, error) {
+	scale, bias, err := batchNorm(c, t)
+	if err != nil {
+		return convWeights{}, err
+	}
+	w, per := t[c.Name+".weight"], c.In*c.Kernel*c.Kernel
+	return convWeights{bias: bias, rows: func(dst []float32, o0 int) {
+		w.Decode(dst, o0*per)
+		scaleRows(dst, scale[o0:], per)
+	}}, nil
+}
+
+// batchNorm returns each output channel's scale, gamma/sqrt(var+eps), and
+// the bias beta - mean*scale that fold conv c's BatchNorm into it. The
+// arithmetic is in float64 so that folding adds no error of its own.
+func batchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (scale []float64, bias []float32, err error) {
 	gamma, beta := t[c.BN+".weight"].Values(), t[c.BN+".bias"].Values()
 	mean, variance := t[c.BN+".running_mean"].Values(), t[c.BN+".running_var"].Values()
-	per := c.In * c.Kernel * c.Kernel
-	fc := FoldedConv{Conv: c, Weight: t[c.Name+".weight"].OwnedValues(), Bias: make([]float32, c.Out)}
+	scale, bias = make([]float64, c.Out), make([]float32, c.Out)
 	for o := range c.Out {
 		if variance[o] < 0 {
-			return FoldedConv{}, fmt.Errorf("tensor %s.running_var[%d] is negative (%g)", c.BN, o, variance[o])
+			return nil, nil, fmt.Errorf("tensor %s.running_var[%d] is negative (%g)", c.BN, o, variance[o])
 		}
-		scale := float64(gamma[o]) / math.Sqrt(float64(variance[o])+bnEpsilon)
-		for i, v := range fc.Weight[o*per:][:per] {
-			fc.Weight[o*per+i] = float32(float64(v) * scale)
-		}
-		fc.Bias[o] = float32(float64(beta[o]) - float64(mean[o])*scale)
+		scale[o] = float64(gamma[o]) / math.Sqrt(float64(variance[o])+bnEpsilon)
+		bias[o] = float32(float64(beta[o]) - float64(mean[o])*scale[o])
 	}
-	return fc, nil
+	return scale, bias, nil
+}
+
+// scaleRows multiplies the OIHW weights w, whole output channels of per
+// values each, by their scale: channel i of w by scale[i].
+func scaleRows(w []float32, scale []float64, per int) {
+	for o := range len(w) / per {
+		for i, v := range w[o*per:][:per] {
+			w[o*per+i] = float32(float64(v) * scale[o])
+		}
+	}
 }

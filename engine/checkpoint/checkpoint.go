@@ -14,6 +14,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/inbrowser/resnet/engine/arch"
 )
@@ -45,27 +46,34 @@ type byteSource []byte
 
 func (b byteSource) CopyAt(p []byte, off int64) { copy(p, b[off:]) }
 
-// decodeChunk is how many encoded bytes Values copies out of a Source at
-// a time: large enough that a JavaScript source is called rarely, small
-// enough not to matter next to the decoded values.
-const decodeChunk = 256 << 10
-
 // Values returns the tensor's values: Data when it is set, else a new
 // slice decoded from the file, which the caller owns.
 func (t *Tensor) Values() []float32 {
 	if t.src == nil {
 		return t.Data
 	}
-	es := elemSize(t.dtype)
 	out := make([]float32, t.Len())
-	buf := make([]byte, min(decodeChunk, t.size))
-	for done := 0; done < t.size; {
-		n := min(len(buf), t.size-done)
-		t.src.CopyAt(buf[:n], t.off+int64(done))
-		decode(out[done/es:][:n/es], buf[:n], t.dtype)
-		done += n
-	}
+	t.Decode(out, 0)
 	return out
+}
+
+// Decode sets dst to values [from, from+len(dst)) of the tensor, which
+// must exist. A caller that needs only part of a tensor at a time, such as
+// a conv's weights a panel at a time, never holds all of it.
+func (t *Tensor) Decode(dst []float32, from int) {
+	if t.src == nil {
+		copy(dst, t.Data[from:from+len(dst)])
+		return
+	}
+	if len(dst) == 0 {
+		return
+	}
+	// The encoded values are copied into dst's own memory and widened in
+	// place (decode goes last to first), so no scratch buffer is needed.
+	es := elemSize(t.dtype)
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst))[:es*len(dst)]
+	t.src.CopyAt(raw, t.off+int64(es*from))
+	decode(dst, raw, t.dtype)
 }
 
 // OwnedValues returns the tensor's values in a slice the caller may
@@ -271,23 +279,25 @@ func f32ToF16(f float32) uint16 {
 }
 
 // decode converts little-endian elements of dt to float32 into dst, which
-// must hold exactly len(src)/elemSize(dt) values.
+// must hold exactly len(src)/elemSize(dt) values. It goes from the last
+// value to the first, so src may be dst's own memory: value i is read
+// before it or any value after it is written over.
 func decode(dst []float32, src []byte, dt DType) {
 	switch dt {
 	case F32:
 		src = src[:4*len(dst)]
-		for i := range dst {
+		for i := len(dst) - 1; i >= 0; i-- {
 			j := 4 * i
 			dst[i] = math.Float32frombits(uint32(src[j]) | uint32(src[j+1])<<8 | uint32(src[j+2])<<16 | uint32(src[j+3])<<24)
 		}
 	case F16:
 		src = src[:2*len(dst)]
-		for i := range dst {
+		for i := len(dst) - 1; i >= 0; i-- {
 			dst[i] = f16ToF32(uint16(src[2*i]) | uint16(src[2*i+1])<<8)
 		}
 	case BF16:
 		src = src[:2*len(dst)]
-		for i := range dst {
+		for i := len(dst) - 1; i >= 0; i-- {
 			dst[i] = math.Float32frombits(uint32(src[2*i])<<16 | uint32(src[2*i+1])<<24)
 		}
 	default:

@@ -317,3 +317,32 @@ func TestOwnedValues(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeRanges checks that Decode gives the values Values gives for
+// any range, from F32 and F16 files and from memory.
+func TestDecodeRanges(t *testing.T) {
+	c := randomCheckpoint(rand.New(rand.NewPCG(9, 10)))
+	for _, dt := range []DType{F32, F16} { // the types WriteSafetensors writes
+		var buf bytes.Buffer
+		if err := WriteSafetensors(&buf, c, dt); err != nil {
+			t.Fatal(err)
+		}
+		lazy, err := ReadSafetensorsFrom(&rangeSource{b: buf.Bytes()}, buf.Len())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, ck := range map[string]*Checkpoint{"in memory": c, "from the file": lazy} {
+			tensor := ck.Tensors["conv1.weight"]
+			all := tensor.Values()
+			for _, r := range [][2]int{{0, len(all)}, {0, 1}, {5, 17}, {len(all) - 3, len(all)}, {7, 7}} {
+				got := make([]float32, r[1]-r[0])
+				tensor.Decode(got, r[0])
+				for i, v := range got {
+					if math.Float32bits(v) != math.Float32bits(all[r[0]+i]) {
+						t.Fatalf("%s %s: Decode of [%d, %d): value %d is %v, want %v", dt, name, r[0], r[1], i, v, all[r[0]+i])
+					}
+				}
+			}
+		}
+	}
+}

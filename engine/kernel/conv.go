@@ -73,21 +73,35 @@ func PackWeights(w []float32, n, c, kh, kw int) (*PackedWeights, error) {
 	if len(w) != n*c*kh*kw {
 		return nil, fmt.Errorf("kernel: weight has %d values, want %dx%dx%dx%d", len(w), n, c, kh, kw)
 	}
+	per := c * kh * kw
+	return PackWeightsFrom(n, c, kh, kw, func(dst []float32, o0 int) { copy(dst, w[o0*per:]) }), nil
+}
+
+// PackWeightsFrom is PackWeights on a weight that rows supplies a panel of
+// output channels at a time: rows(dst, o0) sets dst to the OIHW weights of
+// output channels o0 to o0+len(dst)/(c*kh*kw). A model loading from a file
+// so never holds a conv's unpacked weights next to its packed ones.
+func PackWeightsFrom(n, c, kh, kw int, rows func(dst []float32, o0 int)) *PackedWeights {
 	k := c * kh * kw
 	panels := (n + nr - 1) / nr
 	p := &PackedWeights{K: k, N: n, data: make([]float32, panels*k*nr)}
-	for o := range n {
-		panel, col := o/nr, o%nr
-		for ci := range c {
-			for y := range kh {
-				for x := range kw {
-					row := (y*kw+x)*c + ci
-					p.data[(panel*k+row)*nr+col] = w[((o*c+ci)*kh+y)*kw+x]
+	w := make([]float32, nr*k)
+	for panel := range panels {
+		o0 := panel * nr
+		cols := min(nr, n-o0)
+		rows(w[:cols*k], o0)
+		dst := p.data[panel*k*nr:][:k*nr]
+		for col := range cols {
+			for ci := range c {
+				for y := range kh {
+					for x := range kw {
+						dst[((y*kw+x)*c+ci)*nr+col] = w[((col*c+ci)*kh+y)*kw+x]
+					}
 				}
 			}
 		}
 	}
-	return p, nil
+	return p
 }
 
 // Workspace is the scratch memory of the GEMM; one per goroutine.

@@ -225,6 +225,8 @@ var winogradCases = []Conv{
 	{InH: 1, InW: 1, InC: 16, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 16},
 	{InH: 6, InW: 5, InC: 37, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 21},
 	{InH: 14, InW: 14, InC: 256, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 24},
+	// Several chunks of tile rows (see Conv3x3WinogradRows).
+	{InH: 40, InW: 36, InC: 64, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 48},
 }
 
 func checkWinograd(t *testing.T, kernelName string, ks kernelSet) {
