@@ -20,7 +20,7 @@ type Model struct {
 	Config   arch.Config
 	shard    shardOf // which slice of every conv this model holds
 	features int
-	stem     conv
+	stem     conv // its then is the max-pool's output's
 	blocks   []block
 	fcW      []float32 // [classes][features], PyTorch's Linear layout
 	fcB      []float32
@@ -33,12 +33,25 @@ type conv struct {
 	weights  *kernel.PackedWeights
 	winograd kernel.WinogradTile // 0: a direct GEMM
 	byRows   bool                // workers split it by output rows, not channels
+	then     exchange            // what its output needs before the next layer
 	bias     []float32
 }
+
+// exchange is what workers sharing a model (see Shard) do with a layer's
+// output before the next layer reads it.
+type exchange int
+
+const (
+	gatherChannels exchange = iota // every worker's channels, to every worker
+	gatherRows                     // every worker's rows, to every worker
+	haloRows                       // the row before and after its own, to each worker
+	noExchange                     // the next layer reads only the worker's own rows
+)
 
 type block struct {
 	convs      []conv
 	downsample *conv // nil: the shortcut is the block's input
+	byRows     bool  // workers split all its convs by output rows
 	// The session buffers (see Session) each conv and the downsample
 	// write: rotated so that no layer writes a buffer it reads.
 	convBufs []int
@@ -58,9 +71,10 @@ type shardOf struct{ index, count int }
 
 // Shard packs only worker index's share of every convolution, output
 // channels shard.Range(c, index, count), for running one inference on
-// count workers (see package shard); the stem and the Winograd convs that
-// the workers split by rows instead (see pack) are packed whole. A session of such a model needs an Exchanger
-// (SetExchanger) to gather the other workers' slices.
+// count workers (see package shard); the stem and the blocks that the
+// workers split by rows instead (see splitByRows) are packed whole. A
+// session of such a model needs an Exchanger (SetExchanger) to get what
+// it reads of the other workers' slices.
 func Shard(index, count int) Option {
 	return func(o *options) { o.shard = shardOf{index, count} }
 }
@@ -68,11 +82,13 @@ func Shard(index, count int) Option {
 // Exchanger completes an activation computed by several workers: Exchange
 // is called when buf (positions x channels, NHWC) holds this worker's
 // channels, ExchangeRows when it holds this worker's rows (of rowSize
-// values each), and each returns once buf holds every worker's.
-// shard.Exchanger is one.
+// values each), and each returns once buf holds every worker's;
+// ExchangeHalo returns once buf also holds the row before and the row
+// after this worker's. shard.Exchanger is one.
 type Exchanger interface {
 	Exchange(buf []float32, positions, channels int) error
 	ExchangeRows(buf []float32, rows, rowSize int) error
+	ExchangeHalo(buf []float32, rows, rowSize int) error
 }
 
 // ForInputSize packs the model for inputs of about n x n pixels (224 when
@@ -135,38 +151,35 @@ func build(p *Plan, folded func(FoldedConv) (convWeights, error), opts []Option)
 		return nil, err
 	}
 	m := &Model{Config: p.Config, shard: o.shard, features: p.Features, fcW: p.FCWeight, fcB: p.FCBias}
-	packConv := func(fc FoldedConv, outSide int, sh shardOf, rowsOK bool) (conv, error) {
+	packConv := func(fc FoldedConv, outSide int, byRows bool) (conv, error) {
 		w, err := folded(fc)
 		if err != nil {
 			return conv{}, err
 		}
-		return pack(fc.Conv, w, outSide, sh, rowsOK), nil
+		return pack(fc.Conv, w, outSide, o.shard, byRows), nil
 	}
 	side := p.Stem.OutSize(o.inputSize)
 	var err error
-	if m.stem, err = packConv(p.Stem, side, shardOf{0, 1}, false); err != nil { // split by rows in Run
+	if m.stem, err = packConv(p.Stem, side, true); err != nil {
 		return nil, err
 	}
 	side = arch.PoolOutSize(side)
 	x := poolBuf // the block input
 	for _, fb := range p.Blocks {
-		var b block
+		b := block{byRows: splitByRows(fb, side)}
 		b.dsBuf, b.convBufs = rotate(x, len(fb.Convs))
 		x = b.convBufs[len(fb.Convs)-1]
 		in := side
-		for i, fc := range fb.Convs {
+		for _, fc := range fb.Convs {
 			side = fc.OutSize(side)
-			// The conv that adds a projected shortcut must split as the
-			// projection does, by channels.
-			last := i == len(fb.Convs)-1
-			cv, err := packConv(fc, side, o.shard, !(last && fb.Downsample != nil))
+			cv, err := packConv(fc, side, b.byRows)
 			if err != nil {
 				return nil, err
 			}
 			b.convs = append(b.convs, cv)
 		}
 		if fb.Downsample != nil {
-			ds, err := packConv(*fb.Downsample, fb.Downsample.OutSize(in), o.shard, false)
+			ds, err := packConv(*fb.Downsample, fb.Downsample.OutSize(in), b.byRows)
 			if err != nil {
 				return nil, err
 			}
@@ -174,34 +187,95 @@ func build(p *Plan, folded func(FoldedConv) (convWeights, error), opts []Option)
 		}
 		m.blocks = append(m.blocks, b)
 	}
+	m.planExchanges()
 	return m, nil
 }
 
-// pack lays out worker sh's share of one folded conv for its kernel, given
-// the side of the output it will typically produce. Workers split a
-// Winograd conv by output rows, where rowsOK, if it has more tiles than
-// output channels: split by channels, each worker would transform the
-// whole input, a larger share of the work there than the kernels each then
-// transforms whole. Such a conv is packed whole; the others are cut to the
-// worker's output channels.
-func pack(c arch.Conv, w convWeights, outSide int, sh shardOf, rowsOK bool) conv {
-	cv := conv{spec: c}
-	if geometry(c, c.Kernel, c.Kernel).Winograd() && outSide >= winogradMinSide {
-		cv.winograd = kernel.F2x2
-		if outSide >= winograd4MinSide {
-			cv.winograd = kernel.F4x4
-		}
-		tiles := (outSide + int(cv.winograd) - 1) / int(cv.winograd)
-		cv.byRows = rowsOK && tiles*tiles > c.Out
+// splitByRows reports whether workers split block b, whose input is side x
+// side, by output rows rather than channels: when all its convs keep the
+// size and one is a Winograd conv with more tiles than output channels.
+// Split by channels, each worker would transform the whole input of such a
+// conv, a larger share of the work there than the kernels each then
+// transforms whole; and split by rows, the block's 1x1 convs need nothing
+// from the other workers, and its 3x3 convs one row from each neighbour.
+func splitByRows(b FoldedBlock, side int) bool {
+	convs := b.Convs
+	if b.Downsample != nil {
+		convs = append(convs[:len(convs):len(convs)], *b.Downsample)
 	}
+	wide := false
+	for _, c := range convs {
+		if c.Stride != 1 {
+			return false
+		}
+		if tile := winogradTile(c.Conv, side); tile != 0 {
+			tiles := (side + int(tile) - 1) / int(tile)
+			wide = wide || tiles*tiles > c.Out
+		}
+	}
+	return wide
+}
+
+// planExchanges sets what each layer's output needs before the next conv
+// reads it (the stem's is the max-pool's output's).
+func (m *Model) planExchanges() {
+	layers := []*conv{&m.stem}
+	for i := range m.blocks {
+		for j := range m.blocks[i].convs {
+			layers = append(layers, &m.blocks[i].convs[j])
+		}
+	}
+	for i, cv := range layers {
+		var next *conv // nil: the global pooling
+		if i+1 < len(layers) {
+			next = layers[i+1]
+		}
+		cv.then = exchangeBefore(cv, next)
+	}
+}
+
+// exchangeBefore is what the output of cv needs before next reads it: split
+// by channels, it is gathered; split by rows, it is gathered if next is
+// split by channels (or is the pooling at the end), and otherwise needs the
+// neighbouring rows if next is a 3x3 conv, nothing if it is a 1x1. (The
+// downsample reading the same input is a 1x1 split as next is.)
+func exchangeBefore(cv, next *conv) exchange {
+	switch {
+	case !cv.byRows:
+		return gatherChannels
+	case next == nil || !next.byRows:
+		return gatherRows
+	case next.spec.Kernel > 1:
+		return haloRows
+	}
+	return noExchange
+}
+
+// pack lays out worker sh's share of one folded conv for its kernel, given
+// the side of the output it will typically produce: the whole conv if the
+// workers split it by rows, else its share of the output channels.
+func pack(c arch.Conv, w convWeights, outSide int, sh shardOf, byRows bool) conv {
+	cv := conv{spec: c, winograd: winogradTile(c, outSide), byRows: byRows}
 	lo, hi := 0, c.Out
-	if !cv.byRows {
+	if !byRows {
 		lo, hi = shard.Range(c.Out, sh.index, sh.count)
 	}
 	cv.weights = kernel.PackWeightsFrom(hi-lo, c.In, c.Kernel, c.Kernel, func(dst []float32, o0 int) { w.rows(dst, lo+o0) })
 	cv.weights.Col0 = lo
 	cv.bias = w.bias[lo:hi]
 	return cv
+}
+
+// winogradTile is the Winograd variant conv c runs as when its output is
+// outSide x outSide, or 0 for a direct GEMM.
+func winogradTile(c arch.Conv, outSide int) kernel.WinogradTile {
+	switch {
+	case !geometry(c, c.Kernel, c.Kernel).Winograd() || outSide < winogradMinSide:
+		return 0
+	case outSide < winograd4MinSide:
+		return kernel.F2x2
+	}
+	return kernel.F4x4
 }
 
 // run computes dst = epilogue(conv(src)) for an h x w input, the rows or
@@ -280,17 +354,21 @@ func (m *Model) NewSession() *Session {
 // the other workers' channels.
 func (s *Session) SetExchanger(x Exchanger) { s.x = x }
 
-// exchange completes the activation buf, an h x w x c tensor, of a sharded
-// model, split by rows or by channels; a whole model has nothing to gather.
-func (s *Session) exchange(buf []float32, h, w, c int, byRows bool) error {
-	if s.m.shard.count == 1 {
+// exchange gives the activation buf, an h x w x c tensor of a sharded
+// model, what the next layer reads of the other workers' slices (see
+// exchange); a whole model has nothing to get.
+func (s *Session) exchange(buf []float32, h, w, c int, what exchange) error {
+	if s.m.shard.count == 1 || what == noExchange {
 		return nil
 	}
 	if s.x == nil {
 		return fmt.Errorf("engine: worker %d of %d has no Exchanger", s.m.shard.index, s.m.shard.count)
 	}
-	if byRows {
+	switch what {
+	case gatherRows:
 		return s.x.ExchangeRows(buf, h, w*c)
+	case haloRows:
+		return s.x.ExchangeHalo(buf, h, w*c)
 	}
 	return s.x.Exchange(buf, h*w, c)
 }
@@ -318,7 +396,7 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 	m := s.m
 	// Stem: conv, then max-pool into the first block's input. A worker of
 	// several computes its rows of the pooled output, and of the stem's
-	// output the rows they read, and exchanges the pooled rows.
+	// output the rows they read.
 	g := geometry(m.stem.spec, h, w)
 	c, sh, sw := g.OutC, g.OutH(), g.OutW()
 	h, w = arch.PoolOutSize(sh), arch.PoolOutSize(sw)
@@ -326,7 +404,7 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 	y0, y1 := kernel.PoolInputRows(p0, p1, sh, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
 	m.stem.runRows(s.bufs[stemBuf], input, g.InH, g.InW, kernel.Epilogue{ReLU: true}, s.ws, y0, y1)
 	kernel.MaxPool(s.bufs[poolBuf], s.bufs[stemBuf], sh, sw, c, p0, p1, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
-	if err := s.exchange(s.bufs[poolBuf], h, w, c, true); err != nil {
+	if err := s.exchange(s.bufs[poolBuf], h, w, c, m.stem.then); err != nil {
 		return nil, err
 	}
 
@@ -334,8 +412,8 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 	for _, b := range m.blocks {
 		shortcut := x
 		if b.downsample != nil {
-			// A worker adds the projection only to its own channels, so the
-			// projection needs no exchange.
+			// A worker adds the projection only to its own channels or rows,
+			// so the projection needs no exchange.
 			b.downsample.run(s.bufs[b.dsBuf], x, h, w, kernel.Epilogue{}, s.ws, m.shard)
 			shortcut = s.bufs[b.dsBuf]
 		}
@@ -346,7 +424,7 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 			}
 			out := s.bufs[b.convBufs[i]]
 			h, w = cv.run(out, x, h, w, ep, s.ws, m.shard)
-			if err := s.exchange(out, h, w, cv.spec.Out, cv.byRows); err != nil {
+			if err := s.exchange(out, h, w, cv.spec.Out, cv.then); err != nil {
 				return nil, err
 			}
 			x = out

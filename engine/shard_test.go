@@ -144,6 +144,47 @@ func TestShardedMatchesWhole(t *testing.T) {
 	}
 }
 
+// TestExchangeHalo checks that each worker gets the rows next to its own,
+// and only those, also past a worker that has no rows.
+func TestExchangeHalo(t *testing.T) {
+	const rows, rowSize, count = 8, 3, 3 // rows in units of 4: worker 0 has none
+	mem := newLocalMemory(2*rows*rowSize, count)
+	bufs := make([][]float32, count)
+	errs := make([]error, count)
+	var wg sync.WaitGroup
+	for i := range count {
+		x, err := shard.NewExchanger(mem, i, count, rows*rowSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := shard.Rows(rows, i, count)
+		bufs[i] = make([]float32, rows*rowSize)
+		for j := range bufs[i] {
+			bufs[i][j] = -1
+			if r := j / rowSize; r >= lo && r < hi {
+				bufs[i][j] = float32(j)
+			}
+		}
+		wg.Go(func() { errs[i] = x.ExchangeHalo(bufs[i], rows, rowSize) })
+	}
+	wg.Wait()
+	for i := range count {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		lo, hi := shard.Rows(rows, i, count)
+		for j, v := range bufs[i] {
+			want := float32(-1)
+			if r := j / rowSize; lo < hi && r >= lo-1 && r <= hi {
+				want = float32(j)
+			}
+			if v != want {
+				t.Fatalf("worker %d (rows %d to %d): value %d (row %d) is %v, want %v", i, lo, hi, j, j/rowSize, v, want)
+			}
+		}
+	}
+}
+
 // TestShardWithoutExchanger checks that a sharded session cannot silently
 // run on its own slice of every layer.
 func TestShardWithoutExchanger(t *testing.T) {

@@ -2,11 +2,13 @@
 // own memory (Go's WebAssembly has no threads, so a browser runs one Go
 // instance per Web Worker). Most layers are split by output channels:
 // every worker computes a slice of each convolution's output channels with
-// its slice of the weights. The stem, whose weights are tiny and whose
-// input is the largest, is split by output rows instead, so that no worker
-// gathers the whole image. After each layer the workers swap their slices
-// through a shared memory, so that each again holds the whole activation
-// the next layer reads.
+// its slice of the weights, and after each layer the workers swap their
+// slices through a shared memory, so that each again holds the whole
+// activation the next layer reads. The stem, whose weights are tiny and
+// whose input is the largest, and the first, large-image layers are split
+// by output rows instead: a worker then needs from the others only the
+// rows next to its own that a 3x3 convolution reads (ExchangeHalo), and
+// all of them only where a layer split by channels follows.
 //
 // The exchange area holds two regions, used in turn, each as large as the
 // largest activation. In a region, worker j's slice lies as one contiguous
@@ -133,6 +135,35 @@ func (x *Exchanger) ExchangeRows(buf []float32, rows, rowSize int) error {
 			lo, hi := Rows(rows, j, x.count)
 			x.mem.Load(buf[lo*rowSize:hi*rowSize], base+lo*rowSize)
 		}
+	}
+	return nil
+}
+
+// ExchangeHalo is called with this worker's rows of buf (rows x rowSize,
+// see Rows) computed and returns with the row just before and the row just
+// after them in place too: what a 3x3 convolution of this worker's rows
+// reads beyond them.
+func (x *Exchanger) ExchangeHalo(buf []float32, rows, rowSize int) error {
+	if rows*rowSize > x.regionSize || len(buf) < rows*rowSize {
+		return fmt.Errorf("shard: a %dx%d activation does not fit the exchange area (%d values)", rows, rowSize, x.regionSize)
+	}
+	base := x.region * x.regionSize
+	x.region ^= 1
+	lo, hi := Rows(rows, x.index, x.count)
+	row := func(r int) []float32 { return buf[r*rowSize : (r+1)*rowSize] }
+	if lo < hi {
+		// The first and last row are the ones neighbours read.
+		x.mem.Store(base+lo*rowSize, row(lo))
+		x.mem.Store(base+(hi-1)*rowSize, row(hi-1))
+	}
+	if err := x.mem.Barrier(); err != nil {
+		return err
+	}
+	if lo < hi && lo > 0 {
+		x.mem.Load(row(lo-1), base+(lo-1)*rowSize)
+	}
+	if lo < hi && hi < rows {
+		x.mem.Load(row(hi), base+hi*rowSize)
 	}
 	return nil
 }
