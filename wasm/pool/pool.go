@@ -13,9 +13,7 @@
 // images) runs no shard itself: it writes the input, bumps the job word
 // and waits for the done word to reach the number of workers. Workers
 // wait for jobs with Atomics.waitAsync, so that between images they stay
-// responsive, except within a second of their last job (blockingWindow),
-// and meet at an Atomics barrier after each convolution whose output
-// another worker reads.
+// responsive, and meet at an Atomics barrier after every convolution.
 //
 // A worker that dies (a crash, or terminate()) would leave the others
 // waiting forever, so every wait also watches the abort word: the page
@@ -51,15 +49,6 @@ const (
 // barrierSpins is how many times a worker checks the barrier before it
 // sleeps on it.
 const barrierSpins = 2000
-
-// blockingWindow is how long after a job a worker waits for the next one
-// in a blocking Atomics.wait before it goes back to Atomics.waitAsync,
-// which lets the worker's event loop run but wakes it later: the later of
-// two workers started a ResNet-18 image 1.3 ms (at most 4.5) after the
-// coordinator began it with waitAsync, 0.6 ms (at most 2.2) with wait
-// (Chromium 156, 20 images each). Every image of a stream, such as webcam
-// frames, pays that. A worker has no messages to answer once it serves.
-const blockingWindow = time.Second
 
 // pollMs bounds each blocking wait, so that waits notice the abort word
 // even when nobody notifies them.
@@ -190,9 +179,8 @@ func Serve(sab js.Value, m *engine.Model, side, index, count int) error {
 	s.SetExchanger(x)
 	input := make([]float32, side*side*3)
 	go func() {
-		var blockUntil time.Time // no blocking wait before the first job
 		for job := mem.load(jobWord); ; job++ {
-			if !mem.waitJob(job, blockUntil) {
+			if !mem.waitJob(job) {
 				return
 			}
 			mem.Load(input, l.input)
@@ -206,25 +194,17 @@ func Serve(sab js.Value, m *engine.Model, side, index, count int) error {
 			}
 			mem.add(doneWord, 1)
 			mem.notify(doneWord)
-			blockUntil = time.Now().Add(blockingWindow)
 		}
 	}()
 	return nil
 }
 
-// waitJob waits until the job word moves past job; it reports false if
-// the pool was aborted instead. Until blockUntil it sleeps in Atomics.wait,
-// which wakes as soon as the coordinator notifies; after that in
-// Atomics.waitAsync, which leaves the worker's event loop running but
-// wakes it late (see blockingWindow).
-func (m *memory) waitJob(job int, blockUntil time.Time) bool {
+// waitJob waits, without blocking the worker's event loop, until the job
+// word moves past job; it reports false if the pool was aborted instead.
+func (m *memory) waitJob(job int) bool {
 	for m.load(jobWord) == job {
 		if m.aborted() {
 			return false
-		}
-		if time.Now().Before(blockUntil) {
-			m.wait(jobWord, job)
-			continue
 		}
 		r := m.atomics.Call("waitAsync", m.ctl, jobWord, job, 1000)
 		if r.Get("async").Bool() {
