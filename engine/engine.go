@@ -79,6 +79,48 @@ func Shard(index, count int) Option {
 	return func(o *options) { o.shard = shardOf{index, count} }
 }
 
+// ShardOf returns worker index of count's share of m, a whole model, as
+// New or FromPlan with Shard(index, count) would pack it, but sharing m's
+// packed weights instead of holding a copy (where the kernels' panels
+// allow; see kernel.PackedWeights.Columns): a worker that keeps the whole
+// model anyway can so take a share of each image without more memory.
+func (m *Model) ShardOf(index, count int) (*Model, error) {
+	if m.shard.count != 1 {
+		return nil, fmt.Errorf("engine: a share of worker %d of %d is not a whole model", m.shard.index, m.shard.count)
+	}
+	if err := shard.Check(index, count); err != nil {
+		return nil, err
+	}
+	sh := shardOf{index, count}
+	v := *m
+	v.shard = sh
+	v.blocks = make([]block, len(m.blocks))
+	for i, b := range m.blocks {
+		b.convs = slices.Clone(b.convs)
+		for j := range b.convs {
+			b.convs[j] = b.convs[j].share(sh)
+		}
+		if b.downsample != nil {
+			ds := b.downsample.share(sh)
+			b.downsample = &ds
+		}
+		v.blocks[i] = b
+	}
+	return &v, nil
+}
+
+// share is worker sh's share of a whole conv: the conv itself if the
+// workers split it by rows, else its share of the output channels.
+func (cv conv) share(sh shardOf) conv {
+	if cv.byRows {
+		return cv
+	}
+	lo, hi := shard.Range(cv.spec.Out, sh.index, sh.count)
+	cv.weights = cv.weights.Columns(lo, hi)
+	cv.bias = cv.bias[lo:hi]
+	return cv
+}
+
 // Exchanger completes an activation computed by several workers: Exchange
 // is called when buf (positions x channels, NHWC) holds this worker's
 // channels, ExchangeRows when it holds this worker's rows (of rowSize

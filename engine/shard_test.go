@@ -47,15 +47,25 @@ func (m *localMemory) Barrier() error {
 }
 
 // runSharded runs input on count workers, each a goroutine holding its own
-// shard of the network, and returns worker 0's logits.
+// shard of the network (even ones a share of a whole model, see ShardOf),
+// and returns worker 0's logits.
 func runSharded(t *testing.T, cfg arch.Config, plan *Plan, input []float32, side, count int) []float32 {
 	t.Helper()
 	var mem *localMemory
 	logits := make([][]float32, count)
 	errs := make([]error, count)
 	var wg sync.WaitGroup
+	whole, err := FromPlan(plan, ForInputSize(side))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range count {
-		m, err := FromPlan(plan, ForInputSize(side), Shard(i, count))
+		// Even workers take their share of a whole model, as the app's
+		// coordinator does as worker 0; odd ones pack theirs.
+		m, err := whole.ShardOf(i, count)
+		if i%2 == 1 {
+			m, err = FromPlan(plan, ForInputSize(side), Shard(i, count))
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,6 +212,9 @@ func TestShardWithoutExchanger(t *testing.T) {
 	}
 	if _, err := New(cfg, ckpt, Shard(2, 2)); err == nil {
 		t.Fatal("Shard(2, 2) was accepted")
+	}
+	if _, err := m.ShardOf(0, 2); err == nil {
+		t.Fatal("a shard gave a share of itself")
 	}
 }
 

@@ -104,6 +104,29 @@ func PackWeightsFrom(n, c, kh, kw int, rows func(dst []float32, o0 int)) *Packed
 	return p
 }
 
+// Columns returns columns [lo, hi) of w, as PackWeights would pack them
+// from those output channels alone: a view of w's panels when lo is a
+// multiple of NR and hi one too or w.N, else a copy.
+func (w *PackedWeights) Columns(lo, hi int) *PackedWeights {
+	if lo < 0 || lo > hi || hi > w.N {
+		panic(fmt.Sprintf("kernel: columns %d to %d of %d", lo, hi, w.N))
+	}
+	c := &PackedWeights{K: w.K, N: hi - lo, Col0: w.Col0 + lo}
+	panels := (hi - lo + nr - 1) / nr
+	if lo%nr == 0 && (hi%nr == 0 || hi == w.N) {
+		c.data = w.data[(lo/nr)*w.K*nr:][:panels*w.K*nr]
+		return c
+	}
+	c.data = make([]float32, panels*w.K*nr)
+	for col := range hi - lo {
+		from, to := lo+col, col
+		for k := range w.K {
+			c.data[((to/nr)*w.K+k)*nr+to%nr] = w.data[((from/nr)*w.K+k)*nr+from%nr]
+		}
+	}
+	return c
+}
+
 // Workspace is the scratch memory of the GEMM; one per goroutine.
 type Workspace struct {
 	blockA []float32

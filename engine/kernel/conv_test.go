@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -325,6 +326,30 @@ func BenchmarkSmallSides(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestColumns checks that a slice of packed weights, a view or a copy, is
+// what packing those output channels alone gives.
+func TestColumns(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const n, c, k = 3*nr + 5, 7, 3
+	w := randSlice(r, n*c*k*k)
+	whole, err := PackWeights(w, n, c, k, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := c * k * k
+	for _, cols := range [][2]int{{0, n}, {nr, 2 * nr}, {2 * nr, n}, {3, nr + 4}, {nr + 1, n}, {5, 5}} {
+		lo, hi := cols[0], cols[1]
+		want, err := PackWeights(w[lo*per:hi*per], hi-lo, c, k, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := whole.Columns(lo, hi)
+		if got.K != want.K || got.N != want.N || got.Col0 != lo || !slices.Equal(got.data, want.data) {
+			t.Errorf("Columns(%d, %d) = K %d N %d Col0 %d, %d values; want K %d N %d Col0 %d, %d values, and equal", lo, hi, got.K, got.N, got.Col0, len(got.data), want.K, want.N, lo, len(want.data))
 		}
 	}
 }
