@@ -85,7 +85,7 @@ test('a worker that crashes makes the page fall back to one worker', async (t) =
 test('a worker that closes itself while images are classified makes the page fall back', async (t) => {
   const page = await app.newPage(t);
   await openApp(page, `${app.server.url}?workers=2`);
-  const worker = await poolWorker(page, 'resnet-pool-0');
+  const worker = await poolWorker(page, 'resnet-pool-1');
   const names = [];
   for (let i = 0; i < 30; i++) names.push(`term-${i}.png`);
   await dropFiles(page, await Promise.all(names.map((n, i) => pngPayload(app.images[i % app.images.length], n))));
@@ -109,7 +109,7 @@ test('a worker terminated while a classification is in flight: every image still
     const pending = clf.classify(blob);
     // Reaching into the pool (not an API): kill a worker, with no warning,
     // while the image is on its way through the coordinator and the pool.
-    clf.pool.engines[1].worker.terminate();
+    clf.pool.engines[0].worker.terminate();
     const results = [await pending, await clf.classify(blob)];
     clf.dispose();
     return { before, labels: results.map((x) => x.top[0].label), backends: results.map((x) => x.backend), workers: clf.workers };

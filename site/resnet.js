@@ -136,16 +136,17 @@ async function anyEngine() {
 // (wasm/pool/pool.go lays them out): setting abort wakes and stops every
 // worker waiting on a job, a barrier or the workers.
 const POOL_ABORT = 2;
-const POOL_WAITED_WORDS = [0, 1, 4]; // job, done, barrier phase
+const POOL_WAITED_WORDS = [0, 4]; // job, barrier phase
 
 /** How many workers load() spreads each image over unless told. */
 export const defaultWorkers = () => Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
 
 /**
- * Extra Web Workers that share each image: every one holds a slice of each
+ * Web Workers that share each image: every one holds a slice of each
  * layer and they swap activations through a SharedArrayBuffer (see
  * docs/app.md). The engine that loaded the model coordinates them and
- * keeps the whole model to fall back on.
+ * takes the first slice itself, from the whole model it keeps to fall
+ * back on; the pool starts the other count - 1.
  */
 class Pool {
   // file: the weights, when the coordinator could not cache them for the
@@ -153,11 +154,12 @@ class Pool {
   static async start(coordinator, model, file, count, bytes, onProgress) {
     const pool = new Pool(new SharedArrayBuffer(bytes));
     try {
-      pool.engines = await Promise.all(Array.from({ length: count }, (_, i) => Engine.start(`resnet-pool-${i}`)));
+      // Worker i of the pool is named for its slice, i + 1.
+      pool.engines = await Promise.all(Array.from({ length: count - 1 }, (_, i) => Engine.start(`resnet-pool-${i + 1}`)));
       // A worker that crashes would leave the others waiting on it.
       for (const e of pool.engines) e.onFail = () => pool.abort();
       onProgress?.({ phase: 'workers', count });
-      await Promise.all(pool.engines.map((e, index) => e.call('joinPool', { model, file, index, count, memory: pool.memory })));
+      await Promise.all(pool.engines.map((e, i) => e.call('joinPool', { model, file, index: i + 1, count, memory: pool.memory })));
       const { backend } = await coordinator.call('usePool', { workers: count, memory: pool.memory });
       pool.backend = backend;
       return pool;
@@ -172,7 +174,7 @@ class Pool {
     this.engines = [];
   }
 
-  get size() { return this.engines.length; }
+  get size() { return this.engines.length + 1; } // the coordinator too
 
   abort() {
     const ctl = new Int32Array(this.memory, 0, 16);

@@ -15,15 +15,16 @@ import (
 )
 
 // usePool makes the loaded model run each image on a pool of msg.workers
-// workers that have joined msg.memory (see package pool). The model stays
-// whole here: the classifier falls back to it if the pool fails.
+// workers: this one, as worker 0, and those that have joined msg.memory
+// (see package pool). The model stays whole here: worker 0's share uses it,
+// and the classifier falls back to it if the pool fails.
 func (w *worker) usePool(msg js.Value, _ func(map[string]any)) (map[string]any, error) {
 	m := w.current()
 	if m == nil {
 		return nil, failf(codeNoModel, "No model is loaded yet.")
 	}
 	f := fields{obj: msg}
-	count := f.integer("workers", 1, 64)
+	count := f.integer("workers", 2, 64)
 	if f.err != nil {
 		return nil, failf(codeBadRequest, "usePool: %v", f.err)
 	}
@@ -35,8 +36,8 @@ func (w *worker) usePool(msg js.Value, _ func(map[string]any)) (map[string]any, 
 	return map[string]any{"backend": m.clf.Backend()}, nil
 }
 
-// joinPool makes this worker worker msg.index of a pool of msg.count for
-// the model msg.model: it reads the weights (msg.file, or the cache the
+// joinPool makes this worker worker msg.index (1 or more) of a pool of
+// msg.count for the model msg.model: it reads the weights (msg.file, or the cache the
 // coordinator has just filled), keeps its share of every layer, and serves
 // jobs from msg.memory until the pool ends.
 func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[string]any, error) {
@@ -45,8 +46,8 @@ func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[stri
 		return nil, err
 	}
 	f := fields{obj: msg}
-	count := f.integer("count", 1, 64)
-	index := f.integer("index", 0, count-1)
+	count := f.integer("count", 2, 64)
+	index := f.integer("index", 1, count-1) // the coordinator is worker 0
 	if f.err != nil {
 		return nil, failf(codeBadRequest, "joinPool: %v", f.err)
 	}

@@ -6,14 +6,15 @@
 //
 //	words 0..15   int32 control words (below)
 //	input         the preprocessed image, side x side x 3 float32
-//	logits        the classes' logits, written by worker 0
 //	exchange      2 regions of the largest activation (engine/shard)
 //
 // The coordinator (the worker that talks to the page and preprocesses
-// images) runs no shard itself: it writes the input, bumps the job word
-// and waits for the done word to reach the number of workers. Workers
+// images) is worker 0: it holds the whole model, to fall back on, and
+// computes worker 0's share of every image with it (engine.Model.ShardOf)
+// after writing the input and bumping the job word. The other workers
 // wait for jobs with Atomics.waitAsync, so that between images they stay
-// responsive, and meet at an Atomics barrier after every convolution.
+// responsive, and all meet at an Atomics barrier after each convolution
+// whose output another worker reads. Worker 0 ends with the logits.
 //
 // A worker that dies (a crash, or terminate()) would leave the others
 // waiting forever, so every wait also watches the abort word: the page
@@ -39,7 +40,6 @@ import (
 // Control words. AbortWord is also set by the page (site/resnet.js).
 const (
 	jobWord     = 0 // bumped by the coordinator to start an inference
-	doneWord    = 1 // workers finished with the current job
 	AbortWord   = 2 // nonzero: give up; the pool is finished
 	arrivedWord = 3 // barrier: workers arrived in the current phase
 	phaseWord   = 4 // barrier: phases completed
@@ -60,16 +60,15 @@ var ErrAborted = errors.New("one of its workers stopped")
 // Layout places the parts of the shared memory, in float32s from the start
 // of the buffer.
 type Layout struct {
-	input, logits, exchange int
-	region                  int // values in one exchange region
-	Bytes                   int // size of the SharedArrayBuffer
+	input, exchange int
+	region          int // values in one exchange region
+	Bytes           int // size of the SharedArrayBuffer
 }
 
 // LayoutFor lays out the memory for model m run on side x side inputs.
 func LayoutFor(m *engine.Model, side int) Layout {
 	l := Layout{input: headerWords, region: m.LargestActivation(side, side)}
-	l.logits = l.input + side*side*3
-	l.exchange = l.logits + m.NumClasses()
+	l.exchange = l.input + side*side*3
 	l.Bytes = 4 * (l.exchange + 2*l.region)
 	return l
 }
@@ -80,6 +79,9 @@ type memory struct {
 	ctl     js.Value // Int32Array over the control words
 	atomics js.Value
 	count   int
+	// deadline, when set (the coordinator's), is when a barrier gives up
+	// waiting for a worker that may be dead.
+	deadline time.Time
 }
 
 func newMemory(sab js.Value, l Layout, count int) (*memory, error) {
@@ -111,7 +113,7 @@ func (m *memory) aborted() bool { return m.load(AbortWord) != 0 }
 // abort gives the pool up and wakes every waiter.
 func (m *memory) abort() {
 	m.atomics.Call("store", m.ctl, AbortWord, 1)
-	for _, w := range []int{jobWord, doneWord, phaseWord} {
+	for _, w := range []int{jobWord, phaseWord} {
 		m.notify(w)
 	}
 }
@@ -147,6 +149,10 @@ func (m *memory) Barrier() error {
 		if m.aborted() {
 			return ErrAborted
 		}
+		if !m.deadline.IsZero() && time.Now().After(m.deadline) {
+			m.abort()
+			return errors.New("the other workers did not keep up: one may have stopped")
+		}
 		m.wait(phaseWord, phase)
 	}
 	return nil
@@ -161,11 +167,15 @@ type exchangeArea struct {
 func (e exchangeArea) Store(off int, src []float32) { e.memory.Store(e.base+off, src) }
 func (e exchangeArea) Load(dst []float32, off int)  { e.memory.Load(dst, e.base+off) }
 
-// Serve makes this Web Worker worker index of count: it runs its shard m
-// (built with engine.Shard(index, count)) on every job the coordinator
-// posts in sab, until the pool is aborted. It returns at once; the work
-// happens in a goroutine.
+// Serve makes this Web Worker worker index of count (index 1 or more; the
+// coordinator is worker 0): it runs its shard m (built with
+// engine.Shard(index, count)) on every job the coordinator posts in sab,
+// until the pool is aborted. It returns at once; the work happens in a
+// goroutine.
 func Serve(sab js.Value, m *engine.Model, side, index, count int) error {
+	if index == 0 {
+		return errors.New("pool: worker 0 is the coordinator's")
+	}
 	l := LayoutFor(m, side)
 	mem, err := newMemory(sab, l, count)
 	if err != nil {
@@ -184,16 +194,10 @@ func Serve(sab js.Value, m *engine.Model, side, index, count int) error {
 				return
 			}
 			mem.Load(input, l.input)
-			logits, err := s.Run(input, side, side)
-			if err != nil {
+			if _, err := s.Run(input, side, side); err != nil {
 				mem.abort()
 				return
 			}
-			if index == 0 {
-				mem.Store(l.logits, logits)
-			}
-			mem.add(doneWord, 1)
-			mem.notify(doneWord)
 		}
 	}()
 	return nil
@@ -215,18 +219,21 @@ func (m *memory) waitJob(job int) bool {
 }
 
 // Client is the coordinator's side: a classifier.Accelerator that runs
-// each inference on the pool's workers.
+// each inference on the pool, computing worker 0's share itself.
 type Client struct {
 	mem     *memory
 	layout  Layout
-	logits  []float32
+	session *engine.Session // worker 0's share of the coordinator's model
+	side    int
 	slowest time.Duration
 }
 
-// NewClient connects to a pool of count workers sharing sab, which must be
-// laid out for model m (the coordinator's own, whole copy) at side x side.
+// NewClient connects to a pool of count workers, this one included,
+// sharing sab, which must be laid out for model m (the coordinator's own,
+// whole copy) at side x side.
 func NewClient(sab js.Value, m *engine.Model, side, count int) (*Client, error) {
-	if err := shard.Check(0, count); err != nil {
+	share, err := m.ShardOf(0, count)
+	if err != nil {
 		return nil, err
 	}
 	l := LayoutFor(m, side)
@@ -234,7 +241,13 @@ func NewClient(sab js.Value, m *engine.Model, side, count int) (*Client, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Client{mem: mem, layout: l, logits: make([]float32, m.NumClasses())}, nil
+	x, err := shard.NewExchanger(exchangeArea{mem, l.exchange}, 0, count, l.region)
+	if err != nil {
+		return nil, err
+	}
+	s := share.NewSession()
+	s.SetExchanger(x)
+	return &Client{mem: mem, layout: l, session: s, side: side}, nil
 }
 
 // Run runs one side x side x 3 input on the workers.
@@ -244,30 +257,20 @@ func (c *Client) Run(input []float32) ([]float32, error) {
 		return nil, ErrAborted
 	}
 	start := time.Now()
-	// A dead worker never reports done: give up on a job that takes far
-	// longer than any before (the first allows for a slow device).
-	deadline := start.Add(5*time.Second + 20*c.slowest)
+	// A dead worker never reaches the next barrier: give up on a job that
+	// takes far longer than any before (the first allows for a slow
+	// device).
+	m.deadline = start.Add(5*time.Second + 20*c.slowest)
 	m.Store(c.layout.input, input)
-	m.atomics.Call("store", m.ctl, doneWord, 0)
 	m.add(jobWord, 1)
 	m.notify(jobWord)
-	for {
-		done := m.load(doneWord)
-		if done == m.count {
-			break
-		}
-		if m.aborted() {
-			return nil, ErrAborted
-		}
-		if time.Now().After(deadline) {
-			m.abort()
-			return nil, fmt.Errorf("the workers did not finish within %v", time.Since(start).Round(time.Second))
-		}
-		m.wait(doneWord, done)
+	logits, err := c.session.Run(input, c.side, c.side)
+	if err != nil {
+		m.abort()
+		return nil, err
 	}
 	c.slowest = max(c.slowest, time.Since(start))
-	m.Load(c.logits, c.layout.logits)
-	return c.logits, nil
+	return logits, nil
 }
 
 // Name says what runs the network.
