@@ -134,7 +134,7 @@ async function anyEngine() {
 
 // The control words of a pool's shared memory that the page touches
 // (wasm/pool/pool.go lays them out): setting abort wakes and stops every
-// worker waiting on a job, a barrier or the workers.
+// worker waiting on a job or at a barrier.
 const POOL_ABORT = 2;
 const POOL_WAITED_WORDS = [0, 4]; // job, barrier phase
 
