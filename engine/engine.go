@@ -53,7 +53,7 @@ type block struct {
 	downsample *conv // nil: the shortcut is the block's input
 	byRows     bool  // workers split all its convs by output rows
 	// The session buffers (see Session) each conv and the downsample
-	// write: rotated so that no layer writes a buffer it reads.
+	// write (see assignBuffers).
 	convBufs []int
 	dsBuf    int
 }
@@ -205,11 +205,14 @@ func build(p *Plan, folded func(FoldedConv) (convWeights, error), opts []Option)
 	if m.stem, err = packConv(p.Stem, side, true); err != nil {
 		return nil, err
 	}
+	var sizes [4]int // each session buffer's size at this input size
+	sizes[stemBuf] = side * side * p.Stem.Out
 	side = arch.PoolOutSize(side)
+	sizes[poolBuf] = side * side * p.Stem.Out
 	x := poolBuf // the block input
 	for _, fb := range p.Blocks {
 		b := block{byRows: splitByRows(fb, side)}
-		b.dsBuf, b.convBufs = rotate(x, len(fb.Convs))
+		b.dsBuf, b.convBufs = assignBuffers(x, fb, side, &sizes)
 		x = b.convBufs[len(fb.Convs)-1]
 		in := side
 		for _, fc := range fb.Convs {
@@ -353,7 +356,7 @@ type Session struct {
 	m        *Model
 	x        Exchanger    // completes each activation of a sharded model
 	h, w     int          // input size the buffers are laid out for
-	bufs     [4][]float32 // activations, rotated through the network
+	bufs     [4][]float32 // activations, passed around the network (see assignBuffers)
 	features []float32
 	sums     []float64
 	logits   []float32
@@ -361,28 +364,49 @@ type Session struct {
 }
 
 // The buffers the stem writes its output and the max-pool's to; the
-// blocks' buffers rotate from there (see rotate).
+// blocks' buffers follow (see assignBuffers).
 const (
 	stemBuf = 1
 	poolBuf = 0
 )
 
-// rotate picks the session buffers of a block whose input is buffer x and
-// which has n convs: its convs alternate between two of the other three
-// buffers, and the downsample writes the third. The last conv reads one of
-// the first two and the shortcut (x or the third) and writes the other of
-// the first two: never a buffer it reads.
-func rotate(x, n int) (ds int, convs []int) {
+// assignBuffers picks the session buffers of block b, whose input is side x
+// side in buffer x: its convs alternate between two of the other three
+// buffers and the downsample writes the third. Any choice is safe: the
+// last conv reads the other conv buffer and the shortcut (x or the third)
+// and writes neither. Of the three, the role with the largest output takes
+// the buffer that is largest so far (sizes, updated), so that the few
+// large activations keep to the same buffers: ResNet-50's four buffers
+// come to 2.75 times its largest activation instead of 3.25.
+func assignBuffers(x int, b FoldedBlock, side int, sizes *[4]int) (ds int, convs []int) {
+	var need [3]int // even convs, odd convs, downsample
+	for i, s := 0, side; i < len(b.Convs); i++ {
+		s = b.Convs[i].OutSize(s)
+		need[i%2] = max(need[i%2], s*s*b.Convs[i].Out)
+	}
+	if b.Downsample != nil {
+		s := b.Downsample.OutSize(side)
+		need[2] = s * s * b.Downsample.Out
+	}
 	var free []int
 	for i := range 4 {
 		if i != x {
 			free = append(free, i)
 		}
 	}
-	for i := range n {
-		convs = append(convs, free[i%2])
+	roles := []int{0, 1, 2}
+	// Stable sorts keep the plain rotation where sizes tie.
+	slices.SortStableFunc(free, func(a, b int) int { return sizes[b] - sizes[a] })
+	slices.SortStableFunc(roles, func(a, b int) int { return need[b] - need[a] })
+	var buf [3]int
+	for i, r := range roles {
+		buf[r] = free[i]
+		sizes[free[i]] = max(sizes[free[i]], need[r])
 	}
-	return free[2], convs
+	for i := range b.Convs {
+		convs = append(convs, buf[i%2])
+	}
+	return buf[2], convs
 }
 
 // NewSession returns a session for m.
