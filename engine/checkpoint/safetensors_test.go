@@ -296,18 +296,26 @@ func TestReadSafetensorsFromIsLazy(t *testing.T) {
 	}
 }
 
-// TestOwnedValues checks that what OwnedValues returns can be changed
-// without changing the tensor, lazy or not.
-func TestOwnedValues(t *testing.T) {
-	c := randomCheckpoint(rand.New(rand.NewPCG(7, 8)))
+// lazyCopy writes c as a safetensors file of element type dt and opens it
+// with ReadSafetensorsFrom, so that its tensors are decoded on demand.
+func lazyCopy(t *testing.T, c *Checkpoint, dt DType) *Checkpoint {
+	t.Helper()
 	var buf bytes.Buffer
-	if err := WriteSafetensors(&buf, c, F32); err != nil {
+	if err := WriteSafetensors(&buf, c, dt); err != nil {
 		t.Fatal(err)
 	}
 	lazy, err := ReadSafetensorsFrom(&rangeSource{b: buf.Bytes()}, buf.Len())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return lazy
+}
+
+// TestOwnedValues checks that what OwnedValues returns can be changed
+// without changing the tensor, lazy or not.
+func TestOwnedValues(t *testing.T) {
+	c := randomCheckpoint(rand.New(rand.NewPCG(7, 8)))
+	lazy := lazyCopy(t, c, F32)
 	for name, ck := range map[string]*Checkpoint{"eager": c, "lazy": lazy} {
 		tensor := ck.Tensors["conv1.weight"]
 		want := tensor.Values()[0]
@@ -323,14 +331,7 @@ func TestOwnedValues(t *testing.T) {
 func TestDecodeRanges(t *testing.T) {
 	c := randomCheckpoint(rand.New(rand.NewPCG(9, 10)))
 	for _, dt := range []DType{F32, F16} { // the types WriteSafetensors writes
-		var buf bytes.Buffer
-		if err := WriteSafetensors(&buf, c, dt); err != nil {
-			t.Fatal(err)
-		}
-		lazy, err := ReadSafetensorsFrom(&rangeSource{b: buf.Bytes()}, buf.Len())
-		if err != nil {
-			t.Fatal(err)
-		}
+		lazy := lazyCopy(t, c, dt)
 		for name, ck := range map[string]*Checkpoint{"in memory": c, "from the file": lazy} {
 			tensor := ck.Tensors["conv1.weight"]
 			all := tensor.Values()

@@ -93,11 +93,10 @@ func NewExchanger(mem Memory, index, count, regionSize int) (*Exchanger, error) 
 // Exchange is called with this worker's channels of buf (positions x
 // channels, NHWC) computed and returns with every worker's in place.
 func (x *Exchanger) Exchange(buf []float32, positions, channels int) error {
-	if positions*channels > x.regionSize || len(buf) < positions*channels {
-		return fmt.Errorf("shard: a %dx%d activation does not fit the exchange area (%d values)", positions, channels, x.regionSize)
+	base, err := x.nextRegion(buf, positions, channels)
+	if err != nil {
+		return err
 	}
-	base := x.region * x.regionSize
-	x.region ^= 1
 	lo, hi := Range(channels, x.index, x.count)
 	x.mem.Store(base+positions*lo, x.pack(buf, positions, channels, lo, hi))
 	if err := x.mem.Barrier(); err != nil {
@@ -120,11 +119,10 @@ func (x *Exchanger) Exchange(buf []float32, positions, channels int) error {
 // ExchangeRows is called with this worker's rows of buf (rows x rowSize,
 // see Rows) computed and returns with every worker's in place.
 func (x *Exchanger) ExchangeRows(buf []float32, rows, rowSize int) error {
-	if rows*rowSize > x.regionSize || len(buf) < rows*rowSize {
-		return fmt.Errorf("shard: a %dx%d activation does not fit the exchange area (%d values)", rows, rowSize, x.regionSize)
+	base, err := x.nextRegion(buf, rows, rowSize)
+	if err != nil {
+		return err
 	}
-	base := x.region * x.regionSize
-	x.region ^= 1
 	lo, hi := Rows(rows, x.index, x.count)
 	x.mem.Store(base+lo*rowSize, buf[lo*rowSize:hi*rowSize])
 	if err := x.mem.Barrier(); err != nil {
@@ -144,11 +142,10 @@ func (x *Exchanger) ExchangeRows(buf []float32, rows, rowSize int) error {
 // after them in place too: what a 3x3 convolution of this worker's rows
 // reads beyond them.
 func (x *Exchanger) ExchangeHalo(buf []float32, rows, rowSize int) error {
-	if rows*rowSize > x.regionSize || len(buf) < rows*rowSize {
-		return fmt.Errorf("shard: a %dx%d activation does not fit the exchange area (%d values)", rows, rowSize, x.regionSize)
+	base, err := x.nextRegion(buf, rows, rowSize)
+	if err != nil {
+		return err
 	}
-	base := x.region * x.regionSize
-	x.region ^= 1
 	lo, hi := Rows(rows, x.index, x.count)
 	row := func(r int) []float32 { return buf[r*rowSize : (r+1)*rowSize] }
 	if lo < hi {
@@ -166,6 +163,18 @@ func (x *Exchanger) ExchangeHalo(buf []float32, rows, rowSize int) error {
 		x.mem.Load(row(hi), base+hi*rowSize)
 	}
 	return nil
+}
+
+// nextRegion checks that buf, an n x size activation, fits a region and
+// returns where the region this exchange uses starts; the next uses the
+// other one.
+func (x *Exchanger) nextRegion(buf []float32, n, size int) (int, error) {
+	if n*size > x.regionSize || len(buf) < n*size {
+		return 0, fmt.Errorf("shard: a %dx%d activation does not fit the exchange area (%d values)", n, size, x.regionSize)
+	}
+	base := x.region * x.regionSize
+	x.region ^= 1
+	return base, nil
 }
 
 // pack copies channels [lo, hi) of every position of buf into the staging
