@@ -176,17 +176,10 @@ func Serve(sab js.Value, m *engine.Model, side, index, count int) error {
 	if index == 0 {
 		return errors.New("pool: worker 0 is the coordinator's")
 	}
-	l := LayoutFor(m, side)
-	mem, err := newMemory(sab, l, count)
+	mem, l, s, err := join(sab, m, side, index, count)
 	if err != nil {
 		return err
 	}
-	x, err := shard.NewExchanger(exchangeArea{mem, l.exchange}, index, count, l.region)
-	if err != nil {
-		return err
-	}
-	s := m.NewSession()
-	s.SetExchanger(x)
 	input := make([]float32, side*side*3)
 	go func() {
 		for job := mem.load(jobWord); ; job++ {
@@ -236,18 +229,29 @@ func NewClient(sab js.Value, m *engine.Model, side, count int) (*Client, error) 
 	if err != nil {
 		return nil, err
 	}
+	mem, l, s, err := join(sab, share, side, 0, count)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{mem: mem, layout: l, session: s, side: side}, nil
+}
+
+// join connects worker index of count, whose share of the model is m, to
+// the pool's memory sab: it returns its view of the memory, the layout and
+// a session that exchanges through it.
+func join(sab js.Value, m *engine.Model, side, index, count int) (*memory, Layout, *engine.Session, error) {
 	l := LayoutFor(m, side)
 	mem, err := newMemory(sab, l, count)
 	if err != nil {
-		return nil, err
+		return nil, Layout{}, nil, err
 	}
-	x, err := shard.NewExchanger(exchangeArea{mem, l.exchange}, 0, count, l.region)
+	x, err := shard.NewExchanger(exchangeArea{mem, l.exchange}, index, count, l.region)
 	if err != nil {
-		return nil, err
+		return nil, Layout{}, nil, err
 	}
-	s := share.NewSession()
+	s := m.NewSession()
 	s.SetExchanger(x)
-	return &Client{mem: mem, layout: l, session: s, side: side}, nil
+	return mem, l, s, nil
 }
 
 // Run runs one side x side x 3 input on the workers.
