@@ -41,6 +41,7 @@ done
 
 step "go vet; generated code up to date"
 go vet ./...
+GOEXPERIMENT=simd GOOS=js GOARCH=wasm go vet ./engine/kernel # the assembly kernel against its Go declaration
 go generate ./engine/kernel
 git diff --exit-code -- engine/kernel || { echo "engine/kernel: generated files are stale: run go generate ./engine/kernel" >&2; exit 1; }
 

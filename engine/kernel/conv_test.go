@@ -207,6 +207,49 @@ func TestKernelsAgree(t *testing.T) {
 	}
 }
 
+// TestMicroStoreAgrees checks each fused micro-kernel against the generic
+// micro-kernel and store, over several tiles, with every epilogue option.
+func TestMicroStoreAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const tiles, k, lda, ldc = 3, 19, 23, nr + 5
+	for name, ks := range simdKernels() {
+		if ks.microStore == nil {
+			continue
+		}
+		a, b := randSlice(r, (tiles*mr-1)*lda+k), randSlice(r, k*nr)
+		bias, res, out := randSlice(r, nr), randSlice(r, tiles*mr*ldc), randSlice(r, tiles*mr*ldc)
+		for opts := range 16 {
+			first, relu := opts&1 != 0, opts&8 != 0
+			var b1, r1 []float32
+			if opts&2 != 0 {
+				b1 = bias
+			}
+			if opts&4 != 0 {
+				r1 = res
+			}
+			want, got := slices.Clone(out), slices.Clone(out)
+			for tile := range tiles {
+				var c [mr * nr]float32
+				generic.micro(k, a[tile*mr*lda:], lda, b, &c)
+				for row := range mr {
+					at := (tile*mr + row) * ldc
+					var rr []float32
+					if r1 != nil {
+						rr = r1[at:][:nr]
+					}
+					generic.store(want[at:][:nr], c[row*nr:][:nr], first, b1, rr, relu)
+				}
+			}
+			ks.microStore(tiles, k, a, lda, b, got, ldc, first, b1, r1, relu)
+			for i := range want {
+				if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%s, options %04b: out[%d] = %g, generic %g", name, opts, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 // TestWinograd checks Conv3x3Winograd with every kernel set against the
 // naive convolution.
 func TestWinograd(t *testing.T) {

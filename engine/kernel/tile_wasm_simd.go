@@ -46,33 +46,56 @@ func simdKernels() map[string]kernelSet { return map[string]kernelSet{"simd128":
 // Backend names the kernels in use, for timings and benchmark reports.
 func Backend() string { return "Go WASM SIMD128" }
 
-// microKernelSIMD128 is microKernelGeneric on 4-wide vectors
-// (microStoreSIMD128 is in the generated microkernel_wasm_simd.go).
+// microKernelSIMD128 is microKernelGeneric on 4-wide vectors.
 func microKernelSIMD128(kc int, a []float32, lda int, b []float32, c *[mr * nr]float32) {
 	microStoreSIMD128(1, kc, a, lda, b, c[:], nr, true, nil, nil, false)
 }
 
-// epilogueSIMD128 merges one tile row (x0, x1) into out[at:at+8] as
-// storeRowSIMD128 does.
-func epilogueSIMD128(x0, x1 archsimd.Float32x4, out []float32, at int, first, hasBias bool, b0, b1 archsimd.Float32x4, res []float32, relu bool) {
-	o0, o1 := (*[4]float32)(out[at:at+4]), (*[4]float32)(out[at+4:at+8])
-	if !first {
-		x0, x1 = x0.Add(archsimd.LoadFloat32x4Array(o0)), x1.Add(archsimd.LoadFloat32x4Array(o1))
+// microStoreSIMD128 checks the operands' bounds and runs gemmTiles.
+func microStoreSIMD128(tiles, kc int, a []float32, lda int, b []float32, out []float32, ldc int, first bool, bias, res []float32, relu bool) {
+	if tiles == 0 {
+		return
 	}
-	if hasBias {
-		x0, x1 = x0.Add(b0), x1.Add(b1)
+	_ = a[(tiles*mr-1)*lda+kc-1]
+	_ = b[kc*nr-1]
+	_ = out[(tiles*mr-1)*ldc+nr-1]
+	var flags int
+	var pBias, pRes *float32
+	if first {
+		flags |= tileFirst
+	}
+	if bias != nil {
+		_ = bias[nr-1]
+		flags |= tileBias
+		pBias = &bias[0]
 	}
 	if res != nil {
-		x0 = x0.Add(archsimd.LoadFloat32x4Array((*[4]float32)(res[at : at+4])))
-		x1 = x1.Add(archsimd.LoadFloat32x4Array((*[4]float32)(res[at+4 : at+8])))
+		_ = res[(tiles*mr-1)*ldc+nr-1]
+		flags |= tileResidual
+		pRes = &res[0]
 	}
 	if relu {
-		var zero archsimd.Float32x4
-		x0, x1 = x0.Max(zero), x1.Max(zero)
+		flags |= tileReLU
 	}
-	x0.StoreArray(o0)
-	x1.StoreArray(o1)
+	gemmTiles(tiles, kc, &a[0], lda, &b[0], &out[0], ldc, flags, pBias, pRes)
 }
+
+// Flags of gemmTiles.
+const (
+	tileFirst    = 1 << iota // out is overwritten, not added to
+	tileBias                 // bias is added
+	tileResidual             // res is added
+	tileReLU                 // negative sums become 0
+)
+
+// gemmTiles is microStoreSIMD128 without the checks, written in WebAssembly
+// (microkernel_wasm_simd.s, made by gen_microkernel.go, which says why):
+// for tiles >= 1 consecutive MR-row tiles, A rows lda apart, output and
+// residual rows ldc apart, it sets or adds the tile A x b, then adds the
+// NR values at bias and the residual and applies ReLU as flags say.
+//
+//go:noescape
+func gemmTiles(tiles, kc int, a *float32, lda int, b *float32, out *float32, ldc int, flags int, bias, res *float32)
 
 // maxIntoSIMD128 is maxIntoGeneric on 4-wide vectors.
 func maxIntoSIMD128(out, in []float32) {
