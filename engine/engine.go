@@ -326,12 +326,16 @@ func winogradTile(c arch.Conv, outSide int) kernel.WinogradTile {
 // run computes dst = epilogue(conv(src)) for an h x w input, the rows or
 // channels of worker sh, and returns the output's height and width.
 func (cv *conv) run(dst, src []float32, h, w int, ep kernel.Epilogue, ws *kernel.Workspace, sh shardOf) (int, int) {
-	oh := geometry(cv.spec, h, w).OutH()
-	y0, y1 := 0, oh
-	if cv.byRows {
-		y0, y1 = shard.Rows(oh, sh.index, sh.count)
-	}
+	y0, y1 := cv.rows(geometry(cv.spec, h, w).OutH(), sh)
 	return cv.runRows(dst, src, h, w, ep, ws, y0, y1)
+}
+
+// rows is the output rows of oh that worker sh computes.
+func (cv *conv) rows(oh int, sh shardOf) (y0, y1 int) {
+	if cv.byRows {
+		return shard.Rows(oh, sh.index, sh.count)
+	}
+	return 0, oh
 }
 
 // runRows is run writing output rows [y0, y1) only.
@@ -373,16 +377,26 @@ const (
 // assignBuffers picks the session buffers of block b, whose input is side x
 // side in buffer x: its convs alternate between two of the other three
 // buffers and the downsample writes the third. Any choice is safe: the
-// last conv reads the other conv buffer and the shortcut (x or the third)
-// and writes neither. Of the three, the role with the largest output takes
-// the buffer that is largest so far (sizes, updated), so that the few
-// large activations keep to the same buffers: ResNet-50's four buffers
-// come to 2.75 times its largest activation instead of 3.25.
+// last conv reads the other conv buffer and the shortcut (x or the third).
+// Where the kernel allows it (kernel.OutputOverResidual) the last conv
+// writes over the shortcut, whose values it adds as it goes and which
+// nothing reads after it; else into its conv buffer. Of the roles, the one
+// with the largest output takes the buffer that is largest so far (sizes,
+// updated), so that the few large activations keep to the same buffers:
+// ResNet-50's four buffers come to 2.25 times its largest activation
+// instead of 3.25.
 func assignBuffers(x int, b FoldedBlock, side int, sizes *[4]int) (ds int, convs []int) {
+	last := len(b.Convs) - 1
 	var need [3]int // even convs, odd convs, downsample
+	overShortcut := false
 	for i, s := 0, side; i < len(b.Convs); i++ {
-		s = b.Convs[i].OutSize(s)
-		need[i%2] = max(need[i%2], s*s*b.Convs[i].Out)
+		c, in := b.Convs[i].Conv, s
+		s = c.OutSize(s)
+		if i == last && kernel.OutputOverResidual(geometry(c, in, in), winogradTile(c, s)) {
+			overShortcut = true
+			break
+		}
+		need[i%2] = max(need[i%2], s*s*c.Out)
 	}
 	if b.Downsample != nil {
 		s := b.Downsample.OutSize(side)
@@ -405,6 +419,13 @@ func assignBuffers(x int, b FoldedBlock, side int, sizes *[4]int) (ds int, convs
 	}
 	for i := range b.Convs {
 		convs = append(convs, buf[i%2])
+	}
+	if overShortcut {
+		// The shortcut holds an activation of the output's shape already.
+		convs[last] = x
+		if b.Downsample != nil {
+			convs[last] = buf[2]
+		}
 	}
 	return buf[2], convs
 }
@@ -512,6 +533,7 @@ func (s *Session) allocate(inH, inW int) {
 	for i, n := range s.m.bufferSizes(inH, inW) {
 		s.bufs[i] = make([]float32, n)
 	}
+	s.ws.Reserve(s.m.winogradScratch(inH, inW))
 	s.h, s.w = inH, inW
 }
 
@@ -519,22 +541,43 @@ func (s *Session) allocate(inH, inW int) {
 // inH x inW input: the largest activation written to it.
 func (m *Model) bufferSizes(inH, inW int) [4]int {
 	var size [4]int
-	write := func(buf int, g kernel.Conv) { size[buf] = max(size[buf], g.M()*g.OutC) }
+	m.eachConv(inH, inW, func(_ *conv, g kernel.Conv, buf int) { size[buf] = max(size[buf], g.M()*g.OutC) })
 	g := geometry(m.stem.spec, inH, inW)
-	write(stemBuf, g)
 	h, w := arch.PoolOutSize(g.OutH()), arch.PoolOutSize(g.OutW())
 	size[poolBuf] = max(size[poolBuf], h*w*g.OutC)
+	return size
+}
+
+// winogradScratch is the workspace the Winograd convs need, at most, for
+// an inH x inW input.
+func (m *Model) winogradScratch(inH, inW int) kernel.WinogradScratch {
+	var s kernel.WinogradScratch
+	m.eachConv(inH, inW, func(cv *conv, g kernel.Conv, _ int) {
+		if cv.winograd != 0 {
+			y0, y1 := cv.rows(g.OutH(), m.shard)
+			s = s.Max(kernel.WinogradScratchFor(g, cv.weights.N, cv.winograd, y0, y1))
+		}
+	})
+	return s
+}
+
+// eachConv calls f with every conv of the network in order, its geometry
+// at an inH x inW input and the session buffer it writes.
+func (m *Model) eachConv(inH, inW int, f func(cv *conv, g kernel.Conv, buf int)) {
+	g := geometry(m.stem.spec, inH, inW)
+	f(&m.stem, g, stemBuf)
+	h, w := arch.PoolOutSize(g.OutH()), arch.PoolOutSize(g.OutW())
 	for _, b := range m.blocks {
 		if b.downsample != nil {
-			write(b.dsBuf, geometry(b.downsample.spec, h, w))
+			f(b.downsample, geometry(b.downsample.spec, h, w), b.dsBuf)
 		}
-		for i, cv := range b.convs {
+		for i := range b.convs {
+			cv := &b.convs[i]
 			g := geometry(cv.spec, h, w)
-			write(b.convBufs[i], g)
+			f(cv, g, b.convBufs[i])
 			h, w = g.OutH(), g.OutW()
 		}
 	}
-	return size
 }
 
 // LargestActivation is the number of values in the largest activation any

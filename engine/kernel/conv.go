@@ -51,6 +51,13 @@ func (g Conv) M() int { return g.OutH() * g.OutW() }
 // whose A is the input tensor itself.
 func (g Conv) pointwise() bool { return g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 }
 
+// OutputOverResidual reports whether a conv of geometry g, run as
+// Winograd with tile (0: by Conv2D), may write its output over its
+// residual, dst and ep.Residual being the same slice. Each output value is
+// then stored once, after its residual value was read; but Conv2D sums a
+// reduction longer than one KC block through dst, so it may not then.
+func OutputOverResidual(g Conv, tile WinogradTile) bool { return tile != 0 || g.K() <= kc }
+
 // Epilogue is applied to each output value once its sum over K is complete:
 // out = relu(sum + Bias[n] + Residual[m][n]). Residual may be nil.
 type Epilogue struct {
@@ -151,7 +158,8 @@ func NewWorkspace() *Workspace {
 }
 
 // Conv2D computes dst = epilogue(conv(src, w)) for NHWC src of geometry g.
-// dst must hold g.M()*g.OutC values and must not alias src or the residual.
+// dst must hold g.M()*g.OutC values and must not alias src; it may be the
+// residual itself where OutputOverResidual allows.
 // Only output channels [w.Col0, w.Col0+w.N) are written; ep.Bias holds
 // theirs, while dst and ep.Residual are laid out with all g.OutC channels.
 func Conv2D(dst, src []float32, g Conv, w *PackedWeights, ep Epilogue, ws *Workspace) {

@@ -128,6 +128,49 @@ func TestConv2DSIMD(t *testing.T) {
 	}
 }
 
+// TestOutputOverResidual checks that where OutputOverResidual allows it, a
+// conv writing over its residual gives exactly what it gives into another
+// buffer, and that it refuses a reduction of several KC blocks.
+func TestOutputOverResidual(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	ws := NewWorkspace()
+	long := Conv{InH: 3, InW: 3, InC: kc/9 + 8, KH: 3, KW: 3, Stride: 1, Pad: 1, OutC: 8}
+	if OutputOverResidual(long, 0) {
+		t.Errorf("OutputOverResidual allows K = %d > KC = %d by Conv2D", long.K(), kc)
+	}
+	for _, tile := range []WinogradTile{0, F2x2, F4x4} {
+		cases := convCases
+		if tile != 0 {
+			cases = append(winogradCases, long)
+		}
+		for _, g := range cases {
+			if !OutputOverResidual(g, tile) {
+				t.Fatalf("OutputOverResidual(%+v, %d) is false", g, tile)
+			}
+			src := randSlice(r, g.InH*g.InW*g.InC)
+			pw, _ := PackWeights(randSlice(r, g.OutC*g.InC*g.KH*g.KW), g.OutC, g.InC, g.KH, g.KW)
+			res := randSlice(r, g.M()*g.OutC)
+			run := func(dst []float32, ep Epilogue) {
+				if tile == 0 {
+					Conv2D(dst, src, g, pw, ep, ws)
+				} else {
+					Conv3x3Winograd(dst, src, g, pw, tile, ep, ws)
+				}
+			}
+			bias := randSlice(r, g.OutC)
+			want := make([]float32, len(res))
+			run(want, Epilogue{Bias: bias, Residual: res, ReLU: true})
+			got := slices.Clone(res)
+			run(got, Epilogue{Bias: bias, Residual: got, ReLU: true})
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%+v, tile %d, over its residual: out[%d] = %g, want %g", g, tile, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 // TestConvRows checks that computing a conv's output rows in two ranges,
 // as two workers do, gives exactly the whole conv, and that a range writes
 // no other rows: Conv2DRows, and Conv3x3WinogradRows split at a tile row.

@@ -58,18 +58,64 @@ func (g Conv) Winograd() bool {
 	return g.KH == 3 && g.KW == 3 && g.Stride == 1 && g.Pad == 1
 }
 
-// winogradBuffers returns the workspace's transformed input (elems x tiles
-// x Cin), product (elems x tiles x Cout) and transformed kernel (u values)
-// buffers, growing them if needed; a session's sizes are fixed, so they
-// grow only during its first run.
-func (ws *Workspace) winogradBuffers(elems, tiles, in, out, u int) (v, m, us []float32) {
-	grow := func(b *[]float32, n int) []float32 {
+// WinogradScratch is the workspace a Winograd conv uses, in float32s: its
+// transformed input, its products and its transformed kernels.
+type WinogradScratch struct{ V, M, U int }
+
+// Max is the scratch that serves the convs of s and of o.
+func (s WinogradScratch) Max(o WinogradScratch) WinogradScratch {
+	return WinogradScratch{max(s.V, o.V), max(s.M, o.M), max(s.U, o.U)}
+}
+
+// WinogradScratchFor is the scratch Conv3x3WinogradRows takes for g, with
+// n output columns, on output rows [y0, y1).
+func WinogradScratchFor(g Conv, n int, tile WinogradTile, y0, y1 int) WinogradScratch {
+	_, _, _, s := winogradPlan(g, n, tile, y0, y1)
+	return s
+}
+
+// Reserve makes the workspace's Winograd buffers at least as large as s,
+// in one allocation each: a session that reserves the largest scratch of
+// its convs before its first run does not grow them conv by conv, each
+// time leaving the smaller ones to the garbage collector (WebAssembly
+// memory, once grown, stays).
+func (ws *Workspace) Reserve(s WinogradScratch) {
+	grow := func(b *[]float32, n int) {
 		if len(*b) < n {
 			*b = make([]float32, n)
 		}
-		return (*b)[:n]
 	}
-	return grow(&ws.winoV, elems*tiles*in), grow(&ws.winoM, elems*tiles*out), grow(&ws.winoU, u)
+	grow(&ws.winoV, s.V)
+	grow(&ws.winoM, s.M)
+	grow(&ws.winoU, s.U)
+}
+
+// winogradPlan lays out Conv3x3WinogradRows's work for g, with n output
+// columns, on output rows [y0, y1): kernels are transformed for groups of
+// group panels, element e's operands stride apart, and the tiles go through
+// chunk tile rows at a time.
+func winogradPlan(g Conv, n int, tile WinogradTile, y0, y1 int) (group, stride, chunk int, s WinogradScratch) {
+	c, m, elems := g.InC, int(tile), tile.elems()
+	ty0, ty1, tw := y0/m, (y1+m-1)/m, (g.InW+m-1)/m
+	// Transformed kernels are made for a group of whole panels at a time.
+	panel, panels := c*nr, (n+nr-1)/nr
+	group = min(max(1, winogradScratch/(elems*panel)), panels)
+	// An element's operands lie a cache line further than a multiple of the
+	// panel apart: strides of a power of two would map the transform's
+	// stores to the same cache sets.
+	stride = group*panel + 16
+	// With a single group of panels, whose kernels are then transformed
+	// once for all, the tiles go through in chunks of tile rows whose
+	// transformed input and products take at most winogradScratch values
+	// too. With several, each chunk would transform the kernels again,
+	// which costs more time (ResNet-18 took 3.5% longer) than the memory
+	// is worth.
+	chunk = ty1 - ty0
+	if group == panels {
+		chunk = min(max(1, winogradScratch/(elems*tw*(c+n))), chunk)
+	}
+	tiles := chunk * tw
+	return group, stride, chunk, WinogradScratch{V: elems * tiles * c, M: elems * tiles * n, U: elems * stride}
 }
 
 // Conv3x3Winograd computes dst = epilogue(conv(src, w)) with F(tile x tile,
@@ -93,24 +139,10 @@ func Conv3x3WinogradRows(dst, src []float32, g Conv, w *PackedWeights, tile Wino
 	}
 	elems := tile.elems()
 	ty0, ty1, tw := y0/m, (y1+m-1)/m, (g.InW+m-1)/m
-	// Transformed kernels are made for a group of whole panels at a time.
 	panel, panels := c*nr, (w.N+nr-1)/nr
-	group := min(max(1, winogradScratch/(elems*panel)), panels)
-	// An element's operands lie a cache line further than a multiple of the
-	// panel apart: strides of a power of two would map the transform's
-	// stores to the same cache sets.
-	stride := group*panel + 16
-	// With a single group of panels, whose kernels are then transformed
-	// once for all, the tiles go through in chunks of tile rows whose
-	// transformed input and products take at most winogradScratch values
-	// too. With several, each chunk would transform the kernels again,
-	// which costs more time (ResNet-18 took 3.5% longer) than the memory
-	// is worth.
-	chunk := ty1 - ty0
-	if group == panels {
-		chunk = min(max(1, winogradScratch/(elems*tw*(c+w.N))), chunk)
-	}
-	v, prod, u := ws.winogradBuffers(elems, chunk*tw, c, w.N, elems*stride)
+	group, stride, chunk, scratch := winogradPlan(g, w.N, tile, y0, y1)
+	ws.Reserve(scratch)
+	v, prod, u := ws.winoV[:scratch.V], ws.winoM[:scratch.M], ws.winoU[:scratch.U]
 	if len(ws.zeros) < max(c, w.N) {
 		ws.zeros = make([]float32, max(c, w.N))
 	}
