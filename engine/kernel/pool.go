@@ -10,9 +10,7 @@ func MaxPool(dst, src []float32, h, w, c, y0, y1, k, stride, pad int) {
 	for oy := y0; oy < y1; oy++ {
 		for ox := range ow {
 			out := dst[(oy*ow+ox)*c:][:c]
-			for i := range out {
-				out[i] = float32(math.Inf(-1))
-			}
+			first := true // the first tap inside the image is copied, not compared
 			for ky := range k {
 				iy := oy*stride - pad + ky
 				if iy < 0 || iy >= h {
@@ -23,7 +21,17 @@ func MaxPool(dst, src []float32, h, w, c, y0, y1, k, stride, pad int) {
 					if ix < 0 || ix >= w {
 						continue
 					}
-					active.maxInto(out, src[(iy*w+ix)*c:][:c])
+					if first {
+						copy(out, src[(iy*w+ix)*c:][:c])
+						first = false
+					} else {
+						active.maxInto(out, src[(iy*w+ix)*c:][:c])
+					}
+				}
+			}
+			if first { // a window all padding, which PyTorch's pad <= k/2 rules out
+				for i := range out {
+					out[i] = float32(math.Inf(-1))
 				}
 			}
 		}
