@@ -13,7 +13,7 @@
 // (bench/run.mjs, 2026-11-30) ResNet-50 went from 249 to 190 ms and
 // ResNet-18 from 80 to 63 against the archsimd kernel this replaces; with
 // f32.load + f32x4.splat instead of load32_splat only to 232 and 77.
-// Unrolled 4, 8 and 16 times: 200, 192, 195 ms; a 6x8 tile: 206 ms.
+// Unrolled 4, 8 and 16 times: 200, 192, 195 ms; a 6x8 tile: 212 ms.
 //
 //	go generate ./engine/kernel
 package main
