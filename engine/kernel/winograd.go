@@ -70,8 +70,7 @@ func (s WinogradScratch) Max(o WinogradScratch) WinogradScratch {
 // WinogradScratchFor is the scratch Conv3x3WinogradRows takes for g, with
 // n output columns, on output rows [y0, y1).
 func WinogradScratchFor(g Conv, n int, tile WinogradTile, y0, y1 int) WinogradScratch {
-	_, _, _, s := winogradPlan(g, n, tile, y0, y1)
-	return s
+	return newWinogradPlan(g, n, tile, y0, y1).scratch
 }
 
 // Reserve makes the workspace's Winograd buffers at least as large as s,
@@ -90,32 +89,41 @@ func (ws *Workspace) Reserve(s WinogradScratch) {
 	grow(&ws.winoU, s.U)
 }
 
-// winogradPlan lays out Conv3x3WinogradRows's work for g, with n output
-// columns, on output rows [y0, y1): kernels are transformed for groups of
-// group panels, element e's operands stride apart, and the tiles go through
-// chunk tile rows at a time.
-func winogradPlan(g Conv, n int, tile WinogradTile, y0, y1 int) (group, stride, chunk int, s WinogradScratch) {
+// winogradPlan lays out Conv3x3WinogradRows's work: tile rows [ty0, ty1)
+// of tw tiles each; kernels transformed for groups of group panels (of
+// panels, each panel values), element e's operands stride apart; the tiles
+// taken chunk tile rows at a time; and the scratch all that takes.
+type winogradPlan struct {
+	ty0, ty1, tw         int
+	panel, panels, group int
+	stride, chunk        int
+	scratch              WinogradScratch
+}
+
+// newWinogradPlan plans g with n output columns on output rows [y0, y1).
+func newWinogradPlan(g Conv, n int, tile WinogradTile, y0, y1 int) winogradPlan {
 	c, m, elems := g.InC, int(tile), tile.elems()
-	ty0, ty1, tw := y0/m, (y1+m-1)/m, (g.InW+m-1)/m
+	p := winogradPlan{ty0: y0 / m, ty1: (y1 + m - 1) / m, tw: (g.InW + m - 1) / m}
 	// Transformed kernels are made for a group of whole panels at a time.
-	panel, panels := c*nr, (n+nr-1)/nr
-	group = min(max(1, winogradScratch/(elems*panel)), panels)
+	p.panel, p.panels = c*nr, (n+nr-1)/nr
+	p.group = min(max(1, winogradScratch/(elems*p.panel)), p.panels)
 	// An element's operands lie a cache line further than a multiple of the
 	// panel apart: strides of a power of two would map the transform's
 	// stores to the same cache sets.
-	stride = group*panel + 16
+	p.stride = p.group*p.panel + 16
 	// With a single group of panels, whose kernels are then transformed
 	// once for all, the tiles go through in chunks of tile rows whose
 	// transformed input and products take at most winogradScratch values
 	// too. With several, each chunk would transform the kernels again,
 	// which costs more time (ResNet-18 took 3.5% longer) than the memory
 	// is worth.
-	chunk = ty1 - ty0
-	if group == panels {
-		chunk = min(max(1, winogradScratch/(elems*tw*(c+n))), chunk)
+	p.chunk = p.ty1 - p.ty0
+	if p.group == p.panels {
+		p.chunk = min(max(1, winogradScratch/(elems*p.tw*(c+n))), p.chunk)
 	}
-	tiles := chunk * tw
-	return group, stride, chunk, WinogradScratch{V: elems * tiles * c, M: elems * tiles * n, U: elems * stride}
+	tiles := p.chunk * p.tw
+	p.scratch = WinogradScratch{V: elems * tiles * c, M: elems * tiles * n, U: elems * p.stride}
+	return p
 }
 
 // Conv3x3Winograd computes dst = epilogue(conv(src, w)) with F(tile x tile,
@@ -138,38 +146,36 @@ func Conv3x3WinogradRows(dst, src []float32, g Conv, w *PackedWeights, tile Wino
 		panic(fmt.Sprintf("kernel: Conv3x3Winograd shapes do not match: %+v, rows %d to %d", g, y0, y1))
 	}
 	elems := tile.elems()
-	ty0, ty1, tw := y0/m, (y1+m-1)/m, (g.InW+m-1)/m
-	panel, panels := c*nr, (w.N+nr-1)/nr
-	group, stride, chunk, scratch := winogradPlan(g, w.N, tile, y0, y1)
-	ws.Reserve(scratch)
-	v, prod, u := ws.winoV[:scratch.V], ws.winoM[:scratch.M], ws.winoU[:scratch.U]
+	plan := newWinogradPlan(g, w.N, tile, y0, y1)
+	ws.Reserve(plan.scratch)
+	v, prod, u := ws.winoV[:plan.scratch.V], ws.winoM[:plan.scratch.M], ws.winoU[:plan.scratch.U]
 	if len(ws.zeros) < max(c, w.N) {
 		ws.zeros = make([]float32, max(c, w.N))
 	}
 	weights, in, out := tile.transforms()
-	for cy0 := ty0; cy0 < ty1; cy0 += chunk {
-		cy1 := min(cy0+chunk, ty1)
-		tiles := (cy1 - cy0) * tw
-		winogradInput(in, tile, v, src, g, cy0, cy1, tw, ws.zeros[:c], ws.tileIn[:elems], ws.tileOut[:elems])
+	for cy0 := plan.ty0; cy0 < plan.ty1; cy0 += plan.chunk {
+		cy1 := min(cy0+plan.chunk, plan.ty1)
+		tiles := (cy1 - cy0) * plan.tw
+		winogradInput(in, tile, v, src, g, cy0, cy1, plan.tw, ws.zeros[:c], ws.tileIn[:elems], ws.tileOut[:elems])
 		gemm := Conv{InH: 1, InW: tiles, InC: c, KH: 1, KW: 1, Stride: 1, OutC: w.N}
-		for p0 := 0; p0 < panels; p0 += group {
-			n := min(group, panels-p0)
+		for p0 := 0; p0 < plan.panels; p0 += plan.group {
+			n := min(plan.group, plan.panels-p0)
 			// Panel p's tap t of input channel ci is row t*c+ci; element e of
 			// its transform goes to the group's element-e operand, panel p.
 			// There is one chunk when there are several groups.
-			if cy0 == ty0 {
+			if cy0 == plan.ty0 {
 				for p := range n {
-					weights(u[p*panel:], stride, w.data[(p0+p)*w.K*nr:], panel, panel)
+					weights(u[p*plan.panel:], plan.stride, w.data[(p0+p)*w.K*nr:], plan.panel, plan.panel)
 				}
 			}
 			// The GEMMs' bias is zero: the real one is added after Aᵀ M A.
 			cols := min(n*nr, w.N-p0*nr)
 			for e := range elems {
-				ws.winoW = PackedWeights{K: c, N: cols, Col0: p0 * nr, data: u[e*stride:][:n*panel]}
+				ws.winoW = PackedWeights{K: c, N: cols, Col0: p0 * nr, data: u[e*plan.stride:][:n*plan.panel]}
 				Conv2D(prod[e*tiles*w.N:][:tiles*w.N], v[e*tiles*c:][:tiles*c], gemm, &ws.winoW, Epilogue{Bias: ws.zeros[:cols]}, ws)
 			}
 		}
-		winogradOutput(out, tile, dst, prod, g, w.Col0, w.N, cy0, cy1, tw, ep, ws.tileIn[:elems], ws.pixels[:m*m], ws.residuals[:m*m])
+		winogradOutput(out, tile, dst, prod, g, w.Col0, w.N, cy0, cy1, plan.tw, ep, ws.tileIn[:elems], ws.pixels[:m*m], ws.residuals[:m*m])
 	}
 }
 
