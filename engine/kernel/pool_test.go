@@ -134,3 +134,14 @@ func TestDot(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMaxPool times the stem's 3x3/2 max-pool at 224x224 (112x112x64
+// in, 56x56x64 out).
+func BenchmarkMaxPool(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	src := randSlice(r, 112*112*64)
+	dst := make([]float32, 56*56*64)
+	for b.Loop() {
+		MaxPool(dst, src, 112, 112, 64, 0, 56, 3, 2, 1)
+	}
+}
