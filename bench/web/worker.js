@@ -47,13 +47,15 @@ async function bench({ config, net, runs, warmup, input }) {
 
   phase('first run');
   const first = await engine.run(input, true);
+  phase(`${warmup} warm-up runs`);
   for (let i = 0; i < warmup; i++) {
-    phase(`warm-up ${i + 1}/${warmup}`);
     await engine.run(input, false); // V8 tiers wasm up after the first runs
   }
+  // No progress messages while timing: each would make the page redraw,
+  // which in a headless Chromium rasterizes on the CPU the runs share.
+  phase(`${runs} timed runs`);
   const times = [];
   for (let i = 0; i < runs; i++) {
-    phase(`run ${i + 1}/${runs}`);
     times.push((await engine.run(input, false)).ms);
   }
   return { fetchMs, loadMs, firstMs: first.ms, times, logits: first.logits, heapBytes: engine.heapBytes?.() ?? null, info: engine.info };
