@@ -486,9 +486,8 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 	// output the rows they read.
 	g := geometry(m.stem.spec, h, w)
 	c, sh, sw := g.OutC, g.OutH(), g.OutW()
+	p0, p1, y0, y1 := stemRows(g, m.shard.index, m.shard.count)
 	h, w = arch.PoolOutSize(sh), arch.PoolOutSize(sw)
-	p0, p1 := shard.Rows(h, m.shard.index, m.shard.count)
-	y0, y1 := kernel.PoolInputRows(p0, p1, sh, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
 	m.stem.runRows(s.bufs[stemBuf], input, g.InH, g.InW, kernel.Epilogue{ReLU: true}, s.ws, y0, y1)
 	kernel.MaxPool(s.bufs[poolBuf], s.bufs[stemBuf], sh, sw, c, p0, p1, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
 	if err := s.exchange(s.bufs[poolBuf], h, w, c, m.stem.then); err != nil {
@@ -521,6 +520,27 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 	kernel.GlobalAvgPool(s.features, x, h, w, c, s.sums)
 	kernel.FullyConnected(s.logits, s.features, m.fcW, m.fcB)
 	return s.logits, nil
+}
+
+// stemRows returns the rows [p0, p1) of the max-pool's output that worker
+// index of count computes, and the rows [y0, y1) of the stem's output they
+// read, for the stem conv g.
+func stemRows(g kernel.Conv, index, count int) (p0, p1, y0, y1 int) {
+	p0, p1 = shard.Rows(arch.PoolOutSize(g.OutH()), index, count)
+	y0, y1 = kernel.InputRows(p0, p1, g.OutH(), arch.PoolKernel, arch.PoolStride, arch.PoolPad)
+	return p0, p1, y0, y1
+}
+
+// InputRows returns the rows [lo, hi) of an h x w input that worker index
+// of count reads: those under its share of the stem (empty if it has
+// none). Only those need to reach it.
+func (m *Model) InputRows(h, w, index, count int) (lo, hi int) {
+	g := geometry(m.stem.spec, h, w)
+	p0, p1, y0, y1 := stemRows(g, index, count)
+	if p0 >= p1 {
+		return 0, 0
+	}
+	return kernel.InputRows(y0, y1, h, g.KH, g.Stride, g.Pad)
 }
 
 // geometry is the kernel's view of conv c on an h x w input.

@@ -38,9 +38,10 @@ func MaxPool(dst, src []float32, h, w, c, y0, y1, k, stride, pad int) {
 	}
 }
 
-// PoolInputRows returns the input rows [lo, hi) that output rows [y0, y1)
-// of a k x k max-pool read, in an input of h rows.
-func PoolInputRows(y0, y1, h, k, stride, pad int) (lo, hi int) {
+// InputRows returns the input rows [lo, hi) that output rows [y0, y1) of a
+// k x k window (a max-pool's, or a convolution's) read, in an input of h
+// rows.
+func InputRows(y0, y1, h, k, stride, pad int) (lo, hi int) {
 	return max(0, y0*stride-pad), min(h, (y1-1)*stride-pad+k)
 }
 

@@ -33,7 +33,7 @@ func TestMaxPool(t *testing.T) {
 
 // TestMaxPoolRows pools a range of output rows, with a vector tail in the
 // channels, on every kernel set: only those rows are written, each as the
-// naive pool computes it, and only the input rows PoolInputRows names are
+// naive pool computes it, and only the input rows InputRows names are
 // read (the others are NaN, which would win).
 func TestMaxPoolRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
@@ -56,9 +56,9 @@ func TestMaxPoolRows(t *testing.T) {
 			}
 		}
 	}
-	lo, hi := PoolInputRows(y0, y1, h, 3, 2, 1)
+	lo, hi := InputRows(y0, y1, h, 3, 2, 1)
 	if lo != 1 || hi != 8 {
-		t.Fatalf("PoolInputRows(%d, %d) = [%d, %d), want [1, 8)", y0, y1, lo, hi)
+		t.Fatalf("InputRows(%d, %d) = [%d, %d), want [1, 8)", y0, y1, lo, hi)
 	}
 	for i := range src {
 		if y := i / (w * c); y < lo || y >= hi {

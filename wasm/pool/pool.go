@@ -73,6 +73,23 @@ func LayoutFor(m *engine.Model, side int) Layout {
 	return l
 }
 
+// inputPart returns the part of a side x side x 3 input, as float32
+// offsets [lo, hi) into it, that workers [first, last) of count read: all
+// of it that has to pass through the shared memory for them.
+func inputPart(m *engine.Model, side, count, first, last int) (lo, hi int) {
+	lo, hi = side, 0
+	for i := first; i < last; i++ {
+		a, b := m.InputRows(side, side, i, count)
+		if a < b {
+			lo, hi = min(lo, a), max(hi, b)
+		}
+	}
+	if lo >= hi {
+		return 0, 0
+	}
+	return lo * side * 3, hi * side * 3
+}
+
 // memory is the SharedArrayBuffer as seen by one worker.
 type memory struct {
 	bytes   js.Value // Uint8Array over the whole buffer
@@ -181,12 +198,13 @@ func Serve(sab js.Value, m *engine.Model, side, index, count int) error {
 		return err
 	}
 	input := make([]float32, side*side*3)
+	lo, hi := inputPart(m, side, count, index, index+1)
 	go func() {
 		for job := mem.load(jobWord); ; job++ {
 			if !mem.waitJob(job) {
 				return
 			}
-			mem.Load(input, l.input)
+			mem.Load(input[lo:hi], l.input+lo)
 			if _, err := s.Run(input, side, side); err != nil {
 				mem.abort()
 				return
@@ -218,6 +236,7 @@ type Client struct {
 	layout  Layout
 	session *engine.Session // worker 0's share of the coordinator's model
 	side    int
+	input   [2]int // the part of the input the other workers read
 	slowest time.Duration
 }
 
@@ -233,7 +252,9 @@ func NewClient(sab js.Value, m *engine.Model, side, count int) (*Client, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Client{mem: mem, layout: l, session: s, side: side}, nil
+	c := &Client{mem: mem, layout: l, session: s, side: side}
+	c.input[0], c.input[1] = inputPart(m, side, count, 1, count)
+	return c, nil
 }
 
 // join connects worker index of count, whose share of the model is m, to
@@ -265,7 +286,7 @@ func (c *Client) Run(input []float32) ([]float32, error) {
 	// takes far longer than any before (the first allows for a slow
 	// device).
 	m.deadline = start.Add(5*time.Second + 20*c.slowest)
-	m.Store(c.layout.input, input)
+	m.Store(c.layout.input+c.input[0], input[c.input[0]:c.input[1]])
 	m.add(jobWord, 1)
 	m.notify(jobWord)
 	logits, err := c.session.Run(input, c.side, c.side)
