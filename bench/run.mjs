@@ -179,13 +179,13 @@ function markdown(meta, { rows, crossOriginIsolated }) {
     `- load average (1/5/15 min): before ${la(meta.loadavg.before)}, after ${la(meta.loadavg.after)}`,
     `- command: \`${meta.command}\``,
     '',
-    '| network | configuration | load ms | first-run ms | median ms | min ms | runs | ours/theirs | logit diff | wasm heap MiB |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| network | configuration | load ms | first-run ms | median ms | min ms | runs | ours/theirs | vs 1 worker | logit diff | wasm heap MiB |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     const cells = r.error
-      ? [`error: ${r.error.split('\n')[0].replaceAll('|', '\\|')}`, '', '', '', '', '', '', '']
-      : [f(r.loadMs, 0), f(r.firstMs), f(r.median), f(r.min), r.times.length, f(r.ratio, 2),
+      ? [`error: ${r.error.split('\n')[0].replaceAll('|', '\\|')}`, '', '', '', '', '', '', '', '']
+      : [f(r.loadMs, 0), f(r.firstMs), f(r.median), f(r.min), r.times.length, f(r.ratio, 2), r.speedup == null ? '' : `${f(r.speedup, 2)}x`,
         r.reference ? 'reference' : r.logitDiff == null ? '' : r.logitDiff.toExponential(1),
         r.heapBytes ? f(r.heapBytes / 2 ** 20, 0) : ''];
     out.push(`| ${[r.net, r.config, ...cells].join(' | ')} |`);
