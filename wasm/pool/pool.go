@@ -236,8 +236,9 @@ type Client struct {
 	layout  Layout
 	session *engine.Session // worker 0's share of the coordinator's model
 	side    int
-	input   [2]int // the part of the input the other workers read
-	slowest time.Duration
+	// inputLo, inputHi: the part of the input the other workers read
+	inputLo, inputHi int
+	slowest          time.Duration
 }
 
 // NewClient connects to a pool of count workers, this one included,
@@ -253,7 +254,7 @@ func NewClient(sab js.Value, m *engine.Model, side, count int) (*Client, error) 
 		return nil, err
 	}
 	c := &Client{mem: mem, layout: l, session: s, side: side}
-	c.input[0], c.input[1] = inputPart(m, side, count, 1, count)
+	c.inputLo, c.inputHi = inputPart(m, side, count, 1, count)
 	return c, nil
 }
 
@@ -286,7 +287,7 @@ func (c *Client) Run(input []float32) ([]float32, error) {
 	// takes far longer than any before (the first allows for a slow
 	// device).
 	m.deadline = start.Add(5*time.Second + 20*c.slowest)
-	m.Store(c.layout.input+c.input[0], input[c.input[0]:c.input[1]])
+	m.Store(c.layout.input+c.inputLo, input[c.inputLo:c.inputHi])
 	m.add(jobWord, 1)
 	m.notify(jobWord)
 	logits, err := c.session.Run(input, c.side, c.side)
