@@ -69,7 +69,14 @@ if [ ! -x /usr/bin/chromium ]; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium
 fi
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' || { echo "the browser tests need Node 20 or newer" >&2; exit 1; }
-wanted=$(node -p 'require("./e2e/package-lock.json").packages["node_modules/playwright-core"].version')
-installed=$(node -p 'require("./e2e/node_modules/playwright-core/package.json").version' 2>/dev/null || true)
+# npm ci again when the installed packages are not the lock file's.
+packages='["playwright-core", "typescript"]'
+wanted=$(node -e "const l = require('./e2e/package-lock.json'); for (const p of $packages) console.log(l.packages['node_modules/' + p].version)")
+installed=$(node -e "for (const p of $packages) console.log(require('./e2e/node_modules/' + p + '/package.json').version)" 2>/dev/null || true)
 [ "$installed" = "$wanted" ] || (cd e2e && npm ci --no-audit --no-fund)
+
+step "resnet.js type declarations (tsc on e2e/types/usage.ts)"
+e2e/node_modules/.bin/tsc -p e2e/types
+
+step "browser tests (e2e/*.test.mjs)"
 node --test e2e/

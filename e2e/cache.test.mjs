@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  dropFiles, fixtureImages, launchChromium, openApp, pngPayload, resultOf, scratchDir, screenshot, startServer, waitReady,
+  dropFiles, fixtureImages, launchChromium, openApp, pngPayload, resultOf, scratchDir, screenshot, startServer, storedKeys, waitReady,
 } from './harness.mjs';
 
 let server, browser, scratch, images;
@@ -39,19 +39,6 @@ async function classifyOne(page, name) {
   const im = images[3];
   await dropFiles(page, [await pngPayload(im, name)]);
   assert.equal((await resultOf(page, name)).top1, im.class);
-}
-
-/** Reads the cache's IndexedDB from the page: {key: storedBytes} of a store. */
-function storedKeys(page, store) {
-  return page.evaluate((store) => new Promise((resolve, reject) => {
-    const open = indexedDB.open('resnet-weights');
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const req = open.result.transaction(store).objectStore(store).getAllKeys();
-      req.onsuccess = () => { open.result.close(); resolve(req.result); };
-      req.onerror = () => reject(req.error);
-    };
-  }), store);
 }
 
 test('the first visit shows the download progress', async (t) => {

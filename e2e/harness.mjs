@@ -175,3 +175,16 @@ export async function screenshot(page, name) {
 export async function pngPayload(image, name) {
   return { name, type: 'image/png', bytes: await readFile(image.png) };
 }
+
+/** The keys of one object store of the weight cache's IndexedDB, read in page. */
+export function storedKeys(page, store) {
+  return page.evaluate((store) => new Promise((resolve, reject) => {
+    const open = indexedDB.open('resnet-weights');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const req = open.result.transaction(store).objectStore(store).getAllKeys();
+      req.onsuccess = () => { open.result.close(); resolve(req.result); };
+      req.onerror = () => reject(req.error);
+    };
+  }), store);
+}

@@ -181,6 +181,7 @@ func FromPlan(p *Plan, opts ...Option) (*Model, error) {
 type convWeights struct {
 	bias []float32
 	rows func(dst []float32, o0 int)
+	err  func() error // nil, or what rows found wrong once packing is done
 }
 
 // build packs p's convolutions, the weights of each as folded gives them.
@@ -198,7 +199,13 @@ func build(p *Plan, folded func(FoldedConv) (convWeights, error), opts []Option)
 		if err != nil {
 			return conv{}, err
 		}
-		return pack(fc.Conv, w, outSide, o.shard, byRows), nil
+		cv := pack(fc.Conv, w, outSide, o.shard, byRows)
+		if w.err != nil {
+			if err := w.err(); err != nil {
+				return conv{}, err
+			}
+		}
+		return cv, nil
 	}
 	side := p.Stem.OutSize(o.inputSize)
 	var err error

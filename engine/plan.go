@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -66,6 +67,9 @@ func outline(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Plan, error) {
 	}
 	p := &Plan{Config: cfg, Stem: FoldedConv{Conv: net.Stem}, Features: net.FCIn,
 		FCWeight: ckpt.Tensors["fc.weight"].Values(), FCBias: ckpt.Tensors["fc.bias"].Values()}
+	if err := errors.Join(finite("fc.weight", p.FCWeight, 0), finite("fc.bias", p.FCBias, 0)); err != nil {
+		return nil, err
+	}
 	for _, b := range net.Blocks {
 		var fb FoldedBlock
 		for _, c := range b.Convs {
@@ -105,6 +109,9 @@ func foldBatchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (FoldedConv, er
 		return FoldedConv{}, err
 	}
 	w := t[c.Name+".weight"].OwnedValues()
+	if err := finite(c.Name+".weight", w, 0); err != nil {
+		return FoldedConv{}, err
+	}
 	scaleRows(w, scale, c.In*c.Kernel*c.Kernel)
 	return FoldedConv{Conv: c, Weight: w, Bias: bias}, nil
 }
@@ -117,10 +124,23 @@ func foldedRows(c arch.Conv, t map[string]*checkpoint.Tensor) (convWeights, erro
 		return convWeights{}, err
 	}
 	w, per := t[c.Name+".weight"], c.In*c.Kernel*c.Kernel
+	var bad error // the first NaN or Inf met, checked where the panels are decoded anyway
 	return convWeights{bias: bias, rows: func(dst []float32, o0 int) {
 		w.Decode(dst, o0*per)
+		if bad == nil {
+			bad = finite(c.Name+".weight", dst, o0*per)
+		}
 		scaleRows(dst, scale[o0:], per)
-	}}, nil
+	}, err: func() error { return bad }}, nil
+}
+
+// finite names the first NaN or Inf of values from..from+len(v) of a
+// tensor: such a weight makes every answer wrong, confidently.
+func finite(name string, v []float32, from int) error {
+	if i := checkpoint.FirstNonFinite(v); i >= 0 {
+		return checkpoint.NonFiniteError(name, from+i, v[i])
+	}
+	return nil
 }
 
 // batchNorm returns each output channel's scale, gamma/sqrt(var+eps), and
@@ -129,6 +149,14 @@ func foldedRows(c arch.Conv, t map[string]*checkpoint.Tensor) (convWeights, erro
 func batchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (scale []float64, bias []float32, err error) {
 	gamma, beta := t[c.BN+".weight"].Values(), t[c.BN+".bias"].Values()
 	mean, variance := t[c.BN+".running_mean"].Values(), t[c.BN+".running_var"].Values()
+	for _, p := range []struct {
+		name string
+		v    []float32
+	}{{"weight", gamma}, {"bias", beta}, {"running_mean", mean}, {"running_var", variance}} {
+		if err := finite(c.BN+"."+p.name, p.v, 0); err != nil {
+			return nil, nil, err
+		}
+	}
 	scale, bias = make([]float64, c.Out), make([]float32, c.Out)
 	for o := range c.Out {
 		if variance[o] < 0 {

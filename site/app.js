@@ -3,6 +3,7 @@
 import { ResNet, defaultWorkers } from './resnet.js';
 import { formatBytes, formatMs, formatPercent } from './format.js';
 import { setupImages } from './images.js';
+import { setupModelPanel, describeInfo } from './models.js';
 import { setupWebcam } from './webcam.js';
 import { toast } from './notify.js';
 
@@ -12,22 +13,45 @@ const $ = (id) => document.getElementById(id);
 // explains what they can and cannot recognise.
 const FASHION_PREFIX = 'fashion-';
 
-// The classifier in use, and the one being loaded while a load runs.
-let markStarted;
+// The last model chosen, so that a reload comes back to it.
+const MODEL_KEY = 'resnet.model';
+
+/** A promise with its resolve and reject, and whether it has settled. */
+function deferred() {
+  const d = { settled: false };
+  d.promise = new Promise((resolve, reject) => {
+    d.resolve = (v) => { d.settled = true; resolve(v); };
+    d.reject = (e) => { d.settled = true; reject(e); };
+  });
+  return d;
+}
+
+// The classifier in use. Files and frames ask it for the classifier; while
+// a model loads, or after a load failed, they wait for the next one that
+// is ready (a retry, another model), so no file is ever dropped.
 const session = {
   clf: null,
-  loading: null,
-  // Settles once the first load has begun, so that files dropped while the
-  // page starts wait for the model instead of failing.
-  started: new Promise((resolve) => { markStarted = resolve; }),
+  next: deferred(), // resolves with the next classifier that is ready
+  failed: false, // the last load failed; waiting files say so
   /** The loaded classifier, or null while none is ready. */
   current() { return this.clf; },
-  /** Resolves to the classifier, waiting for a load in progress. */
-  async classifier() {
-    await this.started;
-    const clf = this.loading ? await this.loading : this.clf;
-    if (!clf) throw new Error('No model is loaded. Choose a model above.');
-    return clf;
+  /** Resolves to the loaded classifier, waiting for the next one if none is ready. */
+  classifier() { return this.clf ? Promise.resolve(this.clf) : this.next.promise; },
+  /** A load has begun: the current classifier goes. */
+  unload() {
+    this.clf?.dispose();
+    this.clf = null;
+    this.failed = false;
+    if (this.next.settled) this.next = deferred();
+  },
+  ready(clf) {
+    this.clf = clf;
+    this.next.resolve(clf);
+  },
+  /** No model can ever load (the list of models failed): waiting files fail. */
+  fail(error) {
+    this.next.reject(error);
+    this.next.promise.catch(() => {});
   },
 };
 
@@ -78,8 +102,7 @@ const initialWorkers = () => {
 };
 
 async function loadModel(name) {
-  session.clf?.dispose();
-  session.clf = null;
+  session.unload();
   const started = performance.now();
   const number = ++latestLoad;
   const current = () => number === latestLoad;
@@ -88,15 +111,13 @@ async function loadModel(name) {
   $('load-text').textContent = `Loading ${name}…`;
   $('notices').replaceChildren();
   const workers = Number($('workers-select').value);
-  const loading = ResNet.load({ model: name, backend: BACKEND, workers, onProgress: (e) => { if (current()) showProgress(e); } });
-  session.loading = loading;
   try {
-    const clf = await loading;
+    const clf = await ResNet.load({ model: name, backend: BACKEND, workers, onProgress: (e) => { if (current()) showProgress(e); } });
     if (!current()) return clf.dispose();
-    session.clf = clf;
+    session.ready(clf);
     $('load-progress').hidden = true;
     showBackend(clf.backend);
-    const how = clf.source === 'cache' ? 'from this browser’s cache' : `downloaded (${formatBytes(clf.model.bytes)})`;
+    const how = { cache: 'from this browser’s cache', page: 'from this page’s memory' }[clf.source] ?? `downloaded (${formatBytes(clf.model.bytes)})`;
     $('load-text').textContent = `Ready: ${clf.model.name}, ${how}, in ${formatMs(performance.now() - started)}.`;
     $('notices').replaceChildren(...clf.notices.map(noticeItem));
     clf.onBackendChange = ({ backend, notice }) => {
@@ -105,24 +126,24 @@ async function loadModel(name) {
     };
   } catch (e) {
     if (!current()) return;
+    session.failed = true;
     $('load-progress').hidden = true;
     $('load-status').classList.add('failed');
     $('load-text').textContent = `The model could not be loaded. ${e.message}`;
     $('load-retry').hidden = false;
-  } finally {
-    if (current()) session.loading = null;
   }
   await refreshCache();
 }
 
 function describeModel(m) {
   $('accuracy').hidden = !m.accuracy;
-  $('accuracy').textContent = `${formatPercent(m.accuracy)} test accuracy`;
-  $('model-knows').textContent = m.labels.length <= 40
-    ? `${m.name} recognises these ${m.labels.length} classes`
-    : `${m.name} recognises ${m.labels.length} classes, among them`;
-  $('model-labels').replaceChildren(...m.labels.slice(0, 40).map((l) => Object.assign(document.createElement('li'), { textContent: l })));
-  $('model-note').hidden = !m.name.startsWith(FASHION_PREFIX);
+  $('accuracy').textContent = m.official ? `${formatPercent(m.accuracy)} ImageNet top-1` : `${formatPercent(m.accuracy)} test accuracy`;
+  const n = m.classNames.length;
+  $('model-knows').textContent = n <= 40 ? `${m.name} recognises these ${n} classes` : `${m.name} recognises ${n} classes, among them`;
+  $('model-labels').replaceChildren(...m.classNames.slice(0, 40).map((l) => Object.assign(document.createElement('li'), { textContent: l })));
+  $('model-note').hidden = !m.name.startsWith(FASHION_PREFIX) || m.added;
+  $('model-added-note').hidden = !m.added;
+  $('model-added-note').textContent = m.added ? `${describeInfo(m)}.${m.labels === 'imagenet' && !m.official ? ' This checkpoint is not one of torchvision’s published ones, so its 1000 outputs are assumed to be ImageNet’s classes.' : ''}` : '';
 }
 
 async function refreshCache() {
@@ -169,6 +190,28 @@ function setupTabs(webcam) {
 async function main() {
   // On a phone the model details would push the drop zone off the screen.
   $('model-about').open = !matchMedia('(max-width: 640px)').matches;
+  const panel = setupModelPanel({
+    chosen: (name) => choose(name),
+    changed: () => cacheChanged(),
+    add: (source, onProgress) => addModel(source, { onProgress }),
+  });
+  const choose = (name) => {
+    localStorage.setItem(MODEL_KEY, name);
+    describeModel(panel.current());
+    loadModel(name);
+  };
+  // Adds a checkpoint as a model, then switches to it: files queued after
+  // it wait for that load.
+  async function addModel(source, { labels, onProgress } = {}) {
+    const { model, notices } = await ResNet.addModel(source, {
+      labels, onProgress, dtype: $('store-f16').checked ? 'f16' : 'f32', variant: $('add-variant').value,
+    });
+    await panel.refresh(model.name);
+    choose(model.name);
+    await refreshCache();
+    return Object.assign(model, { notices });
+  }
+  session.addModel = addModel;
   setupImages(session);
   setupTabs(setupWebcam(session));
   $('clear-cache').addEventListener('click', async () => {
@@ -178,35 +221,34 @@ async function main() {
     } catch (e) {
       toast(e.message, 'error');
     }
-    await refreshCache();
+    await cacheChanged();
   });
-
-  let models;
+  // The cache changed (cleared here, or anything in another tab): update
+  // its line and the list of models, leaving a model that is gone.
+  async function cacheChanged() {
+    await refreshCache();
+    const shown = $('model-select').value;
+    await panel.refresh();
+    if ($('model-select').value !== shown) choose($('model-select').value);
+  }
+  ResNet.onCacheChange(cacheChanged);
   try {
-    models = await ResNet.models();
+    await panel.refresh(localStorage.getItem(MODEL_KEY) ?? undefined);
   } catch (e) {
     $('load-text').textContent = `The list of models could not be loaded. ${e.message}`;
     $('load-status').classList.add('failed');
-    markStarted();
+    session.fail(new Error(`No model can be loaded: the list of models could not be loaded (${e.message}). Reload the page to try again.`));
     return;
   }
   const select = $('model-select');
-  for (const m of models) {
-    select.append(new Option(`${m.name} · ${formatBytes(m.bytes)}`, m.name, m.default, m.default));
-  }
-  const chosen = () => models.find((m) => m.name === select.value);
-  select.disabled = false;
-  select.addEventListener('change', () => { describeModel(chosen()); loadModel(select.value); });
   const workers = $('workers-select');
   for (let n = 1; n <= MAX_WORKERS; n++) workers.append(new Option(String(n), String(n)));
   workers.value = String(initialWorkers());
   workers.disabled = false;
   workers.addEventListener('change', () => loadModel(select.value));
   $('load-retry').addEventListener('click', () => loadModel(select.value));
-  describeModel(chosen());
-  const firstLoad = loadModel(select.value);
-  markStarted();
-  await firstLoad;
+  describeModel(panel.current());
+  await loadModel(select.value);
 }
 
 main();

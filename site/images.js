@@ -2,7 +2,9 @@
 // result card with a preview, the top-5 bars and the timings.
 import { renderBars, timingText } from './bars.js';
 import { formatBytes } from './format.js';
+import { describeInfo, PHASE_TEXT } from './models.js';
 import { toast } from './notify.js';
+import { kindOf } from './sniff.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,24 +18,42 @@ export function setupImages(session) {
   // Classifications run one after another, in the order the files came.
   let queue = Promise.resolve();
 
-  // The newest files go on top, in the order they came.
-  const accept = (files) => {
+  // The newest files go on top, in the order they came. A checkpoint
+  // becomes a model (with the one labels file dropped along, if any), and
+  // the files after it are classified with it.
+  const accept = async (files) => {
     if (files.length === 0) return;
+    const kinds = await Promise.all(files.map((f) => kindOf(f).catch(() => 'image')));
+    const checkpoints = kinds.filter((k) => k === 'checkpoint').length;
+    const labelFiles = files.filter((_, i) => kinds[i] === 'labels');
+    const labels = checkpoints === 1 && labelFiles.length === 1 ? labelFiles[0] : undefined;
     $('results-head').hidden = false;
     const batch = document.createDocumentFragment();
-    for (const file of files) {
-      const card = resultCard(file);
+    files.forEach((file, i) => {
+      if (file === labels) return;
+      const card = kinds[i] === 'checkpoint' ? modelCard(file) : resultCard(file);
       batch.append(card.li);
-      queue = queue.then(() => classifyInto(session, file, card));
-    }
+      if (kinds[i] === 'checkpoint') {
+        const added = addInto(session, file, labels, card);
+        queue = queue.then(() => added);
+      } else if (kinds[i] === 'labels') {
+        showFailure(card, checkpoints
+          ? 'This text file was not used as a labels file: drop one checkpoint with one labels file to name its classes.'
+          : 'This is a text file, not an image. To name a checkpoint’s classes, drop the labels file together with the checkpoint.');
+      } else {
+        queue = queue.then(() => classifyInto(session, file, card));
+      }
+    });
     results.prepend(batch);
   };
 
   $('choose-files').addEventListener('click', () => input.click());
-  input.addEventListener('change', () => {
-    accept([...input.files]);
-    input.value = ''; // choosing the same file again fires change again
-  });
+  for (const picker of [input, $('checkpoint-input')]) {
+    picker.addEventListener('change', () => {
+      accept([...picker.files]);
+      picker.value = ''; // choosing the same file again fires change again
+    });
+  }
 
   zone.addEventListener('dragenter', (e) => { e.preventDefault(); zone.classList.add('dragging'); });
   zone.addEventListener('dragover', (e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'copy'; });
@@ -67,23 +87,25 @@ export function setupImages(session) {
   });
 }
 
-/** Builds a card for file in its waiting state. */
-function resultCard(file) {
+/** Builds a card for file in its waiting state, with a preview of it if withPreview. */
+function resultCard(file, withPreview = true) {
   const li = document.createElement('li');
   li.className = 'card result pending';
   li.setAttribute('aria-busy', 'true');
 
   const preview = document.createElement('div');
   preview.className = 'preview';
-  const img = document.createElement('img');
-  img.alt = `Preview of ${file.name}`;
-  img.src = URL.createObjectURL(file);
-  img.onload = () => {
-    if (img.naturalWidth < PIXELATED_BELOW) img.classList.add('pixelated');
-    meta.textContent = `${img.naturalWidth}×${img.naturalHeight} · ${formatBytes(file.size)}`;
-  };
-  img.onerror = () => { preview.classList.add('no-preview'); img.remove(); };
-  preview.append(img);
+  if (withPreview) {
+    const img = document.createElement('img');
+    img.alt = `Preview of ${file.name}`;
+    img.src = URL.createObjectURL(file);
+    img.onload = () => {
+      if (img.naturalWidth < PIXELATED_BELOW) img.classList.add('pixelated');
+      meta.textContent = `${img.naturalWidth}×${img.naturalHeight} · ${formatBytes(file.size)}`;
+    };
+    img.onerror = () => { preview.classList.add('no-preview'); img.remove(); };
+    preview.append(img);
+  }
 
   const body = document.createElement('div');
   body.className = 'result-body';
@@ -107,22 +129,91 @@ function resultCard(file) {
   timings.className = 'timings';
   body.append(head, status, bars, timings);
   li.append(preview, body);
-  return { li, status, bars, timings };
+  return { li, preview, status, bars, timings };
 }
+
+// A classification that fails with one of these codes met a model change
+// (its classifier was disposed or its worker stopped): it is run again with
+// the model selected now, at most this many times.
+const SUPERSEDED = new Set(['disposed', 'stopped', 'no-model']);
+const MAX_ATTEMPTS = 20;
 
 async function classifyInto(session, file, card) {
   try {
-    const clf = await session.classifier();
-    const r = await clf.classify(file);
+    let clf, r;
+    for (let attempt = 1; !r; attempt++) {
+      if (!session.current()) {
+        card.status.textContent = session.failed
+          ? 'Waiting for a model: the last one could not be loaded. Use “Try again” above, or choose another.'
+          : 'Waiting for the model to load…';
+      }
+      clf = await session.classifier();
+      card.status.textContent = 'Classifying…';
+      try {
+        r = await clf.classify(file);
+      } catch (e) {
+        if (!SUPERSEDED.has(e.code) || attempt >= MAX_ATTEMPTS) throw e;
+      }
+    }
     renderBars(card.bars, r.top);
     card.status.textContent = `${clf.model.name} says: ${r.top[0].label}`;
+    // Finished results are announced politely, one at a time (errors are alerts).
+    $('results-announcer').textContent = `${file.name || 'Pasted image'}: ${r.top[0].label}`;
     card.timings.textContent = timingText(r);
     card.li.classList.remove('pending');
   } catch (e) {
+    showFailure(card, e.message);
+  } finally {
+    card.li.removeAttribute('aria-busy');
+  }
+}
+
+function showFailure(card, message) {
+  card.li.classList.remove('pending');
+  card.li.removeAttribute('aria-busy');
+  card.li.classList.add('failed');
+  card.status.textContent = message;
+  card.status.setAttribute('role', 'alert');
+}
+
+/** Builds a card for a checkpoint file being added as a model. */
+function modelCard(file) {
+  const card = resultCard(file, false);
+  card.li.classList.add('model-file');
+  card.preview.classList.add('checkpoint-icon');
+  card.status.textContent = 'Reading the checkpoint…';
+  const bar = document.createElement('div');
+  bar.className = 'progress';
+  bar.setAttribute('role', 'progressbar');
+  bar.setAttribute('aria-label', `Adding ${file.name}`);
+  bar.setAttribute('aria-valuemin', '0');
+  bar.setAttribute('aria-valuemax', '100');
+  bar.append(Object.assign(document.createElement('div'), { className: 'progress-fill' }));
+  card.status.after(bar);
+  card.progress = (p) => {
+    if (p.total) {
+      const pct = Math.floor((p.loaded / p.total) * 100);
+      bar.setAttribute('aria-valuenow', String(pct));
+      bar.firstElementChild.style.width = `${pct}%`;
+    }
+    card.status.textContent = PHASE_TEXT[p.phase] ?? card.status.textContent;
+  };
+  card.bar = bar;
+  return card;
+}
+
+/** Adds file as a model and tells in card how that went. */
+async function addInto(session, file, labels, card) {
+  try {
+    const info = await session.addModel(file, { labels, onProgress: card.progress });
+    card.bar.remove();
     card.li.classList.remove('pending');
-    card.li.classList.add('failed');
-    card.status.textContent = e.message;
-    card.status.setAttribute('role', 'alert');
+    card.status.textContent = `Added as the model “${info.name}”: ${describeInfo(info)}. Classifying with it from now on.`;
+    const where = info.stored ? `stored in this browser (${formatBytes(info.bytes)}, ${info.dtype.toLowerCase()})` : 'not stored: it works until this page is closed';
+    card.timings.textContent = [where, ...(labels ? [`class names from ${labels.name}`] : []), ...info.notices].join(' · ');
+  } catch (e) {
+    card.bar.remove();
+    showFailure(card, e.message);
   } finally {
     card.li.removeAttribute('aria-busy');
   }

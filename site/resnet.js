@@ -78,9 +78,6 @@ class Engine {
   fail(message) {
     this.onFail?.();
     this.dead = new ResNetError('engine', message);
-    this.started.reject(this.dead);
-    for (const call of this.pending.values()) call.reject(this.dead);
-    this.pending.clear();
     this.terminate();
   }
 
@@ -93,8 +90,13 @@ class Engine {
     });
   }
 
+  /** Stops the worker; calls still waiting for it are rejected, never left hanging. */
   terminate() {
     this.worker.terminate();
+    this.dead ??= new ResNetError('stopped', 'The classifier was stopped before it answered.');
+    this.started.reject(this.dead);
+    for (const call of this.pending.values()) call.reject(this.dead);
+    this.pending.clear();
     live.delete(this);
     if (idle === this) idle = null;
   }
@@ -218,6 +220,73 @@ function pixelsOf(input) {
   }
 }
 
+// Tabs of the page tell each other when the weight cache changed.
+const cacheChannel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('resnet-weight-cache') : null;
+const cacheChanged = () => cacheChannel?.postMessage('changed');
+
+// The largest weights file the page reads (a ResNet-152 in float32 is
+// 240 MB); the worker holds the same bound (wasm/entry.go).
+const MAX_WEIGHT_BYTES = 2 ** 30;
+
+// Added models that the browser could not store (no IndexedDB, a full
+// quota): they last as long as the page. name -> {entry, file}
+const unstored = new Map();
+
+/** The entries of the added models: stored ones, then this page's unstored ones. */
+async function addedEntries() {
+  const { models } = await (await anyEngine()).call('listModels');
+  const names = new Set(models.map((m) => m.name));
+  return [...models, ...[...unstored.values()].map((u) => u.entry).filter((e) => !names.has(e.name))];
+}
+
+/** Describes a model entry (bundled or added) as resnet.d.ts's ModelInfo. */
+function infoOf(entry) {
+  const added = entry.added ?? null;
+  return {
+    name: entry.name,
+    arch: entry.arch,
+    variant: entry.variant,
+    classes: entry.classes,
+    labels: added ? added.labels : 'file',
+    classNames: entry.labels,
+    official: added?.official ?? null,
+    bytes: entry.bytes,
+    dtype: entry.dtype,
+    accuracy: entry.accuracy || null,
+    source: entry.source,
+    added: Boolean(added),
+    stored: !added || !unstored.has(entry.name),
+    default: Boolean(entry.default),
+    file: added?.file ?? null,
+  };
+}
+
+/** The bytes of a labels file given as text, a list of names or a File. */
+async function labelsText(labels) {
+  if (labels === undefined || labels === null) return undefined;
+  if (Array.isArray(labels)) return labels.join('\n');
+  if (labels instanceof Blob) return labels.text();
+  if (typeof labels === 'string') return labels;
+  throw new ResNetError('bad-request', 'labels must be text, an array of class names or a File.');
+}
+
+/** A checkpoint given to addModel as a Uint8Array the worker may keep. */
+async function checkpointBytes(source) {
+  if (source instanceof Blob) {
+    if (source.size > MAX_WEIGHT_BYTES) {
+      throw new ResNetError('file-too-large', `${source.name || 'This file'} is ${Math.round(source.size / 1e6)} MB; the page takes weights files up to ${Math.round(MAX_WEIGHT_BYTES / 1e6)} MB (a ResNet-152 in float32 is 240 MB).`);
+    }
+    try {
+      return { bytes: new Uint8Array(await source.arrayBuffer()), own: true };
+    } catch (e) {
+      throw new ResNetError('file-too-large', `${source.name || 'This file'} could not be read into memory (${e.message}). Close other tabs, or try a smaller (f16) file.`);
+    }
+  }
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), own: false };
+  if (ArrayBuffer.isView(source)) return { bytes: new Uint8Array(source.buffer, source.byteOffset, source.byteLength), own: false };
+  throw new ResNetError('bad-request', 'addModel takes a File, Blob, ArrayBuffer, typed array or URL.');
+}
+
 export class ResNet {
   /** The models of manifest.json, as published by the build. */
   static async models() {
@@ -225,8 +294,86 @@ export class ResNet {
   }
 
   /**
-   * Loads a model by name (default: the manifest's default model) and
-   * resolves to a classifier. onProgress receives events such as
+   * Lists every model load() takes, as ModelInfo (see resnet.d.ts): the
+   * bundled ones, then those added with addModel.
+   */
+  static async listModels() {
+    const [bundled, added] = await Promise.all([ResNet.models(), addedEntries()]);
+    return [...bundled, ...added].map(infoOf);
+  }
+
+  /** torchvision's official ImageNet checkpoints that addModel recognises. */
+  static async officialCheckpoints() {
+    return (await manifest()).official ?? [];
+  }
+
+  /**
+   * Adds a PyTorch ResNet checkpoint as a model: a File, Blob, ArrayBuffer
+   * or typed array holding a .pth (torch.save of a state_dict, or a
+   * training checkpoint holding one) or a .safetensors file, or the URL of
+   * one. The architecture comes from the tensors; torchvision's official
+   * ImageNet checkpoints are recognised by their SHA-256. The weights are
+   * converted to safetensors (dtype 'f32' or 'f16') and stored in this
+   * browser with the model; when they cannot be stored (a full quota) the
+   * model lasts as long as the page and the result's notices say so.
+   * Options: name (default: the file's name), labels (a labels file's text,
+   * a File, or an array of class names), variant ('v1.5', torchvision's
+   * default, or 'v1': where a Bottleneck puts its stride), onProgress
+   * (phases 'download', 'read', 'convert' with loaded/total, 'store').
+   * Resolves to {model: ModelInfo, notices}.
+   */
+  static async addModel(source, { name, labels, variant, dtype = 'f32', onProgress } = {}) {
+    let file, url, fileName, transfer = [];
+    if (typeof source === 'string' || source instanceof URL) {
+      url = new URL(source, location.href);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ResNetError('bad-request', `${url.href} is not an http(s) URL.`);
+      fileName = decodeURIComponent(url.pathname.split('/').pop() || url.hostname);
+      url = url.href;
+    } else {
+      const { bytes, own } = await checkpointBytes(source);
+      file = bytes;
+      if (own) transfer = [bytes.buffer]; // ours alone: move it instead of copying
+      fileName = source.name;
+    }
+    const [{ models, official }, text, engine] = await Promise.all([manifest(), labelsText(labels), anyEngine()]);
+    const r = await engine.call('addModel', {
+      file, url, fileName, name, labels: text, variant, dtype,
+      official: JSON.stringify(official ?? []), reserved: models.map((m) => m.name),
+    }, { transfer, onProgress });
+    if (r.stored) unstored.delete(r.model.name);
+    else unstored.set(r.model.name, { entry: r.model, file: r.file });
+    cacheChanged();
+    return { model: infoOf(r.model), notices: r.notices, memoryBytes: r.memoryBytes };
+  }
+
+  /** Removes a model added with addModel, and its weights. */
+  static async removeModel(name) {
+    if ((await ResNet.models()).some((m) => m.name === name)) throw new ResNetError('bad-request', `${name} is a bundled model; only added models can be removed.`);
+    unstored.delete(name);
+    await (await anyEngine()).call('removeModel', { name });
+    cacheChanged();
+  }
+
+  /**
+   * Changes an added model's variant ('v1.5' or 'v1': the stride
+   * placement, which weights do not show); the next load uses it.
+   */
+  static async updateModel(name, { variant }) {
+    const entry = (await addedEntries()).find((e) => e.name === name);
+    if (!entry) throw new ResNetError('bad-request', `No added model is called ${name}.`);
+    if (variant !== 'v1' && variant !== 'v1.5') throw new ResNetError('bad-request', 'variant must be "v1" or "v1.5".');
+    const changed = { ...entry, variant };
+    const kept = unstored.get(name);
+    if (kept) kept.entry = changed;
+    else await (await anyEngine()).call('updateModel', { model: changed });
+    cacheChanged();
+    return infoOf(changed);
+  }
+
+  /**
+   * Loads a model by name (default: the manifest's default model): a
+   * bundled one or one added with addModel. Resolves to a classifier.
+   * onProgress receives events such as
    * {phase: 'download', loaded, total, backend}; phases are 'engine'
    * (starting the worker), then, with the backend's name, 'cache',
    * 'download', 'verify' and 'build'. backend is 'auto' (WebGPU on a
@@ -239,23 +386,29 @@ export class ResNet {
   static async load({ model, onProgress, backend = 'auto', workers = defaultWorkers() } = {}) {
     onProgress?.({ phase: 'engine' });
     const [models, engine] = await Promise.all([ResNet.models(), acquireEngine()]);
-    const entry = model === undefined ? (models.find((m) => m.default) ?? models[0]) : models.find((m) => m.name === model);
     try {
+      let entry = model === undefined ? (models.find((m) => m.default) ?? models[0]) : models.find((m) => m.name === model);
+      let withURL = entry && { ...entry, url: new URL(entry.url, base).href };
+      if (!entry) {
+        entry = withURL = (await addedEntries()).find((m) => m.name === model);
+      }
       if (!entry) throw new ResNetError('bad-request', `Unknown model ${model}; known: ${models.map((m) => m.name).join(', ')}.`);
-      const withURL = { ...entry, url: new URL(entry.url, base).href };
+      const file = unstored.get(entry.name)?.file;
       // A pool needs SharedArrayBuffer (cross-origin isolation) and
       // Atomics.waitAsync (its workers wait for images without blocking).
       const noPool = !self.crossOriginIsolated ? 'This page is not cross-origin isolated'
         : typeof Atomics.waitAsync !== 'function' ? 'This browser lacks Atomics.waitAsync' : '';
       const forPool = workers > 1 && !noPool;
-      const info = await engine.call('load', { model: withURL, backend, forPool }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
+      const info = await engine.call('load', { model: withURL, file, backend, forPool }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
+      if (file) info.notices.push('This model is not stored in the browser: it works until this page is closed.');
+      if (info.source === 'network') cacheChanged();
       let pool = null;
       if (workers > 1 && info.poolBytes) {
         if (noPool) {
           info.notices.push(`${noPool}, so the classifier runs on one worker instead of ${workers}.`);
         } else {
           try {
-            pool = await Pool.start(engine, withURL, info.file, workers, info.poolBytes, onProgress);
+            pool = await Pool.start(engine, withURL, info.file ?? file, workers, info.poolBytes, onProgress);
             info.backend = pool.backend;
           } catch (e) {
             info.notices.push(`The ${workers} workers could not start (${e.message}); the classifier runs on one.`);
@@ -274,9 +427,22 @@ export class ResNet {
     return (await anyEngine()).call('cacheInfo');
   }
 
-  /** Deletes every cached weights file; resolves to the new cacheInfo. */
+  /**
+   * Deletes every cached weights file and added model; resolves to the new
+   * cacheInfo. Every running worker is told, so that a download under way
+   * is not stored afterwards.
+   */
   static async clearCache() {
-    return (await anyEngine()).call('clearCache');
+    const engines = [...live].filter((e) => !e.dead);
+    if (engines.length === 0) engines.push(await anyEngine());
+    const [info] = await Promise.all(engines.map((e) => e.call('clearCache')));
+    cacheChanged();
+    return info;
+  }
+
+  /** Calls fn when another tab changes the weight cache (loads, adds, removes, clears). */
+  static onCacheChange(fn) {
+    cacheChannel?.addEventListener('message', () => fn());
   }
 
   constructor(engine, entry, info, pool = null) {
@@ -288,6 +454,7 @@ export class ResNet {
     this.source = info.source; // 'cache' or 'network'
     this.notices = info.notices; // sentences for the user, e.g. no cache
     this.loadTimings = info.timings; // {weights, build} in ms
+    this.memoryBytes = info.memoryBytes; // the coordinator's WebAssembly memory after loading
     this.onBackendChange = null; // called with {backend, notice} if the backend changes by itself
     engine.onBackend = (msg) => {
       this.backend = msg.backend;
@@ -306,7 +473,8 @@ export class ResNet {
    * network's raw output as a Float32Array.
    */
   async classify(input, { topK = 5, logits = false } = {}) {
-    if (!this.engine) throw new ResNetError('no-model', 'This classifier has been disposed.');
+    const disposed = () => new ResNetError('disposed', 'This classifier has been disposed.');
+    if (!this.engine) throw disposed();
     const start = performance.now();
     let request, transfer, readTime;
     if (input instanceof Blob) {
@@ -319,7 +487,9 @@ export class ResNet {
       request = { pixels: pixels.buffer, width, height };
       transfer = [pixels.buffer];
     }
+    if (!this.engine) throw disposed(); // while the file was read
     const r = await this.engine.call('classify', { ...request, k: topK, logits }, { transfer });
+    if (r.model !== this.model.name) throw disposed(); // its worker moved on to the next model meanwhile
     if (r.fallback) {
       this.stopPool(); // its workers are stopped or broken; the coordinator now runs alone
       this.onBackendChange?.({ backend: r.backend, notice: r.fallback });

@@ -7,6 +7,7 @@ self.onmessage = async ({ data }) => {
     importScripts(data.wasmExec);
     const go = new Go();
     const instance = await WebAssembly.instantiate(data.module, go.importObject);
+    self.wasmMemory = instance.exports.mem; // its size is reported with loads (wasm/jsvalue.go)
     go.run(instance).then(() => {
       self.postMessage({ type: 'fatal', message: 'The classifier stopped unexpectedly. Reload the page to start it again.' });
     });

@@ -5,20 +5,24 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"syscall/js"
 	"time"
 
 	"github.com/hack-pad/go-indexeddb/idb"
 )
 
-// The IndexedDB layout of the weight cache. Both stores are keyed by
-// modelEntry.cacheKey ("name@sha256"). Listing reads only the small
-// entries store, never the weights.
+// The IndexedDB layout of the weight cache. The files and entries stores
+// are keyed by modelEntry.cacheKey ("name@sha256"); listing reads only the
+// small entries store, never the weights. Version 2 added the models store:
+// the models a person added from their own checkpoint files, keyed by name,
+// whose only copy of the weights is the one in files.
 const (
 	cacheDBName    = "resnet-weights"
-	cacheDBVersion = 1
+	cacheDBVersion = 2
 	filesStore     = "files"   // key -> Uint8Array of the weights file
 	entriesStore   = "entries" // key -> {name, sha256, bytes, storedAt}
+	modelsStore    = "models"  // name -> the added model's entry (addedEntry)
 )
 
 // weightCache stores verified weights files in IndexedDB.
@@ -34,7 +38,10 @@ type cachedFile struct {
 }
 
 func openWeightCache(ctx context.Context) (*weightCache, error) {
-	global := js.Global().Get("indexedDB")
+	global, err := globalIndexedDB()
+	if err != nil {
+		return nil, err
+	}
 	if !global.Truthy() {
 		return nil, errors.New("this browser offers no IndexedDB here")
 	}
@@ -43,14 +50,19 @@ func openWeightCache(ctx context.Context) (*weightCache, error) {
 		return nil, err
 	}
 	req, err := factory.Open(ctx, cacheDBName, cacheDBVersion, func(db *idb.Database, oldVersion, _ uint) error {
-		if oldVersion >= 1 {
-			return nil
+		var stores []string
+		if oldVersion < 1 {
+			stores = append(stores, filesStore, entriesStore)
 		}
-		if _, err := db.CreateObjectStore(filesStore, idb.ObjectStoreOptions{}); err != nil {
-			return err
+		if oldVersion < 2 {
+			stores = append(stores, modelsStore)
 		}
-		_, err := db.CreateObjectStore(entriesStore, idb.ObjectStoreOptions{})
-		return err
+		for _, name := range stores {
+			if _, err := db.CreateObjectStore(name, idb.ObjectStoreOptions{}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -60,6 +72,19 @@ func openWeightCache(ctx context.Context) (*weightCache, error) {
 		return nil, err
 	}
 	return &weightCache{db: db}, nil
+}
+
+// globalIndexedDB reads the indexedDB global, which throws (a SecurityError)
+// in some sandboxed frames and privacy modes instead of being absent. It
+// reads through Reflect.get: a throw in Value.Get would end the Go program,
+// one in Value.Call is a recoverable panic.
+func globalIndexedDB() (v js.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("this browser does not allow IndexedDB here (%v)", r)
+		}
+	}()
+	return js.Global().Get("Reflect").Call("get", js.Global(), "indexedDB"), nil
 }
 
 // get returns what is stored for key (a Uint8Array unless damaged), or
@@ -86,8 +111,11 @@ func (c *weightCache) get(ctx context.Context, key string) (file js.Value, ok bo
 
 // put stores a verified file for e, after deleting the other versions of
 // the same model (in their own transaction, so that they are gone even if
-// the new file then exceeds the quota).
-func (c *weightCache) put(ctx context.Context, e *modelEntry, file js.Value) error {
+// the new file then exceeds the quota). For a model added from a person's
+// own file, added is its description (see addModel), written in the same
+// transaction as the file, so that neither is ever stored without the
+// other; for a bundled model it is undefined.
+func (c *weightCache) put(ctx context.Context, e *modelEntry, file, added js.Value) error {
 	files, err := c.list(ctx)
 	if err != nil {
 		return err
@@ -101,13 +129,19 @@ func (c *weightCache) put(ctx context.Context, e *modelEntry, file js.Value) err
 	if err := c.delete(ctx, stale...); err != nil {
 		return err
 	}
-	return c.write(ctx, func(fs, es *idb.ObjectStore) error {
+	return c.write(ctx, func(s stores) error {
 		key := js.ValueOf(e.cacheKey())
-		if _, err := fs.PutKey(key, file); err != nil {
+		if _, err := s.files.PutKey(key, file); err != nil {
 			return err
 		}
 		meta := js.ValueOf(map[string]any{"name": e.name, "sha256": e.sha256, "bytes": e.bytes, "storedAt": float64(time.Now().UnixMilli())})
-		_, err := es.PutKey(key, meta)
+		if _, err := s.entries.PutKey(key, meta); err != nil {
+			return err
+		}
+		if added.IsUndefined() {
+			return nil
+		}
+		_, err := s.models.PutKey(js.ValueOf(e.name), added)
 		return err
 	})
 }
@@ -117,12 +151,12 @@ func (c *weightCache) delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	return c.write(ctx, func(fs, es *idb.ObjectStore) error {
+	return c.write(ctx, func(s stores) error {
 		for _, k := range keys {
-			if _, err := fs.Delete(js.ValueOf(k)); err != nil {
+			if _, err := s.files.Delete(js.ValueOf(k)); err != nil {
 				return err
 			}
-			if _, err := es.Delete(js.ValueOf(k)); err != nil {
+			if _, err := s.entries.Delete(js.ValueOf(k)); err != nil {
 				return err
 			}
 		}
@@ -130,55 +164,102 @@ func (c *weightCache) delete(ctx context.Context, keys ...string) error {
 	})
 }
 
-// clear removes every stored file.
-func (c *weightCache) clear(ctx context.Context) error {
-	return c.write(ctx, func(fs, es *idb.ObjectStore) error {
-		if _, err := fs.Clear(); err != nil {
-			return err
+// removeModel deletes an added model: its description and every stored
+// version of its weights, in one transaction.
+func (c *weightCache) removeModel(ctx context.Context, name string) error {
+	files, err := c.list(ctx)
+	if err != nil {
+		return err
+	}
+	return c.write(ctx, func(s stores) error {
+		for _, f := range files {
+			if f.name != name {
+				continue
+			}
+			if _, err := s.files.Delete(js.ValueOf(f.key)); err != nil {
+				return err
+			}
+			if _, err := s.entries.Delete(js.ValueOf(f.key)); err != nil {
+				return err
+			}
 		}
-		_, err := es.Clear()
+		_, err := s.models.Delete(js.ValueOf(name))
 		return err
 	})
 }
 
-// write runs requests in one read-write transaction over both stores and
-// waits until it commits.
-func (c *weightCache) write(ctx context.Context, requests func(files, entries *idb.ObjectStore) error) error {
-	txn, err := c.db.Transaction(idb.TransactionReadWrite, filesStore, entriesStore)
+// setModel replaces an added model's description (its weights stay).
+func (c *weightCache) setModel(ctx context.Context, name string, added js.Value) error {
+	return c.write(ctx, func(s stores) error {
+		_, err := s.models.PutKey(js.ValueOf(name), added)
+		return err
+	})
+}
+
+// clear removes every stored file and added model.
+func (c *weightCache) clear(ctx context.Context) error {
+	return c.write(ctx, func(s stores) error {
+		for _, st := range []*idb.ObjectStore{s.files, s.entries, s.models} {
+			if _, err := st.Clear(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// stores are the cache's object stores within one transaction.
+type stores struct{ files, entries, models *idb.ObjectStore }
+
+// write runs requests in one read-write transaction over all stores and
+// waits until it commits; an error from requests aborts it, so that
+// nothing of it is stored.
+func (c *weightCache) write(ctx context.Context, requests func(stores) error) error {
+	txn, err := c.db.Transaction(idb.TransactionReadWrite, filesStore, entriesStore, modelsStore)
 	if err != nil {
 		return err
 	}
-	fs, err := txn.ObjectStore(filesStore)
-	if err != nil {
-		return err
+	var s stores
+	for _, st := range []struct {
+		name string
+		to   **idb.ObjectStore
+	}{{filesStore, &s.files}, {entriesStore, &s.entries}, {modelsStore, &s.models}} {
+		if *st.to, err = txn.ObjectStore(st.name); err != nil {
+			return err
+		}
 	}
-	es, err := txn.ObjectStore(entriesStore)
-	if err != nil {
-		return err
-	}
-	if err := requests(fs, es); err != nil {
+	if err := requests(s); err != nil {
 		txn.Abort()
 		return err
 	}
 	return txn.Await(ctx)
 }
 
-// list describes every stored file, without reading the files.
-func (c *weightCache) list(ctx context.Context) ([]cachedFile, error) {
-	txn, err := c.db.Transaction(idb.TransactionReadOnly, entriesStore)
+// models returns the descriptions of the added models.
+func (c *weightCache) models(ctx context.Context) ([]js.Value, error) {
+	var out []js.Value
+	err := c.each(ctx, modelsStore, func(_, v js.Value) error {
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// each calls fn with every key and value of a store, in key order.
+func (c *weightCache) each(ctx context.Context, store string, fn func(key, value js.Value) error) error {
+	txn, err := c.db.Transaction(idb.TransactionReadOnly, store)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	store, err := txn.ObjectStore(entriesStore)
+	st, err := txn.ObjectStore(store)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cursor, err := store.OpenCursor(idb.CursorNext)
+	cursor, err := st.OpenCursor(idb.CursorNext)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []cachedFile
-	err = cursor.Iter(ctx, func(c *idb.CursorWithValue) error {
+	return cursor.Iter(ctx, func(c *idb.CursorWithValue) error {
 		key, err := c.Key()
 		if err != nil {
 			return err
@@ -187,6 +268,14 @@ func (c *weightCache) list(ctx context.Context) ([]cachedFile, error) {
 		if err != nil {
 			return err
 		}
+		return fn(key, v)
+	})
+}
+
+// list describes every stored file, without reading the files.
+func (c *weightCache) list(ctx context.Context) ([]cachedFile, error) {
+	var out []cachedFile
+	err := c.each(ctx, entriesStore, func(key, v js.Value) error {
 		f := fields{obj: v}
 		out = append(out, cachedFile{
 			key: key.String(), name: f.str("name"), sha256: f.str("sha256"),

@@ -41,6 +41,7 @@ func (w *worker) cacheInfo(js.Value, func(map[string]any)) (map[string]any, erro
 
 // clearCache deletes every cached weights file and returns the new cacheInfo.
 func (w *worker) clearCache(msg js.Value, progress func(map[string]any)) (map[string]any, error) {
+	w.clears.Add(1)
 	ctx := context.Background()
 	cache, err := w.weightCache(ctx)
 	if err != nil {

@@ -109,6 +109,7 @@ func nrgba(pixels js.Value, width, height int) (image.Image, error) {
 func imageError(err error) error {
 	var oe *opError
 	var large *preprocess.TooLargeError
+	var damaged *preprocess.DecodeError
 	switch {
 	case errors.As(err, &oe):
 		return err
@@ -117,6 +118,8 @@ func imageError(err error) error {
 	case errors.As(err, &large):
 		return failf(codeTooLarge, "This image is too large: %d×%d pixels is %.0f megapixels, and the limit is %.0f.",
 			large.Width, large.Height, float64(large.Width)*float64(large.Height)/1e6, float64(large.MaxPixels)/1e6)
+	case errors.As(err, &damaged):
+		return failf(codeBadImage, "This %s file is damaged or cut off, so it cannot be read. Try saving the picture again.", strings.ToUpper(damaged.Format))
 	}
 	return failf(codeBadImage, "This image could not be read: %s.", strings.TrimPrefix(err.Error(), "preprocess: "))
 }

@@ -15,7 +15,7 @@ import (
 // load request: what to download and how to build the classifier.
 type modelEntry struct {
 	name   string
-	url    string // of the weights file, relative to the worker's location
+	url    string // of the weights file; "" for a model added from a file, which only the cache holds
 	bytes  int    // exact size of the weights file
 	sha256 string // lowercase hex
 	opts   classifier.Options
@@ -30,9 +30,11 @@ func parseEntry(v js.Value) (*modelEntry, error) {
 	f := fields{obj: v}
 	e := &modelEntry{
 		name:   f.str("name"),
-		url:    f.str("url"),
 		bytes:  f.integer("bytes", 1, maxWeightBytes),
 		sha256: f.str("sha256"),
+	}
+	if f.err == nil && v.Get("url").Type() == js.TypeString {
+		e.url = v.Get("url").String()
 	}
 	archName, variant := f.str("arch"), f.str("variant")
 	e.opts.Spec = preprocess.Spec{

@@ -3,46 +3,111 @@
 package main
 
 import (
+	"fmt"
 	"syscall/js"
 
 	"github.com/inbrowser/resnet/webgpu/jsgpu"
 )
 
-// download fetches url, expecting exactly size bytes, into a new Uint8Array,
-// reading the body as a stream so that onProgress can report the bytes
-// received so far.
-func download(url string, size int, onProgress func(done int)) (js.Value, error) {
+// A fetchError is a download that did not start: the request failed
+// (offline, refused, or blocked by CORS, which the browser does not tell
+// apart) or the server answered with an error status.
+type fetchError struct {
+	url    string
+	status string // "" when the request itself failed
+	cause  error
+}
+
+func (e *fetchError) Error() string {
+	if e.status != "" {
+		return fmt.Sprintf("the server answered %s", e.status)
+	}
+	return e.cause.Error()
+}
+
+// download fetches url into a new Uint8Array, reading the body as a stream
+// so that onProgress can report the bytes received so far against the
+// total, once per percent. With size > 0 the body must be exactly size
+// bytes; with size 0 it may be up to max bytes, and its Content-Length,
+// when the server sends one, is then the size it must have.
+func download(url string, size, maxBytes int, onProgress func(done, total int)) (js.Value, error) {
 	resp, err := jsgpu.Await(js.Global().Call("fetch", url), nil)
 	if err != nil {
-		return js.Value{}, failf(codeNetwork, "Could not download %s (%v). Check the connection and try again.", url, err)
+		return js.Value{}, &fetchError{url: url, cause: err}
 	}
 	if !resp.Get("ok").Bool() {
-		return js.Value{}, failf(codeNetwork, "Could not download %s: the server answered %d %s.", url, resp.Get("status").Int(), resp.Get("statusText").String())
+		return js.Value{}, &fetchError{url: url, status: fmt.Sprintf("%d %s", resp.Get("status").Int(), resp.Get("statusText").String())}
+	}
+	limit, exact := size, size > 0
+	if !exact {
+		limit = maxBytes
+		if n, ok := contentLength(resp); ok {
+			if n > maxBytes {
+				return js.Value{}, failf(codeTooLargeFile, "%s is %.0f MB; the page takes weights files up to %.0f MB.", url, float64(n)/1e6, float64(maxBytes)/1e6)
+			}
+			size, exact, limit = n, true, n
+		}
 	}
 	buf := js.Global().Get("Uint8Array").New(size)
+	if !exact {
+		buf = js.Global().Get("Uint8Array").New(min(limit, 1<<20))
+	}
 	reader := resp.Get("body").Call("getReader")
 	defer reader.Call("releaseLock")
-	done := 0
+	done, reported := 0, -1
 	for {
 		chunk, err := jsgpu.Await(reader.Call("read"), nil)
 		if err != nil {
-			return js.Value{}, failf(codeNetwork, "Downloading %s broke off after %d of %d bytes (%v).", url, done, size, err)
+			return js.Value{}, failf(codeNetwork, "Downloading %s broke off after %d bytes (%v).", url, done, err)
 		}
 		if chunk.Get("done").Bool() {
 			break
 		}
 		data := chunk.Get("value")
 		n := data.Get("byteLength").Int()
-		if done+n > size {
+		if done+n > limit {
 			reader.Call("cancel")
-			return js.Value{}, failf(codeIntegrity, "%s is larger than the %d bytes the manifest promises.", url, size)
+			if exact {
+				return js.Value{}, failf(codeIntegrity, "%s is larger than the %d bytes promised.", url, size)
+			}
+			return js.Value{}, failf(codeTooLargeFile, "%s is larger than %.0f MB, the most the page takes.", url, float64(maxBytes)/1e6)
+		}
+		if done+n > buf.Get("byteLength").Int() { // size unknown: grow
+			grown := js.Global().Get("Uint8Array").New(min(limit, 2*(done+n)))
+			grown.Call("set", buf.Call("subarray", 0, done))
+			buf = grown
 		}
 		buf.Call("set", data, done)
 		done += n
-		onProgress(done)
+		if total := max(size, done); done*100/total != reported {
+			reported = done * 100 / total
+			onProgress(done, size)
+		}
 	}
-	if done != size {
-		return js.Value{}, failf(codeIntegrity, "%s has %d bytes; the manifest promises %d.", url, done, size)
+	if exact && done != size {
+		return js.Value{}, failf(codeIntegrity, "%s has %d bytes; %d were promised.", url, done, size)
+	}
+	if done != buf.Get("byteLength").Int() {
+		buf = buf.Call("slice", 0, done) // a view would keep (and store) the whole grown buffer
 	}
 	return buf, nil
+}
+
+// contentLength is the response's Content-Length, when it sends a valid one
+// for the body as read: not for a compressed body, which the browser
+// inflates (nor across origins, unless the server exposes it).
+func contentLength(resp js.Value) (int, bool) {
+	headers := resp.Get("headers")
+	if enc := headers.Call("get", "content-encoding"); enc.Type() == js.TypeString && enc.String() != "identity" {
+		return 0, false
+	}
+	v := headers.Call("get", "content-length")
+	if v.Type() != js.TypeString {
+		return 0, false
+	}
+	var n int
+	if _, err := fmt.Sscanf(v.String(), "%d", &n); err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
 }

@@ -115,3 +115,14 @@ func (f *fields) strs(key string) []string {
 	}
 	return out
 }
+
+// wasmMemoryBytes is the size of this worker's WebAssembly memory, which
+// never shrinks, so it is also the most it has used; 0 where worker.js did
+// not publish the memory (under Node).
+func wasmMemoryBytes() int {
+	mem := js.Global().Get("wasmMemory")
+	if !mem.Truthy() {
+		return 0
+	}
+	return mem.Get("buffer").Get("byteLength").Int()
+}

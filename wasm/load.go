@@ -33,7 +33,7 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 	// WebAssembly memory never shrinks: collect often while tensors are
 	// decoded, folded and packed, so the heap stays near the packed model.
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	file, err := w.obtainWeights(context.Background(), e, progress)
+	file, err := w.obtainWeights(context.Background(), e, msg.Get("file"), progress)
 	if err != nil {
 		return nil, err
 	}
@@ -65,17 +65,18 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 	// collect them before the first image needs the memory.
 	runtime.GC()
 	result := map[string]any{
-		"name":    e.name,
-		"source":  file.source,
-		"notices": anySlice(notices),
-		"backend": clf.Backend(),
-		"timings": map[string]any{"weights": ms(obtained.Sub(start)), "build": ms(time.Since(obtained))},
+		"name":        e.name,
+		"source":      file.source,
+		"notices":     anySlice(notices),
+		"backend":     clf.Backend(),
+		"timings":     map[string]any{"weights": ms(obtained.Sub(start)), "build": ms(time.Since(obtained))},
+		"memoryBytes": wasmMemoryBytes(),
 	}
 	if clf.Backend() == kernel.Backend() {
 		// On the CPU the page may spread each image over a pool of workers
 		// (usePool); this is the shared memory they need.
 		result["poolBytes"] = pool.LayoutFor(clf.Model(), e.opts.Spec.Crop).Bytes
-		if msg.Get("forPool").Truthy() && !file.cached {
+		if msg.Get("forPool").Truthy() && file.source == fromNetwork && !file.cached {
 			// The pool's workers read the weights from the cache; without
 			// one they get this copy rather than download them again.
 			result["file"] = file.data

@@ -52,18 +52,11 @@ func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[stri
 		return nil, failf(codeBadRequest, "joinPool: %v", f.err)
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	data := msg.Get("file")
-	if data.Truthy() {
-		if err := verify(data, e); err != nil {
-			return nil, failf(codeIntegrity, "joinPool: the weights of %s: %v", e.name, err)
-		}
-	} else {
-		file, err := w.obtainWeights(context.Background(), e, progress)
-		if err != nil {
-			return nil, err
-		}
-		data = file.data
+	file, err := w.obtainWeights(context.Background(), e, msg.Get("file"), progress)
+	if err != nil {
+		return nil, err
 	}
+	data := file.data
 	ckpt, err := checkpoint.ReadSafetensorsFrom(jsfile.Bytes{Value: data}, e.bytes)
 	if err != nil {
 		return nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)

@@ -21,15 +21,18 @@ func (e *opError) Error() string { return e.Message }
 
 // Error codes of replies; docs/app.md lists them.
 const (
-	codeBadRequest  = "bad-request"       // the message itself is malformed
-	codeNoModel     = "no-model"          // classify before load
-	codeUnsupported = "unsupported-image" // not an image in a known format
-	codeTooLarge    = "image-too-large"   // over the pixel budget
-	codeBadImage    = "bad-image"         // a known format, but broken
-	codeNetwork     = "network"           // the weights could not be downloaded
-	codeIntegrity   = "integrity"         // downloaded weights fail size or SHA-256
-	codeModel       = "bad-model"         // the weights do not fit the described model
-	codeInternal    = "internal"          // a bug: the message says where
+	codeBadRequest   = "bad-request"       // the message itself is malformed
+	codeNoModel      = "no-model"          // classify before load
+	codeUnsupported  = "unsupported-image" // not an image in a known format
+	codeTooLarge     = "image-too-large"   // over the pixel budget
+	codeBadImage     = "bad-image"         // a known format, but broken
+	codeNetwork      = "network"           // the weights could not be downloaded
+	codeIntegrity    = "integrity"         // downloaded weights fail size or SHA-256
+	codeModel        = "bad-model"         // the weights do not fit the described model, or a file is no ResNet checkpoint
+	codeLabels       = "bad-labels"        // a labels file that does not fit the model
+	codeNotStored    = "not-stored"        // an added model whose weights are gone from the cache
+	codeTooLargeFile = "file-too-large"    // a weights file over what the page can hold
+	codeInternal     = "internal"          // a bug: the message says where
 )
 
 func failf(code, format string, args ...any) error {
@@ -41,13 +44,17 @@ func failf(code, format string, args ...any) error {
 type handler func(w *worker, msg js.Value, progress func(map[string]any)) (map[string]any, error)
 
 var handlers = map[string]handler{
-	"load":       (*worker).load,
-	"classify":   (*worker).classify,
-	"cacheInfo":  (*worker).cacheInfo,
-	"clearCache": (*worker).clearCache,
-	"dispose":    (*worker).dispose,
-	"usePool":    (*worker).usePool,
-	"joinPool":   (*worker).joinPool,
+	"load":        (*worker).load,
+	"classify":    (*worker).classify,
+	"cacheInfo":   (*worker).cacheInfo,
+	"clearCache":  (*worker).clearCache,
+	"dispose":     (*worker).dispose,
+	"usePool":     (*worker).usePool,
+	"joinPool":    (*worker).joinPool,
+	"addModel":    (*worker).addModel,
+	"listModels":  (*worker).listModels,
+	"removeModel": (*worker).removeModel,
+	"updateModel": (*worker).updateModel,
 }
 
 // handle answers one request with exactly one reply message, whatever the

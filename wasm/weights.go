@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"syscall/js"
 )
@@ -12,20 +13,28 @@ import (
 const (
 	fromCache   = "cache"
 	fromNetwork = "network"
+	fromPage    = "page" // a copy the page kept: an added model that could not be stored
 )
 
 // weightsFile is a verified weights file and how it was obtained.
 type weightsFile struct {
 	data    js.Value // Uint8Array: read into Go a tensor at a time (jsfile)
-	source  string   // fromCache or fromNetwork
+	source  string   // fromCache, fromNetwork or fromPage
 	cached  bool     // the cache holds it now, where other workers can read it
 	notices []string // cache trouble, for the user
 }
 
-// obtainWeights returns the verified weights file of e: the cached copy if
-// it passes its size and hash, else a download, which is then cached.
-// Cache trouble never fails the load: it only adds a notice for the user.
-func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, progress func(map[string]any)) (*weightsFile, error) {
+// obtainWeights returns the verified weights file of e: given, a copy the
+// page holds, if it is a Uint8Array; else the cached copy if it passes its
+// size and hash; else a download, which is then cached. Cache trouble never
+// fails the load: it only adds a notice for the user.
+func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given js.Value, progress func(map[string]any)) (*weightsFile, error) {
+	if given.Truthy() {
+		if err := verify(given, e); err != nil {
+			return nil, failf(codeIntegrity, "The weights of %s the page passed are damaged (%v).", e.name, err)
+		}
+		return &weightsFile{data: given, source: fromPage}, nil
+	}
 	var notices []string
 	cache, err := w.weightCache(ctx)
 	if err != nil {
@@ -48,15 +57,18 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, progress func
 		}
 	}
 
-	reported := -1
-	file, err := download(e.url, e.bytes, func(done int) {
-		// One event per percent is smooth enough and keeps messages few.
-		if pct := done * 100 / e.bytes; pct != reported {
-			reported = pct
-			progress(map[string]any{"phase": "download", "loaded": done, "total": e.bytes})
-		}
+	clears := w.clears.Load()
+	if e.url == "" {
+		return nil, failf(codeNotStored, "The weights of %s are no longer stored in this browser. Add the file again.", e.name)
+	}
+	file, err := download(e.url, e.bytes, 0, func(done, total int) {
+		progress(map[string]any{"phase": "download", "loaded": done, "total": total})
 	})
 	if err != nil {
+		var fe *fetchError
+		if errors.As(err, &fe) {
+			return nil, failf(codeNetwork, "Could not download %s (%v). Check the connection and try again.", e.url, fe)
+		}
 		return nil, err
 	}
 	progress(map[string]any{"phase": "verify"})
@@ -64,8 +76,10 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, progress func
 		return nil, failf(codeIntegrity, "The downloaded weights of %s are not the published ones (%v), so they were not used.", e.name, err)
 	}
 	cached := false
-	if cache != nil {
-		switch err := cache.put(ctx, e, file); {
+	if cache != nil && w.clears.Load() != clears {
+		notices = append(notices, "The cache was cleared during the download, so the weights were not stored.")
+	} else if cache != nil {
+		switch err := cache.put(ctx, e, file, js.Undefined()); {
 		case isQuotaError(err):
 			notices = append(notices, "There is not enough storage space to cache the weights, so they will be downloaded again on the next visit.")
 		case err != nil:

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/inbrowser/resnet/engine/classifier"
 )
@@ -18,6 +19,11 @@ type worker struct {
 	cacheOnce sync.Once
 	cache     *weightCache
 	cacheErr  error // why there is no cache; the worker then runs without
+
+	// clears counts clearCache requests: weights fetched while one came
+	// are not stored, so that a clear is never undone by a download that
+	// was already under way.
+	clears atomic.Int64
 }
 
 type loadedModel struct {

@@ -20,7 +20,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,14 +30,15 @@ func main() {
 	out := flag.String("out", "dist", "directory to build into (replaced)")
 	weightsDir := flag.String("weights", "", "directory holding the weights files (default: the module's weights/)")
 	serve := flag.String("serve", "", "after building, serve the directory on this address, e.g. 127.0.0.1:8080")
+	public := flag.Bool("public", false, "allow -serve on an address other hosts can reach (a development server: see the warning)")
 	flag.Parse()
-	if err := run(*out, *weightsDir, *serve); err != nil {
+	if err := run(*out, *weightsDir, *serve, *public); err != nil {
 		fmt.Fprintln(os.Stderr, "build-wasm:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, weightsDir, addr string) error {
+func run(out, weightsDir, addr string, public bool) error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
@@ -62,8 +62,22 @@ func run(out, weightsDir, addr string) error {
 	if err != nil {
 		return err
 	}
+	if !isLoopback(ln.Addr()) {
+		if !public {
+			ln.Close()
+			return fmt.Errorf("-serve %s is reachable from other hosts; this is a development server: use 127.0.0.1 or localhost, or add -public", addr)
+		}
+		fmt.Fprintln(os.Stderr, "build-wasm: warning: serving to other hosts; this is a development server, not hardened for the internet")
+	}
 	fmt.Printf("serving http://%s/\n", ln.Addr())
-	return http.Serve(ln, handler)
+	return newServer(handler, serverTimeouts).Serve(ln)
+}
+
+// isLoopback reports whether a listener's address is reachable only from
+// this machine.
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // moduleRoot is the directory of the go.mod governing the working directory.

@@ -75,7 +75,9 @@ func (d *dist) addModels(weightsDir string) error {
 	if len(published) == 0 {
 		return fmt.Errorf("none of the models of %s has its weights file there (%v)", filepath.Join(weightsDir, weights.ManifestFile), m.Names())
 	}
-	data, err := json.MarshalIndent(map[string]any{"version": 1, "models": published}, "", "  ")
+	// official: torchvision's checkpoints that the page recognises when a
+	// person adds one (and lists in its help).
+	data, err := json.MarshalIndent(map[string]any{"version": 1, "models": published, "official": weights.Officials}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,33 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"time"
 )
+
+// timeouts bound how long a client may hold a connection without making
+// progress, so that slow or idle clients cannot pile up connections.
+type timeouts struct {
+	header, read, idle time.Duration
+}
+
+// serverTimeouts are the dev server's: requests are small GETs, so a
+// request's header and body must arrive within seconds. Responses (weights
+// of up to a few hundred MB to a slow browser) have no time limit.
+var serverTimeouts = timeouts{header: 10 * time.Second, read: 30 * time.Second, idle: 2 * time.Minute}
+
+// maxHeaderBytes bounds a request's header; the app's requests need about 1 KiB.
+const maxHeaderBytes = 64 << 10
+
+// newServer is the http.Server that serves handler with these limits.
+func newServer(handler http.Handler, t timeouts) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: t.header,
+		ReadTimeout:       t.read,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+}
 
 // contentTypes are the types of the files a build holds; anything else is
 // served as bytes.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeBuild writes a small build directory, a secret file beside it and a
@@ -181,6 +182,71 @@ func TestAccepts(t *testing.T) {
 	} {
 		if got := accepts(tc.header, tc.token); got != tc.want {
 			t.Errorf("accepts(%q, %q) = %v, want %v", tc.header, tc.token, got, tc.want)
+		}
+	}
+}
+
+// TestServerDropsSlowClients sends a request line without ever finishing
+// the header, and a header over the size limit: the server must end both
+// instead of holding the connection open.
+func TestServerDropsSlowClients(t *testing.T) {
+	h, err := newHandler(fakeBuild(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(h, timeouts{header: 200 * time.Millisecond, read: time.Second, idle: time.Second})
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "GET /index.html HTTP/1.1\r\nHost: x\r\n") // and then nothing
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatalf("the server kept a stalled request open: %v", err)
+	}
+	if waited := time.Since(start); waited > 3*time.Second {
+		t.Errorf("the stalled request was dropped after %v", waited)
+	}
+
+	big, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	fmt.Fprintf(big, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", strings.Repeat("a", 2*maxHeaderBytes))
+	res, err := http.ReadResponse(bufio.NewReader(big), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a %d-byte header got %s, want 431", 2*maxHeaderBytes, res.Status)
+	}
+}
+
+func TestServerTimeoutsAreSet(t *testing.T) {
+	srv := newServer(http.NotFoundHandler(), serverTimeouts)
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
+		t.Errorf("server without limits: %+v", srv)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:80": true, "[::1]:80": true, "0.0.0.0:80": false, "192.168.1.4:80": false} {
+		a, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := isLoopback(a); got != want {
+			t.Errorf("isLoopback(%s) = %v, want %v", addr, got, want)
 		}
 	}
 }

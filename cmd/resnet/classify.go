@@ -1,10 +1,14 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/inbrowser/resnet/engine/arch"
@@ -16,20 +20,29 @@ import (
 
 func init() {
 	commands["classify"] = command{
-		usage: "[-model NAME] [-dir weights] [-weights F -arch resnet50 [-v1] [-labels F]] [-k 5] IMAGE...",
+		usage: "[-model NAME] [-dir weights] [-weights F [-arch resnet50] [-v1] [-labels F]] [-k 5] [-json] IMAGE...",
 		run:   runClassify,
 	}
 }
+
+// Bounds on what the CLI reads into memory: a ResNet-152 in float32 is
+// 240 MB, and an image over the pixel budget is refused from its header,
+// so a larger file is a mistake (or /dev/zero), not a model or a photo.
+const (
+	maxWeightsBytes = 2 << 30
+	maxImageBytes   = 256 << 20
+)
 
 func runClassify(args []string, stdout io.Writer) error {
 	fs := newFlagSet("classify")
 	model := fs.String("model", "", "model name from the manifest (default: the manifest's default model)")
 	dir := fs.String("dir", "weights", "folder holding manifest.json and the weight files")
 	weightsFile := fs.String("weights", "", "a .safetensors or .pth file to use instead of a manifest model")
-	archName := fs.String("arch", "resnet50", "architecture of -weights")
+	archName := fs.String("arch", "", "with -weights: the architecture it must be (default: worked out from its tensors)")
 	v1 := fs.Bool("v1", false, "with -weights: stride on the first 1x1 conv (the paper's v1)")
 	labelsFile := fs.String("labels", "", "with -weights: class names, one per line (default: ImageNet's for 1000 classes)")
 	k := fs.Int("k", 5, "how many classes to print")
+	asJSON := fs.Bool("json", false, "print one JSON object per image, with the top classes and all logits")
 	images, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -42,23 +55,37 @@ func runClassify(args []string, stdout io.Writer) error {
 	}
 	start := time.Now()
 	var clf *classifier.Classifier
+	var notes []string
 	if *weightsFile != "" {
-		clf, err = loadFile(*weightsFile, *archName, *v1, *labelsFile)
+		clf, notes, err = loadFile(*weightsFile, *archName, *v1, *labelsFile)
 	} else {
 		clf, err = loadManifestModel(*dir, *model)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "model loaded in %s\n", ms(time.Since(start)))
+	out := stdout
+	if *asJSON {
+		out = io.Discard // stdout carries only the JSON
+	}
+	for _, n := range notes {
+		fmt.Fprintln(out, n)
+	}
+	fmt.Fprintf(out, "model loaded in %s\n", ms(time.Since(start)))
 	for _, path := range images {
-		data, err := os.ReadFile(path)
+		data, err := readLimited(path, maxImageBytes)
 		if err != nil {
 			return err
 		}
 		r, err := clf.ClassifyBytes(data, *k)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
+		}
+		if *asJSON {
+			if err := json.NewEncoder(stdout).Encode(map[string]any{"image": path, "top": r.Top, "logits": r.Logits}); err != nil {
+				return err
+			}
+			continue
 		}
 		fmt.Fprintf(stdout, "%s  (%s: decode %s, preprocess %s, inference %s)\n", path,
 			ms(r.Decode+r.Preprocess+r.Inference), ms(r.Decode), ms(r.Preprocess), ms(r.Inference))
@@ -81,41 +108,78 @@ func loadManifestModel(dir, name string) (*classifier.Classifier, error) {
 			return nil, err
 		}
 	}
-	data, err := os.ReadFile(md.Path(dir))
+	data, err := readLimited(md.Path(dir), maxWeightsBytes)
 	if err != nil {
 		return nil, err
 	}
 	return classifier.FromManifest(md, data)
 }
 
-// loadFile loads a weights file that no manifest describes; the number of
-// classes comes from its fc layer and preprocessing is ImageNet's.
-func loadFile(path, archName string, v1 bool, labelsFile string) (*classifier.Classifier, error) {
-	cfg, err := arch.ParseName(archName)
+// loadFile loads a weights file that no manifest describes. The
+// architecture and the number of classes come from its tensors (the same
+// code as the page's); torchvision's official checkpoints are recognised
+// by their SHA-256 and get their own preprocessing, any other ImageNet's.
+// It returns lines for the person: what the weights are, and whether the
+// labels are assumed.
+func loadFile(path, archName string, v1 bool, labelsFile string) (*classifier.Classifier, []string, error) {
+	data, err := readLimited(path, maxWeightsBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, nil, err
+	}
+	name := filepath.Base(path)
+	ckpt, err := checkpoint.Read(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	cfg, err := ckpt.InferArch()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if archName != "" && !strings.EqualFold(archName, cfg.Name()) {
+		return nil, nil, fmt.Errorf("%s holds a %s, not a %s", name, cfg.Name(), archName)
 	}
 	if v1 {
 		cfg.Variant = arch.V1
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+	spec := preprocess.ImageNet
+	notes := []string{fmt.Sprintf("%s: %s (%s), %d classes", name, cfg.Name(), cfg.Variant, cfg.NumClasses)}
+	sum := sha256.Sum256(data)
+	if off := weights.MatchOfficial(weights.Officials, hex.EncodeToString(sum[:]), cfg.Name()); off != nil && cfg.NumClasses == 1000 {
+		spec = off.Spec()
+		notes = []string{fmt.Sprintf("%s: %s", name, off.Title())}
+	} else if labelsFile == "" && cfg.NumClasses == 1000 {
+		notes = append(notes, "labels: ImageNet's, assumed for 1000 classes (give -labels otherwise)")
 	}
-	ckpt, err := checkpoint.Read(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	fc, ok := ckpt.Tensors["fc.bias"]
-	if !ok || len(fc.Shape) != 1 {
-		return nil, fmt.Errorf("%s: no fc.bias tensor: not a torchvision ResNet checkpoint", filepath.Base(path))
-	}
-	cfg.NumClasses = fc.Shape[0]
 	labels, err := readLabels(labelsFile, cfg.NumClasses)
 	if err != nil {
+		return nil, nil, err
+	}
+	clf, err := classifier.New(classifier.Options{Config: cfg, Spec: spec, Labels: labels}, ckpt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return clf, notes, nil
+}
+
+// readLimited reads a file of at most limit bytes, refusing a larger one
+// (or an endless one, such as /dev/zero) with a clear error.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
 		return nil, err
 	}
-	return classifier.New(classifier.Options{Config: cfg, Spec: preprocess.ImageNet, Labels: labels}, ckpt)
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, over the %d-byte limit", path, fi.Size(), limit)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than the %d-byte limit", path, limit)
+	}
+	return data, nil
 }
 
 // readLabels reads one class name per line, or gives ImageNet's names (for
@@ -131,7 +195,7 @@ func readLabels(path string, classes int) ([]string, error) {
 		}
 		return labels, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path, 64<<20)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +204,7 @@ func readLabels(path string, classes int) ([]string, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(labels) != classes {
-		return nil, fmt.Errorf("%s: %d labels for %d classes", path, len(labels), classes)
+		return nil, fmt.Errorf("%s has %d lines, but the model has %d classes", path, len(labels), classes)
 	}
 	return labels, nil
 }

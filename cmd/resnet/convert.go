@@ -36,7 +36,7 @@ func runConvert(args []string, stdout io.Writer) error {
 		return err
 	}
 	in, out := pos[0], pos[1]
-	b, err := os.ReadFile(in)
+	b, err := readLimited(in, maxWeightsBytes)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,6 @@ func runConvert(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	b = nil // the input can be hundreds of MB; let it go before writing
 	size, err := writeFileAtomic(out, func(w io.Writer) error {
 		return checkpoint.WriteSafetensors(w, c, dtype)
 	})

@@ -37,6 +37,14 @@ func noLeftovers(t *testing.T, dir string, want ...string) {
 }
 
 func TestConvert(t *testing.T) {
+	dir := t.TempDir()
+	// tiny.pth holds NaN and Inf (special.*), which convert refuses.
+	code, _, stderr := convert(tinyPTH, filepath.Join(dir, "x.safetensors"))
+	if code != 1 || !strings.Contains(stderr, "tensor special.f32: value 2 is +Inf") {
+		t.Errorf("converting NaN and Inf: exit %d, stderr %q", code, stderr)
+	}
+	noLeftovers(t, dir)
+
 	src, err := os.ReadFile(tinyPTH)
 	if err != nil {
 		t.Fatal(err)
@@ -45,23 +53,31 @@ func TestConvert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	want.Names = slices.DeleteFunc(want.Names, func(n string) bool { return strings.HasPrefix(n, "special.") })
+	finite := filepath.Join(t.TempDir(), "finite.safetensors")
+	var buf bytes.Buffer
+	if err := checkpoint.WriteSafetensors(&buf, &checkpoint.Checkpoint{Names: want.Names, Tensors: subset(want.Tensors, want.Names)}, checkpoint.F32); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(finite, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	a, b, c := filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors"), filepath.Join(dir, "c.safetensors")
 	for _, tc := range []struct {
 		args  []string
 		out   string
 		dtype checkpoint.DType
 	}{
-		{[]string{tinyPTH, a}, a, checkpoint.F32},
-		{[]string{tinyPTH, b, "-dtype", "f16"}, b, checkpoint.F16},
-		{[]string{"-dtype=F16", a, c}, c, checkpoint.F16}, // safetensors in, flag first
+		{[]string{finite, a}, a, checkpoint.F32},
+		{[]string{finite, b, "-dtype", "f16"}, b, checkpoint.F16},
+		{[]string{"-dtype=F16", a, c}, c, checkpoint.F16}, // flag first
 	} {
 		code, stdout, stderr := convert(tc.args...)
 		if code != 0 || stderr != "" {
 			t.Fatalf("%v: exit %d, stderr %q", tc.args, code, stderr)
 		}
 		out := tc.out
-		if !strings.HasPrefix(stdout, "wrote "+out+": 15 tensors, ") || strings.Count(stdout, "\n") != 1 {
+		if !strings.HasPrefix(stdout, "wrote "+out+": 13 tensors, ") || strings.Count(stdout, "\n") != 1 {
 			t.Errorf("%v: stdout %q", tc.args, stdout)
 		}
 		b, err := os.ReadFile(out)
@@ -83,6 +99,15 @@ func TestConvert(t *testing.T) {
 	noLeftovers(t, dir, "a.safetensors", "b.safetensors", "c.safetensors")
 }
 
+// subset is the tensors of m named in names.
+func subset(m map[string]*checkpoint.Tensor, names []string) map[string]*checkpoint.Tensor {
+	out := map[string]*checkpoint.Tensor{}
+	for _, n := range names {
+		out[n] = m[n]
+	}
+	return out
+}
+
 func TestConvertErrors(t *testing.T) {
 	dir := t.TempDir()
 	corrupt := filepath.Join(dir, "corrupt.pth")
@@ -100,7 +125,7 @@ func TestConvertErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{filepath.Join(dir, "missing.pth"), out}, 1, "missing.pth"},
-		{[]string{corrupt, out}, 1, "corrupt.pth: safetensors: header length"},
+		{[]string{corrupt, out}, 1, "corrupt.pth: this is neither a PyTorch .pth (the zip torch.save writes) nor a safetensors file"},
 		{[]string{tinyPTH, filepath.Join(dir, "nodir", "out.safetensors")}, 1, "nodir"},
 		{[]string{tinyPTH, busy}, 1, "busy"}, // rename onto a non-empty directory
 		{[]string{tinyPTH}, 2, "want an input and an output file, got 1 arguments"},

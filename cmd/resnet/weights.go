@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -25,41 +24,21 @@ import (
 
 func init() {
 	commands["weights"] = command{
-		usage: "fetch resnet18|resnet50|resnet50-v2 [-base URL] [-dtype f16|f32] [-dir weights] [-timeout 30m] | list [-dir weights]",
+		usage: "fetch resnet18|resnet34|resnet50|resnet50-v2|resnet101[-v2]|resnet152[-v2] [-base URL] [-dtype f16|f32] [-dir weights] [-timeout 30m] | list [-dir weights]",
 		run:   runWeights,
 	}
 }
 
-// An official is one of torchvision's published ImageNet-1K checkpoints.
-type official struct {
-	File    string  // name under the base URL: NAME-HASHPREFIX.pth
-	Arch    string  // torchvision function name
-	Model   string  // manifest entry name
-	Resize  int     // torchvision's transforms: resize the shorter side, then crop 224
-	Acc1    float64 // torchvision's published ImageNet-1K acc@1, percent
-	Weights string  // torchvision's weights enum, for the source text
-	Doc     string  // where Acc1 is published
-}
+// officials is what fetch knows, by name; tests replace it to serve their
+// own files under names carrying those files' hash prefixes.
+var officials = officialsByName(weights.Officials)
 
-// officials lists what fetch knows; tests replace it to serve their own
-// files under names carrying those files' hash prefixes.
-var officials = map[string]official{
-	"resnet18": {
-		File: "resnet18-f37072fd.pth", Arch: "resnet18", Model: "imagenet-resnet18", Resize: 256, Acc1: 69.758,
-		Weights: "ResNet18_Weights.IMAGENET1K_V1",
-		Doc:     "https://pytorch.org/vision/0.14/models/generated/torchvision.models.resnet18.html",
-	},
-	"resnet50": {
-		File: "resnet50-0676ba61.pth", Arch: "resnet50", Model: "imagenet-resnet50", Resize: 256, Acc1: 76.13,
-		Weights: "ResNet50_Weights.IMAGENET1K_V1",
-		Doc:     "https://pytorch.org/vision/0.14/models/generated/torchvision.models.resnet50.html",
-	},
-	"resnet50-v2": {
-		// IMAGENET1K_V2's transforms resize to 232, not 256.
-		File: "resnet50-11ad3fa6.pth", Arch: "resnet50", Model: "imagenet-resnet50-v2", Resize: 232, Acc1: 80.858,
-		Weights: "ResNet50_Weights.IMAGENET1K_V2",
-		Doc:     "https://pytorch.org/vision/0.14/models/generated/torchvision.models.resnet50.html",
-	},
+func officialsByName(table []weights.Official) map[string]weights.Official {
+	m := make(map[string]weights.Official, len(table))
+	for _, o := range table {
+		m[o.Name] = o
+	}
+	return m
 }
 
 // defaultBase is where torchvision itself downloads its weights from.
@@ -155,11 +134,11 @@ func runFetch(args []string, stdout io.Writer) error {
 	if err != nil {
 		// Say why the context ended rather than a bare "context canceled".
 		if ctx.Err() == context.DeadlineExceeded {
-			return fmt.Errorf("%s: gave up after -timeout %s: %v", off.Model, *timeout, err)
+			return fmt.Errorf("%s: gave up after -timeout %s: %v", modelName(off), *timeout, err)
 		} else if ctx.Err() != nil {
-			return fmt.Errorf("%s: interrupted: %v", off.Model, err)
+			return fmt.Errorf("%s: interrupted: %v", modelName(off), err)
 		}
-		return fmt.Errorf("%s: %w", off.Model, err)
+		return fmt.Errorf("%s: %w", modelName(off), err)
 	}
 	_, err = fmt.Fprintf(stdout, "added %s to %s (%s, %s, %d bytes)\n", md.Name, filepath.Join(*dir, weights.ManifestFile), md.File, md.DType, md.Bytes)
 	return err
@@ -167,8 +146,8 @@ func runFetch(args []string, stdout io.Writer) error {
 
 // fetch does the work of runFetch. Every file it creates in dir is removed
 // again on failure, and the manifest is written last.
-func fetch(ctx context.Context, off official, src, dir string, dtype checkpoint.DType, stdout io.Writer) (md *weights.Model, err error) {
-	prefix := hashPrefix(off.File)
+func fetch(ctx context.Context, off weights.Official, src, dir string, dtype checkpoint.DType, stdout io.Writer) (md *weights.Model, err error) {
+	prefix := off.HashPrefix()
 	if prefix == "" {
 		return nil, fmt.Errorf("%s has no hash prefix in its name to check the download against", off.File)
 	}
@@ -209,7 +188,6 @@ func fetch(ctx context.Context, off official, src, dir string, dtype checkpoint.
 	if err != nil {
 		return nil, fmt.Errorf("converting %s: %w", off.File, err)
 	}
-	data = nil // up to 100 MB; let it go before converting
 	if err := c.Check(network.Tensors()); err != nil {
 		return nil, fmt.Errorf("%s is not a torchvision %s with 1000 classes: %w", off.File, off.Arch, err)
 	}
@@ -218,17 +196,18 @@ func fetch(ctx context.Context, off official, src, dir string, dtype checkpoint.
 	}
 
 	md = &weights.Model{
-		Name: off.Model, Arch: off.Arch, Variant: arch.V1_5.String(), Classes: cfg.NumClasses,
-		InputSize: 224, Resize: off.Resize, Crop: 224,
+		Name: modelName(off), Arch: off.Arch, Variant: arch.V1_5.String(), Classes: cfg.NumClasses,
+		InputSize: off.Crop, Resize: off.Resize, Crop: off.Crop,
 		Mean:       []float32{0.485, 0.456, 0.406}, // torchvision's ImageNet normalization
 		Std:        []float32{0.229, 0.224, 0.225},
 		LabelsFile: weights.ImageNetLabelsFile,
 		DType:      string(dtype),
-		File:       off.Model + ".safetensors",
+		File:       modelName(off) + ".safetensors",
 		Accuracy:   math.Round(off.Acc1*1000) / 100000, // 0.80858, not 0.8085800000000001
-		Source: fmt.Sprintf("torchvision's official %s weights (%s), fetched from %s and converted to %s by `resnet weights fetch`. "+
+		Source: fmt.Sprintf("torchvision's official %s weights (%s_Weights.%s), fetched from %s and converted to %s by `resnet weights fetch`. "+
 			"The accuracy is torchvision's published ImageNet-1K acc@1 (%g%%) from %s, not measured here.",
-			off.Arch, off.Weights, src, dtype, off.Acc1, off.Doc),
+			off.Arch, strings.Replace(off.Arch, "resnet", "ResNet", 1), off.Weights, src, dtype, off.Acc1,
+			"https://pytorch.org/vision/0.14/models/generated/torchvision.models."+off.Arch+".html"),
 	}
 	st, size, sum, err := writeTemp(dir, md.File, func(w io.Writer) error {
 		return checkpoint.WriteSafetensors(w, c, dtype)
@@ -279,17 +258,8 @@ func fetch(ctx context.Context, off official, src, dir string, dtype checkpoint.
 	return md, nil
 }
 
-// hashRE finds the hash prefix in a checkpoint name, as torchvision's
-// torch.hub check_hash does: "resnet18-f37072fd.pth" -> "f37072fd".
-var hashRE = regexp.MustCompile(`-([a-f0-9]*)\.`)
-
-func hashPrefix(name string) string {
-	m := hashRE.FindStringSubmatch(name)
-	if m == nil {
-		return ""
-	}
-	return m[1]
-}
+// modelName is the manifest name a fetched official checkpoint gets.
+func modelName(off weights.Official) string { return "imagenet-" + off.Name }
 
 // download streams src into a temporary file in dir, checking the length
 // against Content-Length and the SHA-256 against prefix, and returns the

@@ -74,6 +74,10 @@ var blocksPerStage = map[int][4]int{
 	152: {3, 8, 36, 3},
 }
 
+// MaxClasses bounds the classes of a network: checked before anything (the
+// fc layer, a list of labels) is sized from a count a file declares.
+const MaxClasses = 100_000
+
 // Validate reports a configuration that does not describe a ResNet.
 func (c Config) Validate() error {
 	if _, ok := blocksPerStage[c.Depth]; !ok {
@@ -82,7 +86,7 @@ func (c Config) Validate() error {
 	if c.BaseWidth <= 0 || c.BaseWidth > 4096 {
 		return fmt.Errorf("base width %d out of range", c.BaseWidth)
 	}
-	if c.NumClasses <= 0 || c.NumClasses > 1<<20 {
+	if c.NumClasses <= 0 || c.NumClasses > MaxClasses {
 		return fmt.Errorf("number of classes %d out of range", c.NumClasses)
 	}
 	if c.Variant != V1 && c.Variant != V1_5 {

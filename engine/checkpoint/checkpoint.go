@@ -10,6 +10,8 @@ package checkpoint
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -117,16 +119,102 @@ const nbtSuffix = ".num_batches_tracked"
 // since PyTorch 1.6.
 var zipMagic = []byte("PK\x03\x04")
 
-// Read decodes a checkpoint, telling the format by its first bytes: a zip is
-// a PyTorch .pth, anything else is read as safetensors.
+// Read decodes a checkpoint in memory; see ReadFrom.
 func Read(b []byte) (*Checkpoint, error) {
-	if bytes.HasPrefix(b, zipMagic) {
-		return ReadPTH(b)
+	return ReadFrom(byteSource(b), int64(len(b)))
+}
+
+// ReadFrom decodes a checkpoint of size bytes in src, telling the format by
+// its first bytes, not a file name: a zip is a PyTorch .pth, an 8-byte
+// length followed by a JSON object is safetensors. Tensors stay in src
+// until asked for. Names are normalised: when every one starts with
+// DataParallel's "module.", that is dropped.
+func ReadFrom(src Source, size int64) (*Checkpoint, error) {
+	head := make([]byte, min(size, 16))
+	src.CopyAt(head, 0)
+	var c *Checkpoint
+	var err error
+	switch {
+	case bytes.HasPrefix(head, zipMagic):
+		c, err = readPTHFrom(src, size)
+	case bytes.HasPrefix(head, legacyMagic):
+		err = errors.New("legacy (pre-1.6) torch.save format is not supported; re-save it with a newer PyTorch")
+	case looksLikeSafetensors(head, size):
+		c, err = ReadSafetensorsFrom(src, int(size))
+	default:
+		err = errors.New("this is neither a PyTorch .pth (the zip torch.save writes) nor a safetensors file")
 	}
-	if bytes.HasPrefix(b, legacyMagic) {
-		return nil, fmt.Errorf("legacy (pre-1.6) torch.save format is not supported; re-save it with a newer PyTorch")
+	if err != nil {
+		return nil, err
 	}
-	return ReadSafetensors(b)
+	c.stripPrefix(dataParallelPrefix)
+	return c, nil
+}
+
+// looksLikeSafetensors reports whether a file starts as safetensors does:
+// a little-endian header length that fits the file, then "{".
+func looksLikeSafetensors(head []byte, size int64) bool {
+	return len(head) > 8 && head[8] == '{' && binary.LittleEndian.Uint64(head) <= uint64(size-8)
+}
+
+// dataParallelPrefix starts every name in the state_dict of a model wrapped
+// in nn.DataParallel or DistributedDataParallel.
+const dataParallelPrefix = "module."
+
+// stripPrefix drops prefix from every name, if every name has it.
+func (c *Checkpoint) stripPrefix(prefix string) {
+	if len(c.Names) == 0 {
+		return
+	}
+	for _, n := range c.Names {
+		if !strings.HasPrefix(n, prefix) {
+			return
+		}
+	}
+	tensors := make(map[string]*Tensor, len(c.Tensors))
+	for i, n := range c.Names {
+		c.Names[i] = strings.TrimPrefix(n, prefix)
+		tensors[c.Names[i]] = c.Tensors[n]
+	}
+	c.Tensors = tensors
+}
+
+// InferArch works out which ResNet c holds (arch.Infer: the stride
+// placement cannot be seen, so it is v1.5) and checks c against it, so that
+// an extra, missing or misshapen tensor is named.
+func (c *Checkpoint) InferArch() (arch.Config, error) {
+	shapes := make(map[string][]int, len(c.Tensors))
+	for n, t := range c.Tensors {
+		shapes[n] = t.Shape
+	}
+	cfg, err := arch.Infer(shapes)
+	if err != nil {
+		return arch.Config{}, err
+	}
+	net, err := cfg.Build()
+	if err != nil {
+		return arch.Config{}, err
+	}
+	if err := c.Check(net.Tensors()); err != nil {
+		return arch.Config{}, fmt.Errorf("as a %s with %d classes: %w", strings.Replace(cfg.Name(), "resnet", "ResNet-", 1), cfg.NumClasses, err)
+	}
+	return cfg, nil
+}
+
+// FirstNonFinite is the index of the first NaN or infinite value of v, or
+// -1: such a weight makes every answer of the network wrong.
+func FirstNonFinite(v []float32) int {
+	for i, x := range v {
+		if x != x || x > math.MaxFloat32 || x < -math.MaxFloat32 {
+			return i
+		}
+	}
+	return -1
+}
+
+// NonFiniteError names the tensor and index of a NaN or infinite value.
+func NonFiniteError(name string, index int, v float32) error {
+	return fmt.Errorf("tensor %s: value %d is %v; the weights are damaged (NaN or Inf)", name, index, v)
 }
 
 // Check reports whether c holds exactly the tensors want lists, with the

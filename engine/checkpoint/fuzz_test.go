@@ -7,13 +7,19 @@ import (
 )
 
 // checkResult holds for every checkpoint a reader accepts: it is internally
-// consistent and survives a write and read back unchanged.
+// consistent and survives a write and read back unchanged, unless it holds
+// NaN or Inf, which writing refuses.
 func checkResult(t *testing.T, c *Checkpoint) {
 	if err := c.validate(); err != nil {
 		t.Fatalf("reader returned an inconsistent checkpoint: %v", err)
 	}
 	var buf bytes.Buffer
 	if err := WriteSafetensors(&buf, c, F32); err != nil {
+		for _, n := range c.Names {
+			if FirstNonFinite(c.Tensors[n].Values()) >= 0 {
+				return
+			}
+		}
 		t.Fatalf("cannot write what was read: %v", err)
 	}
 	back, err := ReadSafetensors(buf.Bytes())

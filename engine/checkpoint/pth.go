@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -113,10 +114,19 @@ func findClass(module, name string) (interface{}, error) {
 
 // pthFile is an opened .pth zip.
 type pthFile struct {
-	b       []byte // the whole file, for slicing stored records
-	prefix  string // the archive's top directory, e.g. "resnet50-0676ba61/"
-	records map[string]*zip.File
-	raw     map[string][]byte // storage bytes by key, read once
+	src      Source // the whole file, which may lie outside Go's memory
+	size     int64
+	prefix   string // the archive's top directory, e.g. "resnet50-0676ba61/"
+	records  map[string]*zip.File
+	storages map[string]storageData // by key, checked once
+	inflated int64                  // bytes of deflated records inflated so far
+}
+
+// storageData is where a storage's bytes are: in the file (a stored
+// record, as torch.save writes them) or inflated into memory.
+type storageData struct {
+	src Source
+	off int64
 }
 
 // ReadPTH decodes a .pth file written by torch.save (PyTorch 1.6 and
@@ -125,20 +135,48 @@ type pthFile struct {
 // bfloat16 tensors become float32; int64 is accepted only for names ending
 // in ".num_batches_tracked", which are dropped like every such name. Views
 // into a shared storage are fine if contiguous; strided ones are an error.
+// A training checkpoint that holds the state_dict under "state_dict" or
+// "model" is read for that; its other entries are ignored.
 func ReadPTH(b []byte) (*Checkpoint, error) {
-	c, err := readPTH(b)
+	return readPTHFrom(byteSource(b), int64(len(b)))
+}
+
+// readPTHFrom is ReadPTH on a file of size bytes in src. Tensors in stored
+// records (all of torch.save's) stay in src and are decoded when asked for,
+// as with ReadSafetensorsFrom; each record's CRC is checked once here, a
+// chunk at a time.
+func readPTHFrom(src Source, size int64) (*Checkpoint, error) {
+	c, err := readPTH(src, size)
 	if err != nil {
 		return nil, fmt.Errorf("pth: %w", err)
 	}
 	return c, nil
 }
 
-func readPTH(b []byte) (*Checkpoint, error) {
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		return nil, fmt.Errorf("not a valid zip archive: %v", err)
+// readerAt reads a Source as an io.ReaderAt for archive/zip.
+type readerAt struct {
+	src  Source
+	size int64
+}
+
+func (r readerAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off >= r.size {
+		return 0, io.EOF
 	}
-	f := &pthFile{b: b, records: make(map[string]*zip.File, len(zr.File)), raw: map[string][]byte{}}
+	n := int(min(int64(len(p)), r.size-off))
+	r.src.CopyAt(p[:n], off)
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func readPTH(src Source, size int64) (*Checkpoint, error) {
+	zr, err := zip.NewReader(readerAt{src, size}, size)
+	if err != nil {
+		return nil, fmt.Errorf("not a valid zip archive: %v (is the file cut off?)", err)
+	}
+	f := &pthFile{src: src, size: size, records: make(map[string]*zip.File, len(zr.File)), storages: map[string]storageData{}}
 	var pkls []string
 	for _, r := range zr.File {
 		if f.records[r.Name] != nil {
@@ -190,7 +228,7 @@ func readPTH(b []byte) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data.pkl: %w", err)
 	}
-	names, values, err := stateDictEntries(obj)
+	names, values, err := stateDictEntries(unwrapTraining(obj))
 	if err != nil {
 		return nil, err
 	}
@@ -257,10 +295,9 @@ func unpickle(pkl []byte) (obj interface{}, err error) {
 	return obj, nil
 }
 
-// stateDictEntries lists a state_dict's names and values in pickle order. It
-// takes an OrderedDict (what state_dict() returns) or a plain dict.
-func stateDictEntries(obj interface{}) ([]string, []interface{}, error) {
-	var keys, values []interface{}
+// dictEntries lists a dict's keys and values in pickle order; ok is false
+// when obj is no dict.
+func dictEntries(obj interface{}) (keys, values []interface{}, ok bool) {
 	switch d := obj.(type) {
 	case *types.OrderedDict:
 		for e := d.List.Front(); e != nil; e = e.Next() {
@@ -274,6 +311,43 @@ func stateDictEntries(obj interface{}) ([]string, []interface{}, error) {
 			values = append(values, entry.Value)
 		}
 	default:
+		return nil, nil, false
+	}
+	return keys, values, true
+}
+
+// trainingKeys are where training scripts keep the state_dict in a
+// checkpoint dict, in the order they are looked for: PyTorch's ImageNet
+// example saves {"epoch", "arch", "state_dict", "best_acc1", "optimizer"},
+// torchvision's reference scripts {"model", "optimizer", ...}.
+var trainingKeys = []string{"state_dict", "model"}
+
+// unwrapTraining returns the state_dict inside a training checkpoint, or
+// obj itself. Everything else in such a checkpoint is ignored: the
+// unpickler has only built plain data and tensors (findClass), and no
+// storage is read unless a returned tensor uses it.
+func unwrapTraining(obj interface{}) interface{} {
+	keys, values, ok := dictEntries(obj)
+	if !ok {
+		return obj
+	}
+	for _, want := range trainingKeys {
+		for i, k := range keys {
+			if k == want {
+				if _, _, isDict := dictEntries(values[i]); isDict {
+					return values[i]
+				}
+			}
+		}
+	}
+	return obj
+}
+
+// stateDictEntries lists a state_dict's names and values in pickle order. It
+// takes an OrderedDict (what state_dict() returns) or a plain dict.
+func stateDictEntries(obj interface{}) ([]string, []interface{}, error) {
+	keys, values, ok := dictEntries(obj)
+	if !ok {
 		return nil, nil, fmt.Errorf("data.pkl holds a value of type %s, want a state_dict (a dict of tensors); for a training checkpoint save its state_dict", pyType(obj))
 	}
 	names := make([]string, len(keys))
@@ -296,6 +370,9 @@ func stateDictEntries(obj interface{}) ([]string, []interface{}, error) {
 		}
 		seen[name] = true
 		names[i] = name
+	}
+	if !slices.ContainsFunc(values, isTensor) && len(keys) > 0 {
+		return nil, nil, fmt.Errorf("data.pkl holds a dict with no tensors (keys %s); want a state_dict, or a training checkpoint with one under %q or %q", keyList(keys), trainingKeys[0], trainingKeys[1])
 	}
 	return names, values, nil
 }
@@ -322,6 +399,28 @@ func pyType(v interface{}) string {
 		return "tensor"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+func isTensor(v interface{}) bool {
+	_, ok := v.(*pytorch.Tensor)
+	return ok
+}
+
+// keyList names a dict's first keys for a message.
+func keyList(keys []interface{}) string {
+	const shown = 6
+	var parts []string
+	for _, k := range keys[:min(shown, len(keys))] {
+		if s, ok := k.(string); ok {
+			parts = append(parts, fmt.Sprintf("%q", short(s)))
+		} else {
+			parts = append(parts, pyType(k))
+		}
+	}
+	if len(keys) > shown {
+		parts = append(parts, "...")
+	}
+	return strings.Join(parts, ", ")
 }
 
 // tensor checks one pickled tensor against its storage and decodes it. It
@@ -363,59 +462,94 @@ func (f *pthFile) tensor(name string, v interface{}) (*Tensor, error) {
 	if off < 0 || off > info.n || n > info.n-off {
 		return nil, fmt.Errorf("elements [%d, %d+%d) lie outside its %d-element storage %q", off, off, n, info.n, short(info.key))
 	}
-	raw, err := f.storage(info, size)
+	st, err := f.storage(info, size)
 	if err != nil {
 		return nil, err
 	}
 	if nbt {
 		return nil, nil
 	}
-	t := &Tensor{Shape: append([]int{}, pt.Size...), Data: make([]float32, n)}
-	decode(t.Data, raw[off*size:(off+n)*size], info.dtype)
-	return t, nil
+	return &Tensor{Shape: append([]int{}, pt.Size...), src: st.src, off: st.off + int64(off*size), size: n * size, dtype: info.dtype}, nil
 }
 
-// storage returns a storage's bytes, reading its record the first time.
-func (f *pthFile) storage(info storageInfo, size int) ([]byte, error) {
-	if raw, ok := f.raw[info.key]; ok {
-		return raw, nil
+// storage returns where a storage's bytes are, checking its record the
+// first time.
+func (f *pthFile) storage(info storageInfo, size int) (storageData, error) {
+	if st, ok := f.storages[info.key]; ok {
+		return st, nil
 	}
 	name := f.prefix + "data/" + info.key
 	r := f.records[name]
 	if r == nil {
-		return nil, fmt.Errorf("storage record %q is missing from the zip", short(name))
+		return storageData{}, fmt.Errorf("storage record %q is missing from the zip", short(name))
 	}
-	raw, err := f.read(r, info.n*size)
+	st, err := f.locate(r, info.n*size)
+	if err != nil {
+		return storageData{}, err
+	}
+	f.storages[info.key] = st
+	return st, nil
+}
+
+// crcChunk is how much of a stored record the CRC check copies at a time.
+const crcChunk = 1 << 20
+
+// maxInflated bounds the bytes all deflated records of a file of size
+// bytes may inflate to: torch.save stores records uncompressed, and
+// weights hardly compress, so more means a zip bomb.
+func maxInflated(size int64) int64 { return 8*size + 64<<20 }
+
+// locate finds a record's bytes, which must be exactly want long: a
+// stored record stays in the file, its CRC checked in chunks; a deflated
+// one, from other zip tools, is inflated, within maxInflated.
+func (f *pthFile) locate(r *zip.File, want int) (storageData, error) {
+	name := short(r.Name)
+	if r.UncompressedSize64 != uint64(want) {
+		return storageData{}, fmt.Errorf("record %q is %d bytes, want %d", name, r.UncompressedSize64, want)
+	}
+	if r.Method != zip.Store {
+		data, err := f.inflate(r, want)
+		return storageData{src: byteSource(data)}, err
+	}
+	off, err := r.DataOffset()
+	if err != nil {
+		return storageData{}, fmt.Errorf("record %q: %v", name, err)
+	}
+	if r.CompressedSize64 != r.UncompressedSize64 || off < 0 || off > f.size || int64(want) > f.size-off {
+		return storageData{}, fmt.Errorf("record %q at byte %d runs past the end of the %d-byte file (truncated?)", name, off, f.size)
+	}
+	crc, chunk := uint32(0), make([]byte, min(want, crcChunk))
+	for done := 0; done < want; done += len(chunk) {
+		chunk = chunk[:min(crcChunk, want-done)]
+		f.src.CopyAt(chunk, off+int64(done))
+		crc = crc32.Update(crc, crc32.IEEETable, chunk)
+	}
+	if crc != r.CRC32 {
+		return storageData{}, fmt.Errorf("record %q at byte %d fails its CRC check: the file is corrupt", name, off)
+	}
+	return storageData{src: f.src, off: off}, nil
+}
+
+// read returns a small record's bytes (the pickle, the byte order), which
+// must be exactly want long, in Go memory.
+func (f *pthFile) read(r *zip.File, want int) ([]byte, error) {
+	st, err := f.locate(r, want)
 	if err != nil {
 		return nil, err
 	}
-	f.raw[info.key] = raw
-	return raw, nil
+	b := make([]byte, want)
+	st.src.CopyAt(b, st.off)
+	return b, nil
 }
 
-// read returns a record's bytes, which must be exactly want long. torch.save
-// stores records uncompressed, so those are sliced from the file without a
-// copy (a ResNet-50 is 100 MB, and browser memory is tight); compressed
-// ones, from other zip tools, are inflated with a bound of want bytes.
-func (f *pthFile) read(r *zip.File, want int) ([]byte, error) {
+// inflate decompresses a deflated record of want bytes, refusing before it
+// starts when the file's records would inflate beyond maxInflated.
+func (f *pthFile) inflate(r *zip.File, want int) ([]byte, error) {
 	name := short(r.Name)
-	if r.UncompressedSize64 != uint64(want) {
-		return nil, fmt.Errorf("record %q is %d bytes, want %d", name, r.UncompressedSize64, want)
+	if f.inflated+int64(want) > maxInflated(f.size) {
+		return nil, fmt.Errorf("record %q would inflate to %d bytes, more than a %d-byte checkpoint can hold (a zip bomb?)", name, want, f.size)
 	}
-	if r.Method == zip.Store {
-		off, err := r.DataOffset()
-		if err != nil {
-			return nil, fmt.Errorf("record %q: %v", name, err)
-		}
-		if r.CompressedSize64 != r.UncompressedSize64 || off < 0 || off > int64(len(f.b)) || uint64(want) > uint64(int64(len(f.b))-off) {
-			return nil, fmt.Errorf("record %q at byte %d runs past the end of the %d-byte file", name, off, len(f.b))
-		}
-		data := f.b[off : off+int64(want)]
-		if crc32.ChecksumIEEE(data) != r.CRC32 {
-			return nil, fmt.Errorf("record %q at byte %d fails its CRC check: the file is corrupt", name, off)
-		}
-		return data, nil
-	}
+	f.inflated += int64(want)
 	rc, err := r.Open()
 	if err != nil {
 		return nil, fmt.Errorf("record %q: %v", name, err)

@@ -142,9 +142,9 @@ func TestPTHCrafted(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.Equal(c.Names, []string{"w", "one", "h"}) ||
-		!slices.Equal(c.Tensors["w"].Data, []float32{2, 3, 4, 5}) ||
-		!slices.Equal(c.Tensors["one"].Data, []float32{5}) ||
-		!slices.Equal(c.Tensors["h"].Data, []float32{1, -2}) {
+		!slices.Equal(c.Tensors["w"].Values(), []float32{2, 3, 4, 5}) ||
+		!slices.Equal(c.Tensors["one"].Values(), []float32{5}) ||
+		!slices.Equal(c.Tensors["h"].Values(), []float32{1, -2}) {
 		t.Fatalf("got %q %v %v %v", c.Names, c.Tensors["w"], c.Tensors["one"], c.Tensors["h"])
 	}
 }
@@ -227,7 +227,8 @@ func TestPTHErrors(t *testing.T) {
 		{"unknown global", crafted((&pk{}).op(0x80, 2).global("os", "system").str("ls").op(0x85, 'R', '.').Bytes()), "unsupported pickle global os.system"},
 		{"list", crafted((&pk{}).op(0x80, 2, ']', '.').Bytes()), "data.pkl holds a value of type list, want a state_dict"},
 		{"int key", crafted((&pk{}).op(0x80, 2, '}').int(1).int(2).op('s', '.').Bytes()), "state_dict key 0 has type int, want str"},
-		{"not tensor", crafted((&pk{}).op(0x80, 2, '}').str("x").int(2).op('s', '.').Bytes()), `tensor "x": value has type int, want a tensor`},
+		{"not tensor", crafted((&pk{}).op(0x80, 2, '}').str("x").int(2).op('s', '.').Bytes()), `data.pkl holds a dict with no tensors (keys "x"); want a state_dict`},
+		{"tensor and int", crafted((&pk{}).op(0x80, 2, '}').str("x").int(2).op('s').tensor(f).op('s', '.').Bytes(), data0), `tensor "x": value has type int, want a tensor`},
 		{"dup dict key", crafted((&pk{}).op(0x80, 2, '}').str("x").int(1).op('s').str("x").int(2).op('s', '.').Bytes()), `state_dict has tensor "x" twice`},
 		{"I64 weight", crafted(w(pt{"w", "LongStorage", "0", 2, 0, []int{2}, []int{1}}), data0), `tensor "w": unsupported storage type LongStorage`},
 		{"offset past storage", withF(func(p *pt) { p.off = 1 }), `tensor "w": elements [1, 1+4) lie outside its 4-element storage "0"`},

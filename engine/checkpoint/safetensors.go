@@ -242,13 +242,65 @@ func checkCoverage(ts []stTensor, dataLen, base int) error {
 // dtype, F32 or F16 (rounded to nearest, ties to even). Tensors appear in
 // c.Names order in both header and data; the header carries
 // {"format":"pt"} metadata, which some loaders look for, and is padded with
-// spaces to a multiple of 8 bytes so the data stays aligned.
+// spaces to a multiple of 8 bytes so the data stays aligned. A NaN or
+// infinite value is an error naming its tensor: such weights would give
+// confident wrong answers. The file written is SafetensorsSize bytes.
 func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
+	header, _, err := safetensorsHeader(c, dtype)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(header); err != nil {
+		return err
+	}
+	// Encode in chunks so a large model is not duplicated in memory.
+	buf := make([]byte, 0, 64<<10)
+	for _, name := range c.Names {
+		values := c.Tensors[name].Values()
+		if i := FirstNonFinite(values); i >= 0 {
+			return NonFiniteError(name, i, values[i])
+		}
+		for i, v := range values {
+			if dtype == F32 {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			} else {
+				h := f32ToF16(v)
+				if h&0x7fff == 0x7c00 {
+					return fmt.Errorf("tensor %s: value %d is %v, beyond float16's range; store it as F32", name, i, v)
+				}
+				buf = binary.LittleEndian.AppendUint16(buf, h)
+			}
+			if len(buf) == cap(buf) {
+				if _, err := w.Write(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+		}
+	}
+	if len(buf) > 0 {
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SafetensorsSize is the size of the file WriteSafetensors writes, so that
+// a caller can allocate it at once (in the browser, a Uint8Array).
+func SafetensorsSize(c *Checkpoint, dtype DType) (int64, error) {
+	header, data, err := safetensorsHeader(c, dtype)
+	return int64(len(header)) + data, err
+}
+
+// safetensorsHeader returns the 8-byte length and the padded JSON header
+// WriteSafetensors writes for c, and the size of the data after them.
+func safetensorsHeader(c *Checkpoint, dtype DType) ([]byte, int64, error) {
 	if dtype != F32 && dtype != F16 {
-		return fmt.Errorf("safetensors: cannot write dtype %q (want F32 or F16)", dtype)
+		return nil, 0, fmt.Errorf("safetensors: cannot write dtype %q (want F32 or F16)", dtype)
 	}
 	if err := c.validate(); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
+		return nil, 0, fmt.Errorf("safetensors: %w", err)
 	}
 	size := elemSize(dtype)
 	var h bytes.Buffer
@@ -274,37 +326,8 @@ func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
 	for h.Len()%8 != 0 {
 		h.WriteByte(' ')
 	}
-	var hl [8]byte
-	binary.LittleEndian.PutUint64(hl[:], uint64(h.Len()))
-	if _, err := w.Write(hl[:]); err != nil {
-		return err
-	}
-	if _, err := w.Write(h.Bytes()); err != nil {
-		return err
-	}
-	// Encode in chunks so a large model is not duplicated in memory.
-	buf := make([]byte, 0, 64<<10)
-	for _, name := range c.Names {
-		for _, v := range c.Tensors[name].Values() {
-			if dtype == F32 {
-				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
-			} else {
-				buf = binary.LittleEndian.AppendUint16(buf, f32ToF16(v))
-			}
-			if len(buf) == cap(buf) {
-				if _, err := w.Write(buf); err != nil {
-					return err
-				}
-				buf = buf[:0]
-			}
-		}
-	}
-	if len(buf) > 0 {
-		if _, err := w.Write(buf); err != nil {
-			return err
-		}
-	}
-	return nil
+	out := binary.LittleEndian.AppendUint64(make([]byte, 0, 8+h.Len()), uint64(h.Len()))
+	return append(out, h.Bytes()...), int64(off), nil
 }
 
 // validate checks that Names and Tensors agree and that each tensor's data

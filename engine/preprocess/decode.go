@@ -93,7 +93,7 @@ func Decode(data []byte, maxPixels int) (image.Image, error) {
 		return nil, fmt.Errorf("preprocess: %w", ErrUnsupported)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("preprocess: reading the %s header: %w", format, err)
+		return nil, &DecodeError{Format: format, Err: err}
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fmt.Errorf("preprocess: %s image has no pixels (%dx%d)", format, cfg.Width, cfg.Height)
@@ -103,7 +103,7 @@ func Decode(data []byte, maxPixels int) (image.Image, error) {
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("preprocess: decoding the %s image: %w", format, err)
+		return nil, &DecodeError{Format: format, Err: err}
 	}
 	switch format {
 	case "jpeg":
@@ -118,6 +118,19 @@ func Decode(data []byte, maxPixels int) (image.Image, error) {
 	}
 	return img, nil
 }
+
+// DecodeError is a file in a supported format that its decoder refused:
+// damaged, or cut off.
+type DecodeError struct {
+	Format string // as image.Decode names it: "png", "jpeg", ...
+	Err    error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("preprocess: decoding the %s image: %v", e.Format, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
 
 // orient returns img turned upright according to the EXIF orientation o:
 // the pixels are converted to RGB first, as PIL's exif_transpose works on

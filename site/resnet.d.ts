@@ -1,0 +1,129 @@
+// Type declarations of resnet.js, the in-browser ResNet classifier.
+// e2e/types/usage.ts is checked against them with `tsc --noEmit`.
+
+/** Stable error codes; docs/app.md says when each is used. */
+export type ResNetErrorCode =
+  | 'unsupported-image' | 'image-too-large' | 'bad-image' | 'no-model' | 'network' | 'integrity'
+  | 'bad-model' | 'bad-labels' | 'not-stored' | 'file-too-large' | 'bad-request' | 'internal'
+  | 'engine' | 'stopped' | 'disposed';
+
+export class ResNetError extends Error {
+  readonly code: ResNetErrorCode;
+  constructor(code: ResNetErrorCode, message: string);
+}
+
+/** Where a model's class names come from. */
+export type LabelSource = 'imagenet' | 'file' | 'index';
+
+/** One of torchvision's published ImageNet-1K checkpoints. */
+export interface OfficialCheckpoint {
+  name: string;    // what `resnet weights fetch` takes, e.g. 'resnet50-v2'
+  arch: string;    // 'resnet50'
+  weights: string; // 'IMAGENET1K_V2'
+  file: string;    // 'resnet50-11ad3fa6.pth'
+  url: string;
+  acc1: number;    // percent
+  acc5: number;
+  resize: number;  // 256 or 232
+  crop: number;    // 224
+}
+
+/** A model load() takes: bundled with the page, or added with addModel. */
+export interface ModelInfo {
+  name: string;
+  arch: string;               // 'resnet18' ... 'resnet152'
+  variant: 'v1.5' | 'v1';
+  classes: number;
+  labels: LabelSource;        // 'imagenet' for 1000 classes without a labels file: assumed unless official
+  classNames: string[];
+  official: null | { name: string; weights: string; acc1: number; title: string; url: string };
+  bytes: number;              // size of the stored weights
+  dtype: 'F32' | 'F16';
+  accuracy: number | null;    // top-1, 0..1, where known
+  source: string;
+  added: boolean;
+  stored: boolean;            // false: an added model the browser could not keep; gone after this page
+  default: boolean;
+  file: string | null;        // the file an added model came from
+}
+
+export type ProgressPhase = 'engine' | 'cache' | 'download' | 'verify' | 'build' | 'workers' | 'read' | 'convert' | 'store';
+
+export interface ProgressEvent {
+  phase: ProgressPhase;
+  loaded?: number;
+  total?: number;
+  backend?: string;
+  count?: number;
+}
+
+export interface AddModelOptions {
+  name?: string;
+  labels?: string | string[] | Blob;
+  variant?: 'v1.5' | 'v1';
+  dtype?: 'f32' | 'f16';
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface LoadOptions {
+  model?: string;
+  onProgress?: (event: ProgressEvent) => void;
+  backend?: 'auto' | 'webgpu' | 'wasm';
+  workers?: number;
+}
+
+export interface ClassifyOptions {
+  topK?: number;
+  logits?: boolean;
+}
+
+export interface Prediction {
+  index: number;
+  label: string;
+  prob: number;
+}
+
+export interface Classification {
+  top: Prediction[];
+  logits?: Float32Array;
+  backend: string;
+  timings: { decode: number; preprocess: number; inference: number; total: number };
+}
+
+export type ClassifyInput =
+  | Blob | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | ImageBitmap | HTMLVideoElement | ImageData;
+
+export interface CacheInfo {
+  available: boolean;
+  reason?: string;
+  files: { name: string; sha256: string; bytes: number; storedAt: number }[];
+  bytes: number;
+  usage?: number;
+  quota?: number;
+}
+
+/** How many workers load() spreads each image over unless told. */
+export function defaultWorkers(): number;
+
+export class ResNet {
+  /** The entries of the page's manifest.json (bundled models). */
+  static models(): Promise<object[]>;
+  static listModels(): Promise<ModelInfo[]>;
+  static officialCheckpoints(): Promise<OfficialCheckpoint[]>;
+  static addModel(source: Blob | ArrayBuffer | ArrayBufferView | string | URL, options?: AddModelOptions): Promise<{ model: ModelInfo; notices: string[] }>;
+  static removeModel(name: string): Promise<void>;
+  static updateModel(name: string, change: { variant: 'v1.5' | 'v1' }): Promise<ModelInfo>;
+  static load(options?: LoadOptions): Promise<ResNet>;
+  static cacheInfo(): Promise<CacheInfo>;
+  static clearCache(): Promise<CacheInfo>;
+
+  /** The loaded model's manifest entry. */
+  readonly model: { name: string; bytes: number; arch: string; labels: string[] };
+  readonly backend: string;
+  readonly source: 'cache' | 'network' | 'page';
+  readonly notices: string[];
+  readonly workers: number;
+  onBackendChange: null | ((change: { backend: string; notice: string }) => void);
+  classify(input: ClassifyInput, options?: ClassifyOptions): Promise<Classification>;
+  dispose(): void;
+}
