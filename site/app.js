@@ -135,6 +135,14 @@ async function loadModel(name) {
   await refreshCache();
 }
 
+// What the page can say of an added model's class names.
+const ADDED_NOTE = {
+  official: (m) => `${m.official.title}: torchvision’s published weights, recognised by their SHA-256, with their own preprocessing.`,
+  imagenet: () => 'Not one of torchvision’s published checkpoints: its 1000 outputs are assumed to be ImageNet’s classes, in torchvision’s order.',
+  file: () => 'Class names from the labels file added with it.',
+  index: (m) => `No labels file was added with it, so its classes are numbered 0 to ${m.classes - 1}.`,
+};
+
 function describeModel(m) {
   $('accuracy').hidden = !m.accuracy;
   $('accuracy').textContent = m.official ? `${formatPercent(m.accuracy)} ImageNet top-1` : `${formatPercent(m.accuracy)} test accuracy`;
@@ -143,7 +151,7 @@ function describeModel(m) {
   $('model-labels').replaceChildren(...m.classNames.slice(0, 40).map((l) => Object.assign(document.createElement('li'), { textContent: l })));
   $('model-note').hidden = !m.name.startsWith(FASHION_PREFIX) || m.added;
   $('model-added-note').hidden = !m.added;
-  $('model-added-note').textContent = m.added ? `${describeInfo(m)}.${m.labels === 'imagenet' && !m.official ? ' This checkpoint is not one of torchvision’s published ones, so its 1000 outputs are assumed to be ImageNet’s classes.' : ''}` : '';
+  $('model-added-note').textContent = m.added ? ADDED_NOTE[m.official ? 'official' : m.labels](m) : '';
 }
 
 async function refreshCache() {

@@ -244,7 +244,7 @@ func addedLabels(req *addRequest, classes int) ([]string, string, error) {
 			return nil, "", failf(codeLabels, "The labels file cannot be used: %v.", err)
 		}
 		if len(labels) != classes {
-			return nil, "", failf(codeLabels, "The labels file has %d lines, but the model has %d classes: one class name a line, in the model's order.", len(labels), classes)
+			return nil, "", failf(codeLabels, "The labels file has %d lines, but the model has %d classes: one class name a line, in the model’s order.", len(labels), classes)
 		}
 		return labels, labelsFile, nil
 	}
