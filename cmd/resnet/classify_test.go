@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,21 +64,9 @@ func TestClassifyWorksOutTheArchitecture(t *testing.T) {
 		t.Errorf("official: exit %d, stdout %q", code, stdout)
 	}
 	official := classifyJSON(t, "-weights", pth, img)
-	if slicesEqual(official.Logits, plain.Logits) {
+	if slices.Equal(official.Logits, plain.Logits) {
 		t.Error("the official entry's resize 232 was not used")
 	}
-}
-
-func slicesEqual(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // seeded writes a seeded random 10-class ResNet-18 as F32 safetensors.

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unsafe"
@@ -236,7 +237,7 @@ func (c *Checkpoint) Check(want []arch.Tensor) error {
 		switch {
 		case !ok || t == nil:
 			problems = append(problems, fmt.Sprintf("missing tensor %s %v", w.Name, w.Shape))
-		case !equalShape(t.Shape, w.Shape):
+		case !slices.Equal(t.Shape, w.Shape):
 			problems = append(problems, fmt.Sprintf("tensor %s has shape %v, want %v", w.Name, t.Shape, w.Shape))
 		}
 	}
@@ -262,18 +263,6 @@ func (c *Checkpoint) Check(want []arch.Tensor) error {
 		return fmt.Errorf("checkpoint does not match the architecture: %s", problems[0])
 	}
 	return fmt.Errorf("checkpoint does not match the architecture: %s (and %d more problems)", problems[0], len(problems)-1)
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // maxElems bounds a tensor's element count so that byte counts (at most 8
