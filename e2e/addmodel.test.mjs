@@ -200,6 +200,17 @@ test('a ResNet-50 .safetensors from the file picker classifies like the CLI', as
   t.diagnostic(`pick to ready, ResNet-50 safetensors: ${Date.now() - started} ms (${ready})`);
   const got = await pageResult(page, 'seeded-resnet50');
   assertSameAsCLI(got, want, 'the page');
+
+  // The stride placement cannot be seen in weights: switched to the paper's
+  // v1, the page's logits are the CLI's with -v1.
+  await page.selectOption('select[aria-label="Stride placement of seeded-resnet50"]', 'v1');
+  await page.waitForFunction(async () => {
+    const { ResNet } = await import('./resnet.js');
+    return (await ResNet.listModels()).find((m) => m.name === 'seeded-resnet50').variant === 'v1';
+  });
+  const v1 = await pageResult(page, 'seeded-resnet50');
+  assertSameAsCLI(v1, await cliResult('seeded-resnet50.safetensors', '-v1'), 'the page with v1');
+  assert.ok(relativeDiff(v1.logits, got.logits) > 1e-3, 'v1 gave v1.5’s logits');
   const memory = await page.evaluate(async () => {
     const { ResNet } = await import('./resnet.js');
     const clf = await ResNet.load({ model: 'seeded-resnet50', workers: 1 });

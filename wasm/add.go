@@ -71,25 +71,22 @@ func (w *worker) addModel(msg js.Value, progress func(map[string]any)) (map[stri
 	if err != nil {
 		return nil, failf(codeInternal, "the added model's entry: %v", err)
 	}
-	result := map[string]any{"model": added, "stored": false}
-	notices := []string{}
 	progress(map[string]any{"phase": "store"})
 	cache, err := w.weightCache(ctx)
 	if err == nil {
 		err = cache.put(ctx, e, converted, added)
 	}
+	result := map[string]any{"model": added, "stored": err == nil, "notices": []any{}}
 	switch {
 	case err == nil:
-		result["stored"] = true
 	case isQuotaError(err):
-		notices = append(notices, "There is not enough storage space to keep this model in the browser: it works until this page is closed.")
+		result["notices"] = []any{"There is not enough storage space to keep this model in the browser: it works until this page is closed."}
 	default:
-		notices = append(notices, fmt.Sprintf("The model could not be stored in the browser (%v): it works until this page is closed.", err))
+		result["notices"] = []any{fmt.Sprintf("The model could not be stored in the browser (%v): it works until this page is closed.", err)}
 	}
-	if result["stored"] == false {
+	if err != nil {
 		result["file"] = converted
 	}
-	result["notices"] = anySlice(notices)
 	runtime.GC()
 	result["memoryBytes"] = wasmMemoryBytes()
 	return result, nil
@@ -107,15 +104,9 @@ type addRequest struct {
 func readAddRequest(msg js.Value) (*addRequest, error) {
 	f := fields{obj: msg}
 	req := &addRequest{dtype: checkpoint.F32, reserved: map[string]bool{}}
-	optional := func(key string) string {
-		if f.err != nil || msg.Get(key).IsUndefined() || msg.Get(key).IsNull() {
-			return ""
-		}
-		return f.str(key)
-	}
-	req.url, req.fileName, req.name, req.labels = optional("url"), optional("fileName"), optional("name"), optional("labels")
-	variant, dtype, official := optional("variant"), optional("dtype"), optional("official")
-	for _, name := range optionalStrs(&f, msg, "reserved") {
+	req.url, req.fileName, req.name, req.labels = f.optStr("url"), f.optStr("fileName"), f.optStr("name"), f.optStr("labels")
+	variant, dtype, official := f.optStr("variant"), f.optStr("dtype"), f.optStr("official")
+	for _, name := range f.optStrs("reserved") {
 		req.reserved[name] = true
 	}
 	if f.err != nil {
@@ -144,14 +135,6 @@ func readAddRequest(msg js.Value) (*addRequest, error) {
 		}
 	}
 	return req, nil
-}
-
-// optionalStrs reads an optional array of strings.
-func optionalStrs(f *fields, msg js.Value, key string) []string {
-	if f.err != nil || msg.Get(key).IsUndefined() {
-		return nil
-	}
-	return f.strs(key)
 }
 
 // convertCheckpoint reads the checkpoint in src (a Uint8Array), describes

@@ -30,11 +30,9 @@ func parseEntry(v js.Value) (*modelEntry, error) {
 	f := fields{obj: v}
 	e := &modelEntry{
 		name:   f.str("name"),
+		url:    f.optStr("url"),
 		bytes:  f.integer("bytes", 1, maxWeightBytes),
 		sha256: f.str("sha256"),
-	}
-	if f.err == nil && v.Get("url").Type() == js.TypeString {
-		e.url = v.Get("url").String()
 	}
 	archName, variant := f.str("arch"), f.str("variant")
 	e.opts.Spec = preprocess.Spec{

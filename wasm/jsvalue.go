@@ -60,6 +60,35 @@ func (f *fields) str(key string) string {
 	return v.String()
 }
 
+// absent reports whether an optional field is missing (undefined or null);
+// after an error, every field reads as absent.
+func (f *fields) absent(key string) bool {
+	if f.err != nil {
+		return true
+	}
+	if f.obj.Type() != js.TypeObject {
+		return false // the read reports it
+	}
+	v := f.obj.Get(key)
+	return v.IsUndefined() || v.IsNull()
+}
+
+// optStr reads an optional string; "" when absent.
+func (f *fields) optStr(key string) string {
+	if f.absent(key) {
+		return ""
+	}
+	return f.str(key)
+}
+
+// optStrs reads an optional array of strings; nil when absent.
+func (f *fields) optStrs(key string) []string {
+	if f.absent(key) {
+		return nil
+	}
+	return f.strs(key)
+}
+
 // integer reads a whole number in [lo, hi].
 func (f *fields) integer(key string, lo, hi int) int {
 	v := f.get(key, js.TypeNumber, "a number")
