@@ -30,14 +30,71 @@ async function newPage(t, viewport = { width: 1280, height: 900 }) {
   return page;
 }
 
+/**
+ * The bars of the result card of the file called name, once it has them:
+ * [{label, pct, aria}], the label and percentage shown and the bar's
+ * aria-label.
+ */
+function barsOf(page, name) {
+  const card = page.locator('.result', { has: page.locator('.result-name', { hasText: name }) });
+  return card.locator('.bar').evaluateAll((bars) => bars.map((li) => ({
+    label: li.querySelector('.bar-label').textContent,
+    pct: li.querySelector('.bar-pct').textContent,
+    aria: li.getAttribute('aria-label'),
+  })));
+}
+
+/**
+ * The bars a card must show for each of pngs (base64), computed in page by
+ * resnet.js on its own with the page's model: its top 5, as bars.js writes
+ * them ("<label>: <percent>" for the aria-label).
+ */
+function expectedBars(page, pngs) {
+  return page.evaluate(async (pngs) => {
+    const { ResNet } = await import('./resnet.js');
+    const { formatPercent } = await import('./format.js');
+    const clf = await ResNet.load({ model: document.getElementById('model-select').value });
+    const bars = [];
+    for (const png of pngs) {
+      const blob = new Blob([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], { type: 'image/png' });
+      const r = await clf.classify(blob);
+      bars.push(r.top.map((c) => ({ label: c.label, pct: formatPercent(c.prob), aria: `${c.label}: ${formatPercent(c.prob)}` })));
+    }
+    clf.dispose();
+    return bars;
+  }, pngs);
+}
+
 test('dropped Fashion-MNIST images get their true labels', async (t) => {
   const page = await newPage(t);
   await openApp(page, server.url);
   await screenshot(page, 'desktop-empty');
+  const model = await page.inputValue('#model-select');
+  const labels = await page.$$eval('#model-labels li', (lis) => lis.map((li) => li.textContent));
+  assert.equal(labels.length, 10);
   await dropFiles(page, await Promise.all(images.map((im) => pngPayload(im, `drop-${im.index}.png`))));
   for (const im of images) {
     const r = await resultOf(page, `drop-${im.index}.png`);
     assert.equal(r.top1, im.class, `test image ${im.index}: ${r.status}`);
+    assert.equal(r.status, `${model} says: ${im.class}`, `test image ${im.index}`);
+    // Five bars of five of the model's classes, the true one first, most
+    // probable first, each named by its aria-label with its percentage.
+    const bars = await barsOf(page, `drop-${im.index}.png`);
+    assert.equal(bars.length, 5, `test image ${im.index}`);
+    assert.equal(bars[0].label, im.class, `test image ${im.index}`);
+    assert.equal(new Set(bars.map((b) => b.label)).size, 5, `test image ${im.index}: a class twice: ${bars.map((b) => b.label)}`);
+    for (const b of bars) {
+      assert.ok(labels.includes(b.label), `test image ${im.index}: "${b.label}" is none of the model's classes`);
+      assert.equal(b.aria, `${b.label}: ${b.pct}`, `test image ${im.index}`);
+    }
+    const pcts = bars.map((b) => parseFloat(b.pct));
+    assert.deepEqual(pcts, [...pcts].sort((a, b) => b - a), `test image ${im.index}: bars not most probable first`);
+  }
+  // The bars are the classifier's own top 5, names and percentages.
+  const some = images.slice(0, 3);
+  const want = await expectedBars(page, await Promise.all(some.map(async (im) => (await pngPayload(im, 'x.png')).bytes.toString('base64'))));
+  for (const [i, im] of some.entries()) {
+    assert.deepEqual(await barsOf(page, `drop-${im.index}.png`), want[i], `test image ${im.index}`);
   }
   await screenshot(page, 'desktop-results');
 });
@@ -46,8 +103,11 @@ test('the file picker classifies the chosen files', async (t) => {
   const page = await newPage(t);
   await openApp(page, server.url);
   await page.setInputFiles('#file-input', images.slice(0, 3).map((im) => im.png));
+  const model = await page.inputValue('#model-select');
   for (const im of images.slice(0, 3)) {
-    assert.equal((await resultOf(page, `${im.index}.png`)).top1, im.class);
+    const r = await resultOf(page, `${im.index}.png`);
+    assert.equal(r.top1, im.class);
+    assert.equal(r.status, `${model} says: ${im.class}`);
   }
 });
 
@@ -96,7 +156,10 @@ test('switching between the bundled models classifies with each', async (t) => {
     await dropFiles(page, [await pngPayload(im, name)]);
     const r = await resultOf(page, name);
     assert.equal(r.top1, im.class);
-    assert.match(r.status, new RegExp(`^${model} says`));
+    assert.equal(r.status, `${model} says: ${im.class}`);
+    const bars = await barsOf(page, name);
+    assert.equal(bars[0].label, im.class);
+    assert.equal(bars[0].aria, `${im.class}: ${bars[0].pct}`);
   }
 });
 

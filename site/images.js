@@ -4,6 +4,7 @@ import { renderBars, timingText } from './bars.js';
 import { formatBytes } from './format.js';
 import { describeInfo, PHASE_TEXT } from './models.js';
 import { toast } from './notify.js';
+import { superseded } from './resnet.js';
 import { kindOf } from './sniff.js';
 
 const $ = (id) => document.getElementById(id);
@@ -132,10 +133,8 @@ function resultCard(file, withPreview = true) {
   return { li, preview, status, bars, timings };
 }
 
-// A classification that fails with one of these codes met a model change
-// (its classifier was disposed or its worker stopped): it is run again with
-// the model selected now, at most this many times.
-const SUPERSEDED = new Set(['disposed', 'stopped', 'no-model']);
+// A classification that met a model change (resnet.js's superseded) is run
+// again with the model selected now, at most this many times.
 const MAX_ATTEMPTS = 20;
 
 async function classifyInto(session, file, card) {
@@ -152,7 +151,7 @@ async function classifyInto(session, file, card) {
       try {
         r = await clf.classify(file);
       } catch (e) {
-        if (!SUPERSEDED.has(e.code) || attempt >= MAX_ATTEMPTS) throw e;
+        if (!superseded(e) || attempt >= MAX_ATTEMPTS) throw e;
       }
     }
     renderBars(card.bars, r.top);

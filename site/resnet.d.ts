@@ -102,6 +102,9 @@ export interface CacheInfo {
   quota?: number;
 }
 
+/** Whether a classify call failed only because its classifier went away meanwhile (a model change): retry with the current one. */
+export function superseded(e: unknown): boolean;
+
 /** How many workers load() spreads each image over unless told. */
 export function defaultWorkers(): number;
 

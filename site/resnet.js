@@ -25,6 +25,13 @@ export class ResNetError extends Error {
   }
 }
 
+/**
+ * Whether a classify call failed only because the classifier went away
+ * meanwhile (disposed, its worker stopped or moved on to another model):
+ * the caller may retry with the classifier loaded now.
+ */
+export const superseded = (e) => e instanceof ResNetError && ['disposed', 'stopped', 'no-model'].includes(e.code);
+
 const once = (fn) => { let p; return () => (p ??= fn()); };
 
 async function fetchJSON(name) {

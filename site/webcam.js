@@ -1,18 +1,41 @@
 // Webcam mode: classifies the camera's frames as fast as the classifier
 // keeps up; frames that arrive while it is busy are skipped and counted.
+//
+// The camera is off, starting (getUserMedia or play() pending) or on. Every
+// start and stop begins a new generation; a start, its frame loop and its
+// classifications act only while their generation is the current one, so a
+// start overtaken by a stop (the button again, or leaving the tab) stops
+// the stream it gets, and a stop ends the frame loop at once. There is at
+// most one frame loop, and the video element's data-frame-loops attribute
+// counts the live ones (the tests read it).
 import { renderBars } from './bars.js';
 import { formatMs } from './format.js';
+import { superseded } from './resnet.js';
 
 const $ = (id) => document.getElementById(id);
 
 // Frames per second are counted over this window.
 const FPS_WINDOW_MS = 2000;
 
+// What the toggle says in each state. It stays enabled while the camera
+// starts, as a way to cancel the start, so that it keeps the focus.
+const TOGGLE_TEXT = { off: 'Start camera', starting: 'Cancel', on: 'Stop camera' };
+const PLACEHOLDER_TEXT = { off: 'The camera is off.', starting: 'Starting the camera…' };
+
+const stopTracks = (stream) => {
+  for (const track of stream?.getTracks() ?? []) track.stop();
+};
+
 export function setupWebcam(session) {
   const video = $('webcam-video');
   const toggle = $('webcam-toggle');
   const errorText = $('webcam-error');
-  let stream = null;
+  const placeholder = $('webcam-placeholder');
+  let state = 'off';
+  let generation = 0; // the current start or stop
+  let stream = null; // the current generation's stream, once it has one
+  let frameRequest = 0; // the frame loop's pending requestVideoFrameCallback, 0 when no loop runs
+  let loops = 0; // live frame loops, for data-frame-loops
   let busy = false;
   let skipped = 0;
   let done = []; // completion times of recent classifications
@@ -22,50 +45,75 @@ export function setupWebcam(session) {
     errorText.hidden = !message;
   };
 
-  const setRunning = (running) => {
-    toggle.textContent = running ? 'Stop camera' : 'Start camera';
-    toggle.classList.toggle('secondary', running);
-    toggle.setAttribute('aria-pressed', String(running));
-    $('webcam-placeholder').hidden = running;
-    video.closest('.video-frame').classList.toggle('live', running);
+  const setLoops = (delta) => {
+    loops += delta;
+    video.dataset.frameLoops = String(loops);
+  };
+
+  const setState = (next) => {
+    state = next;
+    toggle.textContent = TOGGLE_TEXT[next];
+    toggle.classList.toggle('secondary', next !== 'off');
+    toggle.setAttribute('aria-pressed', String(next !== 'off'));
+    placeholder.hidden = next === 'on';
+    placeholder.textContent = PLACEHOLDER_TEXT[next] ?? '';
+    video.closest('.video-frame').classList.toggle('live', next === 'on');
   };
 
   async function start() {
+    const gen = ++generation;
+    const current = () => gen === generation;
     showError('');
     if (!navigator.mediaDevices?.getUserMedia) {
       showError('This browser offers no camera access here. Camera access needs a secure page (https or localhost).');
       return;
     }
-    toggle.disabled = true;
+    setState('starting');
+    let got = null;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
-      video.srcObject = stream;
+      got = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      if (!current()) {
+        stopTracks(got);
+        return;
+      }
+      stream = got;
+      video.srcObject = got;
       await video.play();
     } catch (e) {
+      if (!current()) {
+        stopTracks(got); // overtaken (play() fails once stop() takes the stream away)
+        return;
+      }
       stop();
       showError(cameraErrorMessage(e));
       return;
-    } finally {
-      toggle.disabled = false;
     }
+    if (!current()) return; // stop() stopped the stream
     skipped = 0;
     done = [];
     $('webcam-skipped').textContent = '0';
-    setRunning(true);
-    video.requestVideoFrameCallback(onFrame);
+    setState('on');
+    setLoops(+1);
+    frameRequest = video.requestVideoFrameCallback(() => onFrame(gen));
   }
 
   function stop() {
-    for (const track of stream?.getTracks() ?? []) track.stop();
+    generation++;
+    if (frameRequest) {
+      video.cancelVideoFrameCallback(frameRequest);
+      frameRequest = 0;
+      setLoops(-1);
+    }
+    stopTracks(stream);
     stream = null;
     video.srcObject = null;
-    setRunning(false);
+    setState('off');
     $('webcam-fps').textContent = '–';
   }
 
-  function onFrame() {
-    if (!stream) return;
-    video.requestVideoFrameCallback(onFrame);
+  function onFrame(gen) {
+    frameRequest = 0;
+    frameRequest = video.requestVideoFrameCallback(() => onFrame(gen));
     const clf = session.current();
     if (busy || !clf) {
       skipped++;
@@ -74,7 +122,7 @@ export function setupWebcam(session) {
     }
     busy = true;
     clf.classify(video).then((r) => {
-      if (!stream) return;
+      if (gen !== generation) return;
       renderBars($('webcam-bars'), r.top);
       $('webcam-inference').textContent = formatMs(r.timings.inference);
       const now = performance.now();
@@ -82,10 +130,14 @@ export function setupWebcam(session) {
       done = done.filter((t) => now - t <= FPS_WINDOW_MS);
       if (done.length > 1) $('webcam-fps').textContent = ((done.length - 1) * 1000 / (now - done[0])).toFixed(1);
       showError('');
-    }, (e) => showError(e.message)).finally(() => { busy = false; });
+    }, (e) => {
+      // A frame that met a model change is just a skipped frame.
+      if (gen === generation && !superseded(e)) showError(e.message);
+    }).finally(() => { busy = false; });
   }
 
-  toggle.addEventListener('click', () => (stream ? stop() : start()));
+  toggle.addEventListener('click', () => (state === 'off' ? start() : stop()));
+  setLoops(0);
   return { stop };
 }
 

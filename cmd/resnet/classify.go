@@ -33,7 +33,7 @@ const (
 	maxImageBytes   = 256 << 20
 )
 
-func runClassify(args []string, stdout io.Writer) error {
+func runClassify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("classify")
 	model := fs.String("model", "", "model name from the manifest (default: the manifest's default model)")
 	dir := fs.String("dir", "weights", "folder holding manifest.json and the weight files")
@@ -55,7 +55,7 @@ func runClassify(args []string, stdout io.Writer) error {
 	}
 	start := time.Now()
 	var clf *classifier.Classifier
-	var notes []string
+	var notes fileNotes
 	if *weightsFile != "" {
 		clf, notes, err = loadFile(*weightsFile, *archName, *v1, *labelsFile)
 	} else {
@@ -68,8 +68,11 @@ func runClassify(args []string, stdout io.Writer) error {
 	if *asJSON {
 		out = io.Discard // stdout carries only the JSON
 	}
-	for _, n := range notes {
-		fmt.Fprintln(out, n)
+	if notes.model != "" {
+		fmt.Fprintln(out, notes.model)
+	}
+	if notes.labels != "" {
+		fmt.Fprintln(stderr, notes.labels)
 	}
 	fmt.Fprintf(out, "model loaded in %s\n", ms(time.Since(start)))
 	for _, path := range images {
@@ -115,48 +118,55 @@ func loadManifestModel(dir, name string) (*classifier.Classifier, error) {
 	return classifier.FromManifest(md, data)
 }
 
+// fileNotes is what the person is told about a weights file: which model
+// it is (on stdout, unless -json) and whether its labels are assumed (on
+// stderr, so that -json's stdout stays pure JSON while the warning shows).
+type fileNotes struct {
+	model, labels string
+}
+
 // loadFile loads a weights file that no manifest describes. The
 // architecture and the number of classes come from its tensors (the same
 // code as the page's); torchvision's official checkpoints are recognised
 // by their SHA-256 and get their own preprocessing, any other ImageNet's.
-// It returns lines for the person: what the weights are, and whether the
-// labels are assumed.
-func loadFile(path, archName string, v1 bool, labelsFile string) (*classifier.Classifier, []string, error) {
+// The notes are only given once the model has loaded, so that a bad file
+// ends in its one error line.
+func loadFile(path, archName string, v1 bool, labelsFile string) (*classifier.Classifier, fileNotes, error) {
 	data, err := readLimited(path, maxWeightsBytes)
 	if err != nil {
-		return nil, nil, err
+		return nil, fileNotes{}, err
 	}
 	name := filepath.Base(path)
 	ckpt, err := checkpoint.Read(data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fileNotes{}, fmt.Errorf("%s: %w", name, err)
 	}
 	cfg, err := ckpt.InferArch()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fileNotes{}, fmt.Errorf("%s: %w", name, err)
 	}
 	if archName != "" && !strings.EqualFold(archName, cfg.Name()) {
-		return nil, nil, fmt.Errorf("%s holds a %s, not a %s", name, cfg.Name(), archName)
+		return nil, fileNotes{}, fmt.Errorf("%s holds a %s, not a %s", name, cfg.Name(), archName)
 	}
 	if v1 {
 		cfg.Variant = arch.V1
 	}
 	spec := preprocess.ImageNet
-	notes := []string{fmt.Sprintf("%s: %s (%s), %d classes", name, cfg.Name(), cfg.Variant, cfg.NumClasses)}
+	notes := fileNotes{model: fmt.Sprintf("%s: %s (%s), %d classes", name, cfg.Name(), cfg.Variant, cfg.NumClasses)}
 	sum := sha256.Sum256(data)
 	if off := weights.MatchOfficial(weights.Officials, hex.EncodeToString(sum[:]), cfg.Name()); off != nil && cfg.NumClasses == 1000 {
 		spec = off.Spec()
-		notes = []string{fmt.Sprintf("%s: %s", name, off.Title())}
+		notes.model = fmt.Sprintf("%s: %s", name, off.Title())
 	} else if labelsFile == "" && cfg.NumClasses == 1000 {
-		notes = append(notes, "labels: ImageNet's, assumed for 1000 classes (give -labels otherwise)")
+		notes.labels = "labels: ImageNet's, assumed for 1000 classes (give -labels otherwise)"
 	}
 	labels, err := readLabels(labelsFile, cfg.NumClasses)
 	if err != nil {
-		return nil, nil, err
+		return nil, fileNotes{}, err
 	}
 	clf, err := classifier.New(classifier.Options{Config: cfg, Spec: spec, Labels: labels}, ckpt)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fileNotes{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return clf, notes, nil
 }

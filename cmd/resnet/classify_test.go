@@ -18,14 +18,19 @@ import (
 	"github.com/inbrowser/resnet/weights"
 )
 
-// classifyJSON runs classify -json and decodes its one result.
+// assumedNote is classify's line on stderr for a 1000-class model of no
+// known origin without -labels.
+const assumedNote = "labels: ImageNet's, assumed for 1000 classes (give -labels otherwise)\n"
+
+// classifyJSON runs classify -json and decodes its one result. Nothing but
+// the labels note may appear on stderr.
 func classifyJSON(t *testing.T, args ...string) (result struct {
 	Top    []struct{ Index int }
 	Logits []float32
 }) {
 	t.Helper()
 	code, stdout, stderr := runCLI(append([]string{"classify", "-json"}, args...)...)
-	if code != 0 || stderr != "" {
+	if code != 0 || stderr != "" && stderr != assumedNote {
 		t.Fatalf("classify %v: exit %d, stderr %q", args, code, stderr)
 	}
 	if err := json.Unmarshal([]byte(stdout), &result); err != nil {
@@ -41,7 +46,7 @@ func TestClassifyWorksOutTheArchitecture(t *testing.T) {
 	pth := filepath.Join(goldenDir(t), "resnet18.pth")
 	img := writePNG(t)
 	code, stdout, stderr := runCLI("classify", "-weights", pth, "-k", "2", img)
-	if code != 0 || !strings.HasPrefix(stdout, "resnet18.pth: resnet18 (v1.5), 1000 classes\nlabels: ImageNet's, assumed") {
+	if code != 0 || !strings.HasPrefix(stdout, "resnet18.pth: resnet18 (v1.5), 1000 classes\nmodel loaded in ") || stderr != assumedNote {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	plain := classifyJSON(t, "-weights", pth, img)
@@ -59,9 +64,9 @@ func TestClassifyWorksOutTheArchitecture(t *testing.T) {
 	saved := weights.Officials
 	t.Cleanup(func() { weights.Officials = saved })
 	weights.Officials = []weights.Official{{Name: "resnet18", Arch: "resnet18", Weights: "TEST_V1", File: served("resnet18", data), Acc1: 70, Resize: 232, Crop: 224}}
-	code, stdout, _ = runCLI("classify", "-weights", pth, img)
-	if code != 0 || !strings.HasPrefix(stdout, "resnet18.pth: torchvision ResNet-18, TEST_V1, 70.0% top-1\n") {
-		t.Errorf("official: exit %d, stdout %q", code, stdout)
+	code, stdout, stderr = runCLI("classify", "-weights", pth, img)
+	if code != 0 || !strings.HasPrefix(stdout, "resnet18.pth: torchvision ResNet-18, TEST_V1, 70.0% top-1\n") || stderr != "" {
+		t.Errorf("official: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	official := classifyJSON(t, "-weights", pth, img)
 	if slices.Equal(official.Logits, plain.Logits) {
@@ -72,17 +77,109 @@ func TestClassifyWorksOutTheArchitecture(t *testing.T) {
 // seeded writes a seeded random 10-class ResNet-18 as F32 safetensors.
 func seeded(t *testing.T) []byte {
 	t.Helper()
+	return safetensorsOf(t, seededCheckpoint(t))
+}
+
+// seededCheckpoint is seeded's checkpoint.
+func seededCheckpoint(t *testing.T) *checkpoint.Checkpoint {
+	t.Helper()
 	cfg := arch.Standard(18)
 	cfg.NumClasses = 10
 	ckpt, err := engine.RandomCheckpoint(cfg, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ckpt
+}
+
+// safetensorsOf writes c as F32 safetensors.
+func safetensorsOf(t *testing.T, c *checkpoint.Checkpoint) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	if err := checkpoint.WriteSafetensors(&buf, ckpt, checkpoint.F32); err != nil {
+	if err := checkpoint.WriteSafetensors(&buf, c, checkpoint.F32); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// renamed returns c's tensors with each name changed by fn; a name fn
+// maps to "" is left out.
+func renamed(c *checkpoint.Checkpoint, fn func(string) string) *checkpoint.Checkpoint {
+	out := &checkpoint.Checkpoint{Tensors: map[string]*checkpoint.Tensor{}}
+	for _, n := range c.Names {
+		if m := fn(n); m != "" {
+			out.Names = append(out.Names, m)
+			out.Tensors[m] = c.Tensors[n]
+		}
+	}
+	return out
+}
+
+// TestClassifyFileFlags: -json prints one object per image with exactly
+// the fields the browser tests compare, and nothing else on stdout;
+// DataParallel names read like plain ones; -labels names the classes and,
+// without it, a 10-class model's are numbered with no note; -arch that
+// agrees is accepted; -v1 moves a ResNet-50's strides.
+func TestClassifyFileFlags(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ckpt := seededCheckpoint(t)
+	plain := file("plain.safetensors", safetensorsOf(t, ckpt))
+	dp := file("dp.safetensors", safetensorsOf(t, renamed(ckpt, func(n string) string { return "module." + n })))
+	labels := file("ten.txt", []byte("zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n"))
+	img := writePNG(t)
+
+	code, stdout, stderr := runCLI("classify", "-json", "-k", "3", "-weights", dp, "-labels", labels, "-arch", "ResNet18", img, img)
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("stdout has %d lines, want one JSON object per image: %q", len(lines), stdout)
+	}
+	for _, line := range lines {
+		var r struct {
+			Image  string
+			Top    []map[string]any
+			Logits []float32
+		}
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(line), &fields); err != nil || json.Unmarshal([]byte(line), &r) != nil {
+			t.Fatalf("not a JSON object: %q", line)
+		}
+		if len(fields) != 3 || r.Image != img || len(r.Top) != 3 || len(r.Logits) != 10 {
+			t.Fatalf("want image, top (3) and logits (10): %q", line)
+		}
+		for _, c := range r.Top {
+			i, ok := c["index"].(float64)
+			if len(c) != 3 || !ok || c["label"] != strings.Fields("zero one two three four five six seven eight nine")[int(i)] || c["prob"] == nil {
+				t.Errorf("top entry %v: want index, its label from ten.txt and prob", c)
+			}
+		}
+	}
+	same := classifyJSON(t, "-weights", plain, img)
+	if got := classifyJSON(t, "-weights", dp, img); !slices.Equal(got.Logits, same.Logits) {
+		t.Error("the DataParallel names gave other logits")
+	}
+	// Stride placement differs only in Bottlenecks: a small ResNet-50.
+	r50 := filepath.Join("..", "..", "engine", "testdata", "resnet50-w8.safetensors")
+	code, stdout, _ = runCLI("classify", "-weights", r50, "-v1", img)
+	if code != 0 || !strings.HasPrefix(stdout, "resnet50-w8.safetensors: resnet50 (v1), 10 classes\n") {
+		t.Errorf("-v1: exit %d, stdout %q", code, stdout)
+	}
+	if v1, v15 := classifyJSON(t, "-weights", r50, "-v1", img), classifyJSON(t, "-weights", r50, img); slices.Equal(v1.Logits, v15.Logits) {
+		t.Error("-v1 did not change the logits")
+	}
+	code, stdout, stderr = runCLI("classify", "-weights", plain, "-k", "10", img)
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "plain.safetensors: resnet18 (v1.5), 10 classes\n") || !strings.Contains(stdout, "%  class 9\n") {
+		t.Errorf("no labels for 10 classes: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
 }
 
 // TestClassifyBadFiles: each kind of bad file ends in one line naming the
@@ -98,6 +195,12 @@ func TestClassifyBadFiles(t *testing.T) {
 		return p
 	}
 	good := seeded(t)
+	short := safetensorsOf(t, renamed(seededCheckpoint(t), func(n string) string {
+		if strings.HasPrefix(n, "layer3.1.") {
+			return ""
+		}
+		return n
+	}))
 	nan := bytes.Clone(good)
 	binary.LittleEndian.PutUint32(nan[8+binary.LittleEndian.Uint64(nan):], math.Float32bits(float32(math.NaN()))) // conv1.weight[0]
 	var vgg bytes.Buffer
@@ -128,6 +231,8 @@ func TestClassifyBadFiles(t *testing.T) {
 	}{
 		{"not a checkpoint", []string{"-weights", file("notes.pth", []byte("these are notes"))}, "notes.pth: this is neither a PyTorch .pth"},
 		{"another network", []string{"-weights", file("vgg.safetensors", vgg.Bytes())}, "vgg.safetensors: this is not a ResNet checkpoint"},
+		{"other block counts", []string{"-weights", file("short.safetensors", short)}, "short.safetensors: a ResNet with [2 2 1 2] BasicBlock blocks per stage is none of ResNet-18"},
+		{"-arch of another", []string{"-weights", file("r18.safetensors", good), "-arch", "resnet34"}, "r18.safetensors holds a resnet18, not a resnet34"},
 		{"truncated", []string{"-weights", file("cut.pth", pth[:len(pth)*6/10])}, "cut.pth: pth: not a valid zip archive"},
 		{"CRC", []string{"-weights", file("crc.pth", corrupt)}, "fails its CRC check: the file is corrupt"},
 		{"NaN", []string{"-weights", file("nan.safetensors", nan)}, "tensor conv1.weight: value 0 is NaN"},

@@ -21,7 +21,7 @@ func init() {
 // runConvert turns a torch.save .pth (or a safetensors file) into the
 // safetensors file the browser app fetches, optionally halving it to F16.
 // The input is fully validated on the way, so a file that converts loads.
-func runConvert(args []string, stdout io.Writer) error {
+func runConvert(args []string, stdout, _ io.Writer) error {
 	fs := newFlagSet("convert")
 	dtypeFlag := fs.String("dtype", "f32", "element type to store: f32, or f16 for half the download")
 	pos, err := parseFlags(fs, args)

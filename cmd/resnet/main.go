@@ -13,10 +13,12 @@ import (
 )
 
 // A command is one subcommand. Each lives in its own file and registers
-// itself in init, so subcommands stay independent of each other.
+// itself in init, so subcommands stay independent of each other. A
+// command may write notes for the person on stderr; its error, if any,
+// becomes the last line there (see run).
 type command struct {
 	usage string // one line: arguments and flags
-	run   func(args []string, stdout io.Writer) error
+	run   func(args []string, stdout, stderr io.Writer) error
 }
 
 var commands = map[string]command{}
@@ -43,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "resnet: unknown command %q (want %s)\n", args[0], strings.Join(names(), ", "))
 		return 2
 	}
-	if err := cmd.run(args[1:], stdout); err != nil {
+	if err := cmd.run(args[1:], stdout, stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}

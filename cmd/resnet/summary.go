@@ -24,7 +24,7 @@ const (
 // -tree=false, PyTorch's print(model) module tree, exactly as the two Python
 // calls summary(model, (3, input, input), batch_size=batch) and print(model)
 // would print them one after the other.
-func runSummary(args []string, stdout io.Writer) error {
+func runSummary(args []string, stdout, _ io.Writer) error {
 	fs := newFlagSet("summary")
 	v1 := fs.Bool("v1", false, "put a Bottleneck's stride on its first 1x1 conv (the paper's v1) instead of the 3x3 (torchvision's v1.5)")
 	batch := fs.Int("batch", 64, "batch size shown in the shapes; -1 as torchsummary's default")

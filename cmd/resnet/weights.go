@@ -68,7 +68,7 @@ type tempFile interface {
 	Name() string
 }
 
-func runWeights(args []string, stdout io.Writer) error {
+func runWeights(args []string, stdout, _ io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: want fetch or list", errUsage)
 	}

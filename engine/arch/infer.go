@@ -1,6 +1,7 @@
 package arch
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -31,8 +32,13 @@ func Infer(shapes map[string][]int) (Config, error) {
 			}
 		}
 	}
-	if !hasStem || !hasFC || blocks == [4]int{} {
+	if !hasStem || blocks == [4]int{} {
 		return Config{}, fmt.Errorf("this is not a ResNet checkpoint: it has no conv1.weight, layer1-layer4 or fc tensors; found %s", describe(shapes))
+	}
+	if !hasFC {
+		// A backbone saved for feature extraction, its fc replaced by
+		// nn.Identity: it cannot name classes.
+		return Config{}, errors.New("this ResNet checkpoint has no classifier: fc.weight is missing (was fc replaced, e.g. by nn.Identity for features?); save the model with its fc layer")
 	}
 	if len(stem) != 4 || stem[1] != 3 || stem[2] != 7 || stem[3] != 7 {
 		return Config{}, fmt.Errorf("conv1.weight has shape %v; a ResNet's stem is a 7x7 convolution of the 3 colour channels, [width 3 7 7]", stem)

@@ -53,7 +53,7 @@ func TestInferRefusesOtherNetworks(t *testing.T) {
 		{"ViT", map[string][]int{"conv_proj.weight": {768, 3, 16, 16}, "encoder.layers.encoder_layer_0.ln_1.weight": {768}, "heads.head.weight": {1000, 768}}, "not a ResNet checkpoint"},
 		{"nothing", map[string][]int{}, "found no tensors at all"},
 		{"blocks [3 4 5 3]", fewer, "a ResNet with [3 4 5 3] Bottleneck blocks per stage is none of"},
-		{"no fc", r18, "not a ResNet checkpoint"},
+		{"no fc", r18, "this ResNet checkpoint has no classifier: fc.weight is missing"},
 		{"stem of 1 channel", map[string][]int{"conv1.weight": {64, 1, 7, 7}, "layer1.0.conv1.weight": {64, 64, 3, 3}, "fc.weight": {10, 512}}, "7x7 convolution of the 3 colour channels"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,10 @@ package checkpoint
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
+	"encoding/binary"
+	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -35,6 +39,21 @@ func FuzzReadSafetensors(f *testing.F) {
 	f.Add(stFile(`{"bn.num_batches_tracked":{"dtype":"I64","shape":[],"data_offsets":[0,8]},"w":{"dtype":"BF16","shape":[1],"data_offsets":[8,10]}}`,
 		[]byte{7, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x3f}))
 	f.Add(stFile(`{"__metadata__":{"format":"pt"},"a":{"dtype":"F16","shape":[2,1],"data_offsets":[0,4]}}`, []byte{0, 0x3c, 0, 0xc0}))
+	// Files the reader must refuse: tensors that overlap (also a dropped
+	// num_batches_tracked one), leave a gap, or leave trailing bytes. Each
+	// one's sizes fit its shape and stay inside the data section.
+	f.Add(stFile(`{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"F16","shape":[1],"data_offsets":[2,4]}}`,
+		[]byte{0, 0x3c, 0, 0xc0}))
+	f.Add(stFile(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`,
+		f32bytes(1, 2)))
+	f.Add(stFile(`{"bn.num_batches_tracked":{"dtype":"I64","shape":[],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`,
+		f32bytes(1, 2)))
+	f.Add(stFile(`{"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},"b":{"dtype":"F16","shape":[1],"data_offsets":[4,6]}}`,
+		[]byte{0, 0x3c, 0, 0, 0, 0xc0}))
+	f.Add(stFile(`{"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}`, []byte{0, 0x3c, 0, 0xc0}))
+	// Sizes that add up, but an overlap makes up for a gap.
+	f.Add(stFile(`{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"F16","shape":[1],"data_offsets":[2,4]},"c":{"dtype":"F16","shape":[1],"data_offsets":[6,8]}}`,
+		[]byte{0, 0x3c, 0, 0xc0, 0, 0, 0, 0x3c}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ReadSafetensors(b)
 		if err != nil {
@@ -43,8 +62,48 @@ func FuzzReadSafetensors(f *testing.F) {
 			}
 			return
 		}
+		checkTiling(t, b)
 		checkResult(t, c)
 	})
+}
+
+// checkTiling holds for every safetensors file the reader accepts, read
+// here from the header alone: the byte ranges of its tensors (those the
+// reader drops, like num_batches_tracked, too) add up to the data section's
+// size exactly and no two overlap, so they cover it exactly once.
+func checkTiling(t *testing.T, b []byte) {
+	hlen := binary.LittleEndian.Uint64(b)
+	dataLen := int64(len(b)) - 8 - int64(hlen)
+	var header map[string]json.RawMessage
+	if err := json.Unmarshal(b[8:8+hlen], &header); err != nil {
+		t.Fatalf("accepted a file whose header is no JSON object: %v", err)
+	}
+	var spans [][2]int64
+	var sum int64
+	for name, raw := range header {
+		if name == metadataKey {
+			continue
+		}
+		var e struct {
+			DataOffsets [2]int64 `json:"data_offsets"`
+		}
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Fatalf("accepted tensor %q with bad data_offsets: %v", name, err)
+		}
+		spans = append(spans, e.DataOffsets)
+		sum += e.DataOffsets[1] - e.DataOffsets[0]
+	}
+	if sum != dataLen {
+		t.Fatalf("accepted tensors hold %d bytes in all, but the data section has %d", sum, dataLen)
+	}
+	// Empty tensors cover nothing; sorted by begin, then end, an empty one
+	// at another's start comes first and overlaps nothing.
+	slices.SortFunc(spans, func(a, b [2]int64) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i][0] < spans[i-1][1] {
+			t.Fatalf("accepted overlapping tensors at data offsets %v and %v", spans[i-1], spans[i])
+		}
+	}
 }
 
 func FuzzReadPTH(f *testing.F) {

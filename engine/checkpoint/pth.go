@@ -228,13 +228,13 @@ func readPTH(src Source, size int64) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data.pkl: %w", err)
 	}
-	names, values, err := stateDictEntries(unwrapTraining(obj))
+	names, tensors, err := stateDictEntries(unwrapTraining(obj))
 	if err != nil {
 		return nil, err
 	}
 	c := &Checkpoint{Tensors: make(map[string]*Tensor, len(names))}
 	for i, name := range names {
-		t, err := f.tensor(name, values[i])
+		t, err := f.tensor(name, tensors[i])
 		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", short(name), err)
 		}
@@ -322,33 +322,36 @@ func dictEntries(obj interface{}) (keys, values []interface{}, ok bool) {
 // torchvision's reference scripts {"model", "optimizer", ...}.
 var trainingKeys = []string{"state_dict", "model"}
 
-// unwrapTraining returns the state_dict inside a training checkpoint, or
-// obj itself. Everything else in such a checkpoint is ignored: the
-// unpickler has only built plain data and tensors (findClass), and no
-// storage is read unless a returned tensor uses it.
-func unwrapTraining(obj interface{}) interface{} {
+// unwrapTraining returns the state_dict inside a training checkpoint with
+// where it was found, or obj itself as data.pkl's. Everything else in such
+// a checkpoint is ignored: the unpickler has only built plain data and
+// tensors (findClass), and no storage is read unless a returned tensor
+// uses it.
+func unwrapTraining(obj interface{}) (sd interface{}, where string) {
 	keys, values, ok := dictEntries(obj)
 	if !ok {
-		return obj
+		return obj, "data.pkl"
 	}
 	for _, want := range trainingKeys {
 		for i, k := range keys {
 			if k == want {
 				if _, _, isDict := dictEntries(values[i]); isDict {
-					return values[i]
+					return values[i], fmt.Sprintf("data.pkl's %q", want)
 				}
 			}
 		}
 	}
-	return obj
+	return obj, "data.pkl"
 }
 
-// stateDictEntries lists a state_dict's names and values in pickle order. It
-// takes an OrderedDict (what state_dict() returns) or a plain dict.
-func stateDictEntries(obj interface{}) ([]string, []interface{}, error) {
-	keys, values, ok := dictEntries(obj)
+// stateDictEntries lists a state_dict's names and tensors in pickle order.
+// It takes an OrderedDict (what state_dict() returns) or a plain dict whose
+// values are all tensors; where says which object of the file sd is, for
+// messages.
+func stateDictEntries(sd interface{}, where string) ([]string, []*pytorch.Tensor, error) {
+	keys, values, ok := dictEntries(sd)
 	if !ok {
-		return nil, nil, fmt.Errorf("data.pkl holds a value of type %s, want a state_dict (a dict of tensors); for a training checkpoint save its state_dict", pyType(obj))
+		return nil, nil, fmt.Errorf("%s holds a value of type %s, want a state_dict (a dict of tensors); for a training checkpoint save its state_dict", where, pyType(sd))
 	}
 	names := make([]string, len(keys))
 	seen := make(map[string]bool, len(keys))
@@ -371,10 +374,26 @@ func stateDictEntries(obj interface{}) ([]string, []interface{}, error) {
 		seen[name] = true
 		names[i] = name
 	}
-	if !slices.ContainsFunc(values, isTensor) && len(keys) > 0 {
-		return nil, nil, fmt.Errorf("data.pkl holds a dict with no tensors (keys %s); want a state_dict, or a training checkpoint with one under %q or %q", keyList(keys), trainingKeys[0], trainingKeys[1])
+	tensors := make([]*pytorch.Tensor, len(values))
+	for i, v := range values {
+		t, ok := v.(*pytorch.Tensor)
+		if !ok {
+			return nil, nil, notStateDict(where, keys, names[i], v, slices.ContainsFunc(values, isTensor))
+		}
+		tensors[i] = t
 	}
-	return names, values, nil
+	return names, tensors, nil
+}
+
+// notStateDict says why a dict is neither a state_dict nor a training
+// checkpoint holding one, naming the keys found: the person may recognise
+// where their weights are.
+func notStateDict(where string, keys []interface{}, name string, v interface{}, someTensors bool) error {
+	what := "a dict with no tensors"
+	if someTensors {
+		what = fmt.Sprintf("a dict whose %q has type %s", short(name), pyType(v))
+	}
+	return fmt.Errorf("%s holds %s (keys %s); want a state_dict (all tensors), or a training checkpoint with one under %q or %q", where, what, keyList(keys), trainingKeys[0], trainingKeys[1])
 }
 
 // pyType names a gopickle value's type for messages without printing the
@@ -423,13 +442,10 @@ func keyList(keys []interface{}) string {
 	return strings.Join(parts, ", ")
 }
 
-// tensor checks one pickled tensor against its storage and decodes it. It
-// returns nil, nil for a valid num_batches_tracked, which is dropped.
-func (f *pthFile) tensor(name string, v interface{}) (*Tensor, error) {
-	pt, ok := v.(*pytorch.Tensor)
-	if !ok {
-		return nil, fmt.Errorf("value has type %s, want a tensor", pyType(v))
-	}
+// tensor checks one pickled tensor against its storage and locates its
+// bytes. It returns nil, nil for a valid num_batches_tracked, which is
+// dropped.
+func (f *pthFile) tensor(name string, pt *pytorch.Tensor) (*Tensor, error) {
 	s, ok := pt.Source.(*storage)
 	if !ok {
 		return nil, errors.New("tensor has no storage")

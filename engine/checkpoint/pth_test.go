@@ -228,7 +228,7 @@ func TestPTHErrors(t *testing.T) {
 		{"list", crafted((&pk{}).op(0x80, 2, ']', '.').Bytes()), "data.pkl holds a value of type list, want a state_dict"},
 		{"int key", crafted((&pk{}).op(0x80, 2, '}').int(1).int(2).op('s', '.').Bytes()), "state_dict key 0 has type int, want str"},
 		{"not tensor", crafted((&pk{}).op(0x80, 2, '}').str("x").int(2).op('s', '.').Bytes()), `data.pkl holds a dict with no tensors (keys "x"); want a state_dict`},
-		{"tensor and int", crafted((&pk{}).op(0x80, 2, '}').str("x").int(2).op('s').tensor(f).op('s', '.').Bytes(), data0), `tensor "x": value has type int, want a tensor`},
+		{"tensor and int", crafted((&pk{}).op(0x80, 2, '}').str("x").int(2).op('s').tensor(f).op('s', '.').Bytes(), data0), `data.pkl holds a dict whose "x" has type int (keys "x", "w"); want a state_dict`},
 		{"dup dict key", crafted((&pk{}).op(0x80, 2, '}').str("x").int(1).op('s').str("x").int(2).op('s', '.').Bytes()), `state_dict has tensor "x" twice`},
 		{"I64 weight", crafted(w(pt{"w", "LongStorage", "0", 2, 0, []int{2}, []int{1}}), data0), `tensor "w": unsupported storage type LongStorage`},
 		{"offset past storage", withF(func(p *pt) { p.off = 1 }), `tensor "w": elements [1, 1+4) lie outside its 4-element storage "0"`},

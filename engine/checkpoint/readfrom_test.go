@@ -2,6 +2,9 @@ package checkpoint
 
 import (
 	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"hash/crc32"
 	"runtime"
 	"slices"
 	"strings"
@@ -46,6 +49,12 @@ func TestTrainingCheckpoint(t *testing.T) {
 	_, err := Read(makeZip(t, zip.Store, rec{"a/data.pkl", noWeights}))
 	if err == nil || !strings.Contains(err.Error(), `a dict with no tensors (keys "epoch", "net")`) {
 		t.Errorf("dict without tensors: %v", err)
+	}
+	// A wrapper's state_dict that holds no tensors is named as such.
+	emptyInside := (&pk{}).op(0x80, 2, '}').str("state_dict").op('}').str("a").int(1).op('s', 's', '.').Bytes()
+	_, err = Read(makeZip(t, zip.Store, rec{"a/data.pkl", emptyInside}))
+	if err == nil || !strings.Contains(err.Error(), `data.pkl's "state_dict" holds a dict with no tensors (keys "a")`) {
+		t.Errorf("state_dict without tensors: %v", err)
 	}
 }
 
@@ -136,5 +145,111 @@ func TestReadFromTellsFormats(t *testing.T) {
 	mixed := stFile(`{"module.a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, f32bytes(1, 2))
 	if c, err := Read(mixed); err != nil || !slices.Equal(c.Names, []string{"module.a", "b"}) {
 		t.Errorf("mixed names: %v, %v", c, err)
+	}
+}
+
+// TestTrainingCheckpointFiles reads checkpoints that PyTorch wrote as
+// training scripts save them (testdata/make_fixtures.py): the ImageNet
+// example's {"epoch", "arch", "state_dict" of a DataParallel model,
+// "best_acc1" tensor, "optimizer", "scheduler"}, torchvision's reference
+// scripts' {"model", "optimizer", "lr_scheduler", "epoch", "model_ema"},
+// and a DataParallel state_dict alone. Each holds trained.pth's tensors,
+// under the plain names.
+func TestTrainingCheckpointFiles(t *testing.T) {
+	want, err := Read(fixture(t, "trained.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(want.Names, []string{"0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var"}) {
+		t.Fatalf("trained.pth holds %q", want.Names)
+	}
+	for _, name := range []string{"wrapped.pth", "model.pth", "dataparallel.pth"} {
+		t.Run(name, func(t *testing.T) {
+			got, err := Read(fixture(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameCheckpoint(t, got, want)
+		})
+	}
+}
+
+// TestUnusedStoragesAreNotRead: in the ImageNet example's checkpoint, a
+// corrupt storage of the state_dict fails its CRC check, while corrupt
+// storages of the optimizer (momentum buffers) and of best_acc1 change
+// nothing: they are never read.
+func TestUnusedStoragesAreNotRead(t *testing.T) {
+	b := fixture(t, "wrapped.pth")
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, unread := 0, 0
+	for _, r := range zr.File {
+		if !strings.Contains(r.Name, "/data/") {
+			continue
+		}
+		off, err := r.DataOffset()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := bytes.Clone(b)
+		bad[off] ^= 1
+		switch _, err := Read(bad); {
+		case err == nil:
+			unread++
+		case strings.Contains(err.Error(), "fails its CRC check"):
+			read++
+		default:
+			t.Errorf("%s corrupted: %v", r.Name, err)
+		}
+	}
+	// Five tensors and num_batches_tracked (checked, then dropped); three
+	// momentum buffers and best_acc1.
+	if read != 6 || unread != 4 {
+		t.Errorf("%d storages read, %d not; want 6 and 4", read, unread)
+	}
+}
+
+// TestTruncatedPTH: a .pth cut short anywhere is an error of one line,
+// never a checkpoint or a panic.
+func TestTruncatedPTH(t *testing.T) {
+	for _, name := range []string{"tiny.pth", "wrapped.pth"} {
+		b := fixture(t, name)
+		for n := range len(b) {
+			c, err := ReadFrom(byteSource(b[:n]), int64(n))
+			if err == nil || c != nil || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("%s cut to %d bytes: %v, %v", name, n, c, err)
+			}
+		}
+	}
+}
+
+// TestDeflatedRecordLargerThanDeclared: a deflated record that inflates
+// past the size its header and the pickle declare is refused after that
+// many bytes, not inflated whole.
+func TestDeflatedRecordLargerThanDeclared(t *testing.T) {
+	const declared, actual = 16, 64 << 20
+	var raw bytes.Buffer
+	fw, _ := flate.NewWriter(&raw, flate.BestCompression)
+	fw.Write(make([]byte, actual))
+	fw.Close()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, _ := zw.Create("a/data.pkl")
+	w.Write(stateDict(pt{"w", "FloatStorage", "0", declared / 4, 0, []int{declared / 4}, []int{1}}))
+	w, _ = zw.CreateRaw(&zip.FileHeader{Name: "a/data/0", Method: zip.Deflate, CRC32: crc32.ChecksumIEEE(make([]byte, declared)),
+		CompressedSize64: uint64(raw.Len()), UncompressedSize64: declared})
+	w.Write(raw.Bytes())
+	zw.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Read(b.Bytes())
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), `record "a/data/0"`) {
+		t.Errorf("Read: %v, want the record refused", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Errorf("reading it allocated %d MiB", grew>>20)
 	}
 }

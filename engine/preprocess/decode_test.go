@@ -177,10 +177,15 @@ func TestDecodeLikePIL(t *testing.T) {
 		maxMean float64
 		maxAbs  int
 	}{
-		{"jpeg420_odd.jpg", 0.1, 4},
-		{"jpeg422_odd.jpg", 0.1, 4},
-		{"jpeg420_narrow.jpg", 0.1, 4},
-		{"jpeg422_narrow.jpg", 0.1, 4},
+		// JPEG budgets: about 1.5x the mean and max level differences
+		// measured with Go 1.27, with and without GOEXPERIMENT=simd (in
+		// the comments). Cb one level off on every 16th pixel (a chroma
+		// rounding slip, simulated) adds about 0.03 to the mean: under the
+		// old 0.1 budget, over these.
+		{"jpeg420_odd.jpg", 0.07, 4},     // measured mean 0.0471, max 3
+		{"jpeg422_odd.jpg", 0.055, 3},    // measured mean 0.0363, max 2
+		{"jpeg420_narrow.jpg", 0.042, 1}, // measured mean 0.0278, max 1
+		{"jpeg422_narrow.jpg", 0.042, 1}, // measured mean 0.0278, max 1
 		{"webp_odd.webp", 0, 0},
 		{"webp_odd_alpha.webp", 0, 0},
 	} {

@@ -21,23 +21,28 @@ var fashion32 = Spec{
 }
 
 // referenceCases are the fixtures with a torchvision reference tensor in
-// testdata/ref_<name>.f32.gz, with the largest mean absolute difference
-// each is allowed. PNG and WebP inputs decode to the same pixels in Go and
-// PIL, so they must match exactly; JPEG inputs carry the differences of the
-// two JPEG decoders' IDCTs.
+// testdata/ref_<name>.f32.gz, with the largest mean and largest single
+// absolute difference each is allowed (in normalized units: one 8-bit
+// level is about 0.017 after ImageNet's std). PNG and WebP inputs decode to
+// the same pixels in Go and PIL, so they must match exactly; JPEG inputs
+// carry the differences of the two JPEG decoders' IDCTs. The JPEG budgets
+// are about 1.5x what was measured (Go 1.27, with and without
+// GOEXPERIMENT=simd; the numbers are in the comments), so that a
+// systematic change such as chroma rounded one level off fails instead of
+// hiding under a loose budget.
 var referenceCases = []struct {
-	name, file string
-	spec       Spec
-	maxMean    float64
+	name, file      string
+	spec            Spec
+	maxMean, maxAbs float64
 }{
-	{"rocket", "rocket.jpg", ImageNet, 0.01},                   // 4:4:4 JPEG photo
-	{"retina", "retina.jpg", ImageNet, 0.01},                   // 4:2:0 JPEG photo
-	{"chelsea", "chelsea.png", ImageNet, 1e-6},                 // PNG photo
-	{"astronaut_exif6", "astronaut_exif6.jpg", ImageNet, 0.01}, // EXIF orientation 6
-	{"coffee_webp", "coffee.webp", ImageNet, 1e-6},             // lossy WebP photo
-	{"gray28", "gray28.png", fashion32, 1e-6},                  // upscaled 28x28 gray
-	{"tiny_pad24", "tiny.png", imageNetSized(20, 24), 1e-6},    // crop larger than the image
-	{"tiny_crop15", "tiny.png", imageNetSized(20, 15), 1e-6},   // crop offsets round half to even
+	{"rocket", "rocket.jpg", ImageNet, 0.00067, 0.053},                   // 4:4:4 JPEG photo; measured mean 0.000447, max 0.0350
+	{"retina", "retina.jpg", ImageNet, 0.00067, 0.053},                   // 4:2:0 JPEG photo; measured mean 0.000443, max 0.0349
+	{"chelsea", "chelsea.png", ImageNet, 1e-6, 1e-6},                     // PNG photo
+	{"astronaut_exif6", "astronaut_exif6.jpg", ImageNet, 0.00086, 0.078}, // EXIF orientation 6; measured mean 0.000575, max 0.0523
+	{"coffee_webp", "coffee.webp", ImageNet, 1e-6, 1e-6},                 // lossy WebP photo
+	{"gray28", "gray28.png", fashion32, 1e-6, 1e-6},                      // upscaled 28x28 gray
+	{"tiny_pad24", "tiny.png", imageNetSized(20, 24), 1e-6, 1e-6},        // crop larger than the image
+	{"tiny_crop15", "tiny.png", imageNetSized(20, 15), 1e-6, 1e-6},       // crop offsets round half to even
 }
 
 func imageNetSized(resize, crop int) Spec {
@@ -113,6 +118,9 @@ func TestMatchesTorchvision(t *testing.T) {
 			t.Logf("%s (%T %v): mean abs diff %.6f, max abs diff %.6f", tc.file, img, img.Bounds().Size(), mean, maxAbs)
 			if mean > tc.maxMean {
 				t.Errorf("mean abs diff %.6f > %g", mean, tc.maxMean)
+			}
+			if maxAbs > tc.maxAbs {
+				t.Errorf("max abs diff %.6f > %g", maxAbs, tc.maxAbs)
 			}
 		})
 	}

@@ -100,3 +100,44 @@ torch.save(OrderedDict([("x", torch.ones(2, dtype=torch.float64))]), "double.pth
 
 # The pre-1.6 format, which the reader reports as unsupported.
 torch.save(OrderedDict([("x", torch.ones(2))]), "legacy.pth", _use_new_zipfile_serialization=False)
+
+
+# Training checkpoints, as training scripts save them. The model is a small
+# real module trained one SGD step with momentum, so the optimizer state
+# holds tensors (momentum buffers) in storages of their own, next to plain
+# data: numbers, strings, booleans, None, lists and dicts with int keys.
+def trained():
+    m = nn.Sequential(nn.Conv2d(1, 2, 2, bias=False), nn.BatchNorm2d(2))
+    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=30)
+    m(torch.randn(2, 1, 3, 3)).sum().backward()
+    opt.step()
+    sched.step()
+    return m, opt, sched
+
+
+m, opt, sched = trained()
+# The plain state_dict the three files below hold, for comparison.
+torch.save(m.state_dict(), "trained.pth")
+# PyTorch's ImageNet example (examples/imagenet/main.py): a DataParallel
+# model, so every name starts with "module.", and best_acc1 a tensor.
+dp = nn.DataParallel(m)
+torch.save({
+    "epoch": 3,
+    "arch": "resnet18",
+    "state_dict": dp.state_dict(),
+    "best_acc1": torch.tensor(71.25),
+    "optimizer": opt.state_dict(),
+    "scheduler": sched.state_dict(),
+}, "wrapped.pth")
+# torchvision's reference scripts (references/classification/train.py),
+# without "args", an argparse.Namespace the reader refuses to build.
+torch.save({
+    "model": m.state_dict(),
+    "optimizer": opt.state_dict(),
+    "lr_scheduler": sched.state_dict(),
+    "epoch": 5,
+    "model_ema": None,
+}, "model.pth")
+# DataParallel's state_dict saved directly.
+torch.save(dp.state_dict(), "dataparallel.pth")
