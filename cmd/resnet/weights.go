@@ -24,7 +24,7 @@ import (
 
 func init() {
 	commands["weights"] = command{
-		usage: "fetch resnet18|resnet34|resnet50|resnet50-v2|resnet101[-v2]|resnet152[-v2] [-base URL] [-dtype f16|f32] [-dir weights] [-timeout 30m] | list [-dir weights]",
+		usage: "fetch resnet18|resnet34|resnet50|resnet50-v2|resnet101[-v2]|resnet152[-v2] [-base URL] [-dtype f16|f32] [-dir weights] [-timeout 30m] [-max-bytes N] | list [-dir weights]",
 		run:   runWeights,
 	}
 }
@@ -99,6 +99,7 @@ func runFetch(args []string, stdout io.Writer) error {
 	dtypeFlag := fs.String("dtype", "f16", "element type to store: f16 (half the download for the app) or f32")
 	dir := fs.String("dir", "weights", "folder holding manifest.json and the weight files")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up when the whole fetch takes longer")
+	maxBytes := fs.Int64("max-bytes", 1<<30, "refuse a download larger than this (torchvision's largest ResNet file is 241 MB)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -130,7 +131,7 @@ func runFetch(args []string, stdout io.Writer) error {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	md, err := fetch(ctx, off, src, *dir, dtype, stdout)
+	md, err := fetch(ctx, off, src, *dir, dtype, *maxBytes, stdout)
 	if err != nil {
 		// Say why the context ended rather than a bare "context canceled".
 		if ctx.Err() == context.DeadlineExceeded {
@@ -146,7 +147,7 @@ func runFetch(args []string, stdout io.Writer) error {
 
 // fetch does the work of runFetch. Every file it creates in dir is removed
 // again on failure, and the manifest is written last.
-func fetch(ctx context.Context, off weights.Official, src, dir string, dtype checkpoint.DType, stdout io.Writer) (md *weights.Model, err error) {
+func fetch(ctx context.Context, off weights.Official, src, dir string, dtype checkpoint.DType, maxBytes int64, stdout io.Writer) (md *weights.Model, err error) {
 	prefix := off.HashPrefix()
 	if prefix == "" {
 		return nil, fmt.Errorf("%s has no hash prefix in its name to check the download against", off.File)
@@ -175,7 +176,8 @@ func fetch(ctx context.Context, off weights.Official, src, dir string, dtype che
 		return nil, err
 	}
 
-	pth, err := download(ctx, src, dir, off.File, prefix)
+	removeStale(dir, off.File)
+	pth, err := download(ctx, src, dir, off.File, prefix, maxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +266,7 @@ func modelName(off weights.Official) string { return "imagenet-" + off.Name }
 // download streams src into a temporary file in dir, checking the length
 // against Content-Length and the SHA-256 against prefix, and returns the
 // file's path. On error the file is removed.
-func download(ctx context.Context, src, dir, name, prefix string) (_ string, err error) {
+func download(ctx context.Context, src, dir, name, prefix string, maxBytes int64) (_ string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
 	if err != nil {
 		return "", err
@@ -276,6 +278,9 @@ func download(ctx context.Context, src, dir, name, prefix string) (_ string, err
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("download: server answered %s for %s", resp.Status, src)
+	}
+	if resp.ContentLength > maxBytes {
+		return "", fmt.Errorf("download: %s is %d bytes, over -max-bytes %d", src, resp.ContentLength, maxBytes)
 	}
 	f, err := createTemp(dir, "."+name+".download-*")
 	if err != nil {
@@ -291,8 +296,11 @@ func download(ctx context.Context, src, dir, name, prefix string) (_ string, err
 	h := sha256.New()
 	fw := &errWriter{w: f}
 	bar := newProgress(progressOut, name, resp.ContentLength)
-	n, err := io.Copy(io.MultiWriter(fw, h, bar), resp.Body)
+	n, err := io.Copy(io.MultiWriter(fw, h, bar), io.LimitReader(resp.Body, maxBytes+1))
 	bar.done(n)
+	if n > maxBytes {
+		return "", fmt.Errorf("download of %s went past -max-bytes %d: not a ResNet checkpoint", src, maxBytes)
+	}
 	if fw.err != nil {
 		return "", fmt.Errorf("saving the download in %s: %w", dir, fw.err)
 	}
@@ -312,6 +320,24 @@ func download(ctx context.Context, src, dir, name, prefix string) (_ string, err
 		return "", fmt.Errorf("%s has SHA-256 %s, which does not start with %s as its name says: corrupted download or wrong file from %s", name, sum, prefix, src)
 	}
 	return tmp, nil
+}
+
+// staleAge is how old a fetch's temporary file must be to count as left
+// behind by a run that was killed (a running fetch writes to its own
+// continually).
+const staleAge = time.Hour
+
+// removeStale deletes the temporary files that killed fetches of name left
+// in dir.
+func removeStale(dir, name string) {
+	for _, pattern := range []string{"." + name + ".download-*", "." + name + ".tmp-*"} {
+		matches, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, m := range matches {
+			if fi, err := os.Lstat(m); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > staleAge {
+				os.Remove(m)
+			}
+		}
+	}
 }
 
 func lengthText(n int64) string {

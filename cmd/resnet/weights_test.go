@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/weights"
@@ -190,6 +191,33 @@ func writePNG(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestFetchRemovesStaleFiles: temporary files that a killed fetch left
+// behind go at the next fetch of the same file; fresh ones (a fetch still
+// running) and other files stay.
+func TestFetchRemovesStaleFiles(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-2 * staleAge)
+	files := map[string]bool{ // name -> whether it must remain
+		".resnet18-f37072fd.pth.download-123": false, ".resnet18-f37072fd.pth.tmp-9": false,
+		".resnet18-f37072fd.pth.download-456": true, ".resnet50-0676ba61.pth.download-1": true, "notes.txt": true,
+	}
+	for name, keep := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if !keep || strings.Contains(name, "resnet50") || name == "notes.txt" {
+			os.Chtimes(p, old, old)
+		}
+	}
+	removeStale(dir, "resnet18-f37072fd.pth")
+	for name, keep := range files {
+		if _, err := os.Stat(filepath.Join(dir, name)); (err == nil) != keep {
+			t.Errorf("%s: exists %v, want %v", name, err == nil, keep)
+		}
+	}
 }
 
 func TestOfficials(t *testing.T) {
@@ -456,6 +484,24 @@ func TestFetchFailures(t *testing.T) {
 		}))
 		defer srv.Close()
 		expectFailure(t, 1, "gave up after -timeout 300ms", "resnet18", "-timeout", "300ms", "-base", srv.URL)
+	})
+	t.Run("endless body", func(t *testing.T) {
+		withOfficials(t, map[string]string{"resnet18": file})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			chunk := make([]byte, 64<<10) // chunked, no Content-Length, never ending
+			for r.Context().Err() == nil {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		}))
+		defer srv.Close()
+		expectFailure(t, 1, "went past -max-bytes 1000000", "resnet18", "-max-bytes", "1000000", "-base", srv.URL)
+	})
+	t.Run("too large", func(t *testing.T) {
+		withOfficials(t, map[string]string{"resnet18": file})
+		srv, _ := fileServer(t, map[string][]byte{file: payload})
+		expectFailure(t, 1, fmt.Sprintf("is %d bytes, over -max-bytes 1000", len(payload)), "resnet18", "-max-bytes", "1000", "-base", srv.URL+"/models/")
 	})
 	t.Run("damaged manifest", func(t *testing.T) {
 		srv, n := fileServer(t, nil)
