@@ -53,6 +53,14 @@ go test -count=1 -skip TestBundledModelsMatchPyTorch ./...
 step "Go tests, SIMD build (GOEXPERIMENT=simd)"
 GOEXPERIMENT=simd go test -count=1 ./...
 
+step "fuzz targets, 10 s each (a new crash fails the run)"
+for target in \
+	engine/checkpoint:FuzzReadSafetensors engine/checkpoint:FuzzReadPTH engine/checkpoint:FuzzPTHPickle \
+	engine/preprocess:FuzzOrientation engine/preprocess:FuzzDecodeTensor \
+	weights:FuzzParse weights:FuzzParseLabels cmd/build-wasm:FuzzFileName; do
+	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime 10s "./${target%%:*}"
+done
+
 step "Go tests as WebAssembly under Node, plain and SIMD128 builds"
 export PATH="$PATH:$(go env GOROOT)/lib/wasm" # go_js_wasm_exec
 GOOS=js GOARCH=wasm go test -count=1 ./engine/...

@@ -301,6 +301,18 @@ test('bad files get one clear message each, store nothing, and the page keeps wo
   }
   await screenshot(page, 'desktop-checkpoint-bad');
   assert.deepEqual(await storedKeys(page, 'models'), []);
+  // A file larger than the page takes is refused before it is read.
+  const huge = await page.evaluate(async () => {
+    const { ResNet } = await import('./resnet.js');
+    class Huge extends File { get size() { return 3 * 2 ** 30; } }
+    try {
+      await ResNet.addModel(new Huge([new Uint8Array(8)], 'huge.pth'));
+      return 'accepted';
+    } catch (e) {
+      return `${e.code}: ${e.message}`;
+    }
+  });
+  assert.match(huge, /^file-too-large: huge\.pth is 3221 MB; the page takes weights files up to 1074 MB/);
   // The page still classifies with the model it had.
   await drop(page, [{ file: 'photo', as: 'chelsea.png' }]);
   assert.match(await photoStatus(page), /^fashion-resnet18 says: /);

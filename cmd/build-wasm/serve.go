@@ -84,7 +84,8 @@ func newHandler(dir string) (http.Handler, error) {
 }
 
 // fileName maps a URL path to a file name inside the build, refusing any
-// path that could leave it (.., backslashes, NUL, empty segments).
+// path that could leave it (.., backslashes, NUL, empty segments) or names
+// the build's folder itself (".").
 func fileName(urlPath string) (string, bool) {
 	if !strings.HasPrefix(urlPath, "/") {
 		return "", false
@@ -93,7 +94,7 @@ func fileName(urlPath string) (string, bool) {
 	if name == "" {
 		return "index.html", true
 	}
-	if strings.ContainsAny(name, `\`+"\x00") || !fs.ValidPath(name) {
+	if strings.ContainsAny(name, `\`+"\x00") || !fs.ValidPath(name) || name == "." {
 		return "", false
 	}
 	return name, true
