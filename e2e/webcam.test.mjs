@@ -248,12 +248,20 @@ async function elementShot(page, selector, name) {
 }
 
 // The focus ring of style.css (--focus), as getComputedStyle writes it.
-const FOCUS_RING = 'rgba(79, 70, 229, 0.35) 0px 0px 0px 3px';
+const focusRing = (page) => page.evaluate(() => {
+  const probe = document.body.appendChild(document.createElement('div'));
+  probe.style.boxShadow = 'var(--focus)';
+  const ring = getComputedStyle(probe).boxShadow;
+  probe.remove();
+  return ring;
+});
 
 test('from the keyboard, the selected tab shows its focus ring and the camera button keeps focus', async (t) => {
   const page = await webcamPage(t, fakeCamera(images[3]), cameraProbe);
   const focused = () => page.evaluate(() => document.activeElement.id);
   const ring = (id) => page.$eval(`#${id}`, (el) => getComputedStyle(el).boxShadow);
+  const FOCUS_RING = await focusRing(page);
+  assert.match(FOCUS_RING, /^rgba?\(.+\) 0px 0px 0px 3px$/);
 
   // Arrow keys move to the selected tab: its ring shows over its raised look.
   await page.focus('#tab-webcam');
