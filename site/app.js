@@ -236,7 +236,12 @@ async function main() {
   async function cacheChanged() {
     await refreshCache();
     const shown = $('model-select').value;
-    await panel.refresh();
+    try {
+      await panel.refresh();
+    } catch (e) {
+      toast(`The list of models could not be updated (${e.message}).`, 'error');
+      return;
+    }
     if ($('model-select').value !== shown) choose($('model-select').value);
   }
   ResNet.onCacheChange(cacheChanged);

@@ -141,6 +141,24 @@ async function anyEngine() {
   return engine;
 }
 
+// How often callAny tries another worker when the one it used was stopped.
+const CALL_ATTEMPTS = 3;
+
+/**
+ * Sends a cache request to any running worker. A worker can be stopped
+ * while the request waits (a model change releases it); the request then
+ * goes to another one.
+ */
+async function callAny(op, args) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (await anyEngine()).call(op, args);
+    } catch (e) {
+      if (e.code !== 'stopped' || attempt === CALL_ATTEMPTS) throw e;
+    }
+  }
+}
+
 // The control words of a pool's shared memory that the page touches
 // (wasm/pool/pool.go lays them out): setting abort wakes and stops every
 // worker waiting on a job or at a barrier.
@@ -241,7 +259,7 @@ const unstored = new Map();
 
 /** The entries of the added models: stored ones, then this page's unstored ones. */
 async function addedEntries() {
-  const { models } = await (await anyEngine()).call('listModels');
+  const { models } = await callAny('listModels');
   const names = new Set(models.map((m) => m.name));
   return [...models, ...[...unstored.values()].map((u) => u.entry).filter((e) => !names.has(e.name))];
 }
@@ -342,11 +360,19 @@ export class ResNet {
       if (own) transfer = [bytes.buffer]; // ours alone: move it instead of copying
       fileName = source.name;
     }
-    const [{ models, official }, text, engine] = await Promise.all([manifest(), labelsText(labels), anyEngine()]);
-    const r = await engine.call('addModel', {
-      file, url, fileName, name, labels: text, variant, dtype,
-      official: JSON.stringify(official ?? []), reserved: models.map((m) => m.name),
-    }, { transfer, onProgress });
+    const [{ models, official }, text] = await Promise.all([manifest(), labelsText(labels)]);
+    // A worker of its own, which no model change can stop while it converts
+    // (the file is moved to it); the next load reuses it.
+    const engine = await acquireEngine();
+    let r;
+    try {
+      r = await engine.call('addModel', {
+        file, url, fileName, name, labels: text, variant, dtype,
+        official: JSON.stringify(official ?? []), reserved: models.map((m) => m.name),
+      }, { transfer, onProgress });
+    } finally {
+      releaseEngine(engine);
+    }
     if (r.stored) unstored.delete(r.model.name);
     else unstored.set(r.model.name, { entry: r.model, file: r.file });
     cacheChanged();
@@ -357,7 +383,7 @@ export class ResNet {
   static async removeModel(name) {
     if ((await ResNet.models()).some((m) => m.name === name)) throw new ResNetError('bad-request', `${name} is a bundled model; only added models can be removed.`);
     unstored.delete(name);
-    await (await anyEngine()).call('removeModel', { name });
+    await callAny('removeModel', { name });
     cacheChanged();
   }
 
@@ -372,7 +398,7 @@ export class ResNet {
     const changed = { ...entry, variant };
     const kept = unstored.get(name);
     if (kept) kept.entry = changed;
-    else await (await anyEngine()).call('updateModel', { model: changed });
+    else await callAny('updateModel', { model: changed });
     cacheChanged();
     return infoOf(changed);
   }
@@ -431,7 +457,7 @@ export class ResNet {
 
   /** Describes the weight cache: {available, files, bytes, usage, quota}. */
   static async cacheInfo() {
-    return (await anyEngine()).call('cacheInfo');
+    return callAny('cacheInfo');
   }
 
   /**
@@ -441,8 +467,12 @@ export class ResNet {
    */
   static async clearCache() {
     const engines = [...live].filter((e) => !e.dead);
-    if (engines.length === 0) engines.push(await anyEngine());
-    const [info] = await Promise.all(engines.map((e) => e.call('clearCache')));
+    // A worker stopped meanwhile has no download to forget any more.
+    const results = await Promise.allSettled(engines.map((e) => e.call('clearCache')));
+    const failed = results.find((r) => r.status === 'rejected' && r.reason.code !== 'stopped');
+    if (failed) throw failed.reason;
+    const cleared = results.find((r) => r.status === 'fulfilled');
+    const info = cleared ? cleared.value : await callAny('clearCache');
     cacheChanged();
     return info;
   }
