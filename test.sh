@@ -12,6 +12,7 @@ step() { printf '\n== %s\n' "$*"; }
 need_apt=()
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null || need_apt+=(python3-torch python3-torchvision)
 [ -d /usr/share/datasets/fashion-mnist ] || need_apt+=(dataset-fashion-mnist)
+/sbin/ldconfig -p | grep -q 'libvulkan.so.1 ' || need_apt+=(libvulkan1) # Dawn's Node bindings (bench/gpu)
 if [ ${#need_apt[@]} -gt 0 ]; then
 	step "installing Debian packages: ${need_apt[*]}"
 	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -82,6 +83,11 @@ packages='["playwright-core", "typescript"]'
 wanted=$(node -e "const l = require('./e2e/package-lock.json'); for (const p of $packages) console.log(l.packages['node_modules/' + p].version)")
 installed=$(node -e "for (const p of $packages) console.log(require('./e2e/node_modules/' + p + '/package.json').version)" 2>/dev/null || true)
 [ "$installed" = "$wanted" ] || (cd e2e && npm ci --no-audit --no-fund)
+
+step "the GPU runner's packages (bench/gpu: npm webgpu, Dawn's Node bindings)"
+wanted=$(node -e "console.log(require('./bench/gpu/package-lock.json').packages['node_modules/webgpu'].version)")
+installed=$(node -e "console.log(require('./bench/gpu/node_modules/webgpu/package.json').version)" 2>/dev/null || true)
+[ "$installed" = "$wanted" ] || (cd bench/gpu && npm ci --ignore-scripts --no-audit --no-fund)
 
 step "resnet.js type declarations (tsc on e2e/types/usage.ts)"
 e2e/node_modules/.bin/tsc -p e2e/types

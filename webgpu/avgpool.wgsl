@@ -21,7 +21,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   }
   var sum = vec4<f32>(0.0);
   for (var p = 0u; p < average.positions; p++) {
-    sum += vec4<f32>(input[p * average.c4 + c]);
+    sum += in4_f32(input[p * average.c4 + c]);
   }
-  output[c] = out4(sum / f32(average.positions));
+  output[c] = to_out4(sum / f32(average.positions));
 }

@@ -147,3 +147,17 @@ func isLost(err error) bool {
 	var lost *DeviceLostError
 	return errors.Is(err, ErrDeviceLost) && errors.As(err, &lost)
 }
+
+// write queues a write of values (padded, as stored) into buffer id; it
+// lands before the next execute.
+func (m *Model) write(id bufferID, values []float32) {
+	st := m.st
+	if m.prog.buffers[id].exact {
+		st = storeF32
+	}
+	encoded := make([]byte, len(values)*st.size())
+	st.encode(encoded, values)
+	staging := js.Global().Get("Uint8Array").New(len(encoded))
+	js.CopyBytesToJS(staging, encoded)
+	m.dev.gpu.WriteBuffer(m.buffers[id], 0, staging)
+}

@@ -5,6 +5,7 @@ package webgpu
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"syscall/js"
 	"testing"
@@ -97,12 +98,40 @@ func TestNarrowGoldens(t *testing.T) {
 			got := gpuRun(t, dev, plan, input, size, size, Options{})
 			checkLogits(t, "WebGPU vs CPU engine", got, want)
 			checkLogits(t, "WebGPU vs PyTorch", got, torch)
+			// The kernels chosen for GPUs (split-K, other tilings), which a
+			// software adapter does not get by default.
+			checkLogits(t, "WebGPU GPU kernels vs CPU engine", gpuRun(t, dev, plan, input, size, size, Options{ConvKernel: "gpu"}), want)
+			checkF16(t, dev, plan, input, size, want)
 			if name == "resnet18-w8" {
 				probs := gpuRun(t, dev, plan, input, size, size, Options{Softmax: true})
 				engine.Softmax(want, want)
 				checkClose(t, "WebGPU probabilities vs CPU softmax", probs, want, 1e-5)
 			}
 		})
+	}
+}
+
+// checkF16 runs plan with f16 storage and compares the logits with the
+// native emulation of its rounding (close: only the order of f32 sums and
+// pack2x16float's rounding may differ) and with f32 (within 1e-2 of the
+// largest logit, the same top class).
+func checkF16(t *testing.T, dev *Device, plan *engine.Plan, input []float32, size int, f32 []float32) {
+	t.Helper()
+	got := gpuRun(t, dev, plan, input, size, size, Options{F16: true})
+	p, err := compile(plan, size, size, false, uniformKernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emulated := runReference(p, input, storeF16)
+	worst, scale := maxDiff(got, emulated)
+	t.Logf("f16 storage vs its emulation: max |logit diff| %.3g, largest |logit| %.3g", worst, scale)
+	if worst > 2e-3*scale || math.IsNaN(worst) {
+		t.Errorf("f16 storage: logits differ from its emulation by %.3g, over 2e-3 x %.3g", worst, scale)
+	}
+	worst, scale = maxDiff(got, f32)
+	t.Logf("f16 storage vs f32: max |logit diff| %.3g, largest |logit| %.3g", worst, scale)
+	if worst > 1e-2*scale || argmax(got) != argmax(f32) {
+		t.Errorf("f16 storage: logits differ from f32 by %.3g (largest %.3g), top class %d, want %d", worst, scale, argmax(got), argmax(f32))
 	}
 }
 
@@ -206,5 +235,8 @@ func TestRunTraffic(t *testing.T) {
 	t.Logf("one Run: %s", got)
 	if want := "1 writes, 1 submits, 1 command buffers, 1 maps of 40 bytes"; got != want {
 		t.Errorf("one Run made %s, want %s", got, want)
+	}
+	if !m.replayed { // the pass is recorded by one JavaScript call, not one per dispatch from Go
+		t.Error("the run was recorded from Go, not replayed")
 	}
 }

@@ -45,7 +45,7 @@ func runOp(t *testing.T, dev *Device, p *program, writes map[bufferID][]float32)
 	for id, values := range writes {
 		m.write(id, values)
 	}
-	out, err := m.execute()
+	out, err := m.execute(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +56,13 @@ func runOp(t *testing.T, dev *Device, p *program, writes map[bufferID][]float32)
 const (
 	opIn bufferID = iota
 	opOut
-	opExtra // the residual, or the features between average pool and fc
+	opExtra    // the residual, or the features between average pool and fc
+	opPartials // a split-K conv's partial sums
 )
+
+// opKernels are the conv kernels every conv case runs with: the default
+// tiling, GPU tilings with edge tiles in other places, and split-K.
+var opKernels = []string{defaultTile.String(), "64x32x32/4", "16x64x32/2", "16x32x32/2:3"}
 
 func TestOpConv(t *testing.T) {
 	dev := openDevice(t)
@@ -84,34 +89,47 @@ func TestOpConv(t *testing.T) {
 		if c.relu {
 			name += " relu"
 		}
-		t.Run(name, func(t *testing.T) {
-			fc := &engine.FoldedConv{Conv: arch.Conv{Name: "test", In: c.in, Out: c.out, Kernel: c.kernel, Stride: c.stride, Pad: c.kernel / 2},
-				Weight: randomValues(r, c.out*c.in*c.kernel*c.kernel, 0.3), Bias: randomValues(r, c.out, 1)}
-			s := step{op: opConv, conv: fc, inH: c.h, inW: c.w, channels: c.in, src: opIn, dst: opOut, residual: noBuffer, relu: c.relu}
-			oh, ow := s.outSize()
-			src := randomValues(r, c.h*c.w*c.in, 1)
-
-			g := kernel.Conv{InH: c.h, InW: c.w, InC: c.in, KH: c.kernel, KW: c.kernel, Stride: c.stride, Pad: c.kernel / 2, OutC: c.out}
-			ep := kernel.Epilogue{Bias: fc.Bias, ReLU: c.relu}
-			writes := map[bufferID][]float32{opIn: padded(src, c.in)}
-			if c.residual {
-				ep.Residual = randomValues(r, oh*ow*c.out, 1)
-				s.residual = opExtra
-				writes[opExtra] = padded(ep.Residual, c.out)
-			}
-			packed, err := kernel.PackWeights(fc.Weight, c.out, c.in, c.kernel, c.kernel)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := make([]float32, oh*ow*c.out)
-			kernel.Conv2D(want, src, g, packed, ep, ws)
-
-			outValues := oh * ow * pad4(c.out)
-			p := &program{buffers: []buffer{{values: len(writes[opIn])}, {values: outValues, exact: true}, {values: outValues}},
-				output: opOut, outputs: outValues, steps: []step{s}}
-			got := unpadChannels(runOp(t, dev, p, writes), c.out)
-			checkClose(t, "conv", got, want, convTolerance)
-		})
+		fc := &engine.FoldedConv{Conv: arch.Conv{Name: "test", In: c.in, Out: c.out, Kernel: c.kernel, Stride: c.stride, Pad: c.kernel / 2},
+			Weight: randomValues(r, c.out*c.in*c.kernel*c.kernel, 0.3), Bias: randomValues(r, c.out, 1)}
+		s := step{op: opConv, conv: fc, inH: c.h, inW: c.w, channels: c.in, src: opIn, dst: opOut, residual: noBuffer, relu: c.relu}
+		oh, ow := s.outSize()
+		src := randomValues(r, c.h*c.w*c.in, 1)
+		g := kernel.Conv{InH: c.h, InW: c.w, InC: c.in, KH: c.kernel, KW: c.kernel, Stride: c.stride, Pad: c.kernel / 2, OutC: c.out}
+		ep := kernel.Epilogue{Bias: fc.Bias, ReLU: c.relu}
+		writes := map[bufferID][]float32{opIn: padded(src, c.in)}
+		if c.residual {
+			ep.Residual = randomValues(r, oh*ow*c.out, 1)
+			s.residual = opExtra
+			writes[opExtra] = padded(ep.Residual, c.out)
+		}
+		packed, err := kernel.PackWeights(fc.Weight, c.out, c.in, c.kernel, c.kernel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]float32, oh*ow*c.out)
+		kernel.Conv2D(want, src, g, packed, ep, ws)
+		for _, kernelName := range opKernels {
+			t.Run(name+" "+kernelName, func(t *testing.T) {
+				k, err := parseKernel(kernelName)
+				if err != nil {
+					t.Fatal(err)
+				}
+				conv := s
+				conv.kernel = k
+				steps := []step{conv}
+				if k.split > 1 {
+					sum := conv
+					sum.op, sum.src = opSplitSum, opPartials
+					conv.dst, conv.residual, conv.relu = opPartials, noBuffer, false
+					steps = []step{conv, sum}
+				}
+				outValues := oh * ow * pad4(c.out)
+				p := &program{buffers: []buffer{{values: len(writes[opIn])}, {values: outValues, exact: true}, {values: outValues},
+					{values: k.split * outValues, exact: true}}, output: opOut, outputs: outValues, steps: steps}
+				got := unpadChannels(runOp(t, dev, p, writes), c.out)
+				checkClose(t, "conv", got, want, convTolerance)
+			})
+		}
 	}
 }
 
@@ -160,7 +178,7 @@ func TestOpAveragePoolFC(t *testing.T) {
 				output:  opOut, outputs: pad4(c.classes),
 				steps: []step{
 					{op: opAvgPool, inH: c.h, inW: c.w, channels: c.features, src: opIn, dst: opExtra, residual: noBuffer},
-					{op: opConv, conv: fc, inH: 1, inW: 1, channels: c.features, src: opExtra, dst: opOut, residual: noBuffer},
+					{op: opMatVec, conv: fc, inH: 1, inW: 1, channels: c.features, src: opExtra, dst: opOut, residual: noBuffer},
 				}}
 			got := runOp(t, dev, p, map[bufferID][]float32{opIn: padded(src, c.features)})[:c.classes]
 			checkClose(t, "average pool + fc", got, want, avgFCTolerance)

@@ -6,10 +6,17 @@
 // adds the BatchNorm-folded bias, then the residual, then applies ReLU.
 //
 // The Go side (shaders.go) prepends the storage types in4, weight4 and out4
-// (vec4 of f32 or f16), the tile sizes TILE_M, TILE_N, TILE_K and THREAD_M,
-// and the switches POINTWISE, RESIDUAL and RELU. Channels are padded to
-// multiples of 4, so every load and store moves a whole vec4 and K counts
+// (four f32, or four f16 packed in a vec2<u32>; read as vec4<f32> through
+// in4_f32, weight4_f32 and out4_f32, written through to_out4; the same in
+// every shader here), the tile sizes TILE_M, TILE_N, TILE_K and THREAD_M,
+// and the switches POINTWISE, SPLIT, RESIDUAL and RELU. Channels are padded
+// to multiples of 4, so every load and store moves a whole vec4 and K counts
 // whole vec4s (k4).
+//
+// SPLIT (split-K, for layers with too few output tiles to fill a GPU):
+// workgroup z sums only the z-th slice of K, k4_split long, and writes its
+// raw sums to output[z][m][out_c4] (f32); splitsum.wgsl adds the slices and
+// applies the epilogue.
 
 struct Conv {
   in_h: u32,
@@ -22,6 +29,7 @@ struct Conv {
   kernel: u32,
   stride: u32,
   pad: u32,
+  k4_split: u32, // K per workgroup along z, a multiple of TILE_K / 4; k4 without SPLIT
 }
 
 @group(0) @binding(0) var<uniform> conv: Conv;
@@ -68,7 +76,7 @@ fn gather_a(origin: vec2<i32>, m: u32, k4: u32) -> vec4<f32> {
     if (m >= conv.m) {
       return vec4<f32>(0.0);
     }
-    return vec4<f32>(input[m * conv.in_c4 + k4]);
+    return in4_f32(input[m * conv.in_c4 + k4]);
   }
   let tap = k4 / conv.in_c4;
   let ky = tap / conv.kernel;
@@ -76,7 +84,7 @@ fn gather_a(origin: vec2<i32>, m: u32, k4: u32) -> vec4<f32> {
   if (any(pixel < vec2<i32>(0)) || any(pixel >= vec2<i32>(i32(conv.in_w), i32(conv.in_h)))) {
     return vec4<f32>(0.0);
   }
-  return vec4<f32>(input[(u32(pixel.y) * conv.in_w + u32(pixel.x)) * conv.in_c4 + k4 - tap * conv.in_c4]);
+  return in4_f32(input[(u32(pixel.y) * conv.in_w + u32(pixel.x)) * conv.in_c4 + k4 - tap * conv.in_c4]);
 }
 
 // load_b returns weights[k][4*n4 .. 4*n4+3], or zeros past the edges of B.
@@ -84,7 +92,7 @@ fn load_b(k: u32, n4: u32) -> vec4<f32> {
   if (k >= conv.k4 * 4u || n4 >= conv.out_c4) {
     return vec4<f32>(0.0);
   }
-  return vec4<f32>(weights[k * conv.out_c4 + n4]);
+  return weight4_f32(weights[k * conv.out_c4 + n4]);
 }
 
 // Each thread computes THREAD_M output positions x 4 output channels.
@@ -104,7 +112,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>,
     origins[j] = window_origin(m0 + a_row0 + j * A_ROW_STEP);
   }
 
-  for (var k0 = 0u; k0 < conv.k4; k0 += K4) {
+  let k_begin = group.z * conv.k4_split;
+  let k_end = min(conv.k4, k_begin + conv.k4_split);
+  for (var k0 = k_begin; k0 < k_end; k0 += K4) {
     for (var j = 0u; j < A_ROWS; j++) {
       let row = a_row0 + j * A_ROW_STEP;
       tile_a[row * K4 + a_col] = gather_a(origins[j], m0 + row, k0 + a_col);
@@ -129,6 +139,15 @@ fn main(@builtin(workgroup_id) group: vec3<u32>,
   if (n4 >= conv.out_c4) {
     return;
   }
+  if (SPLIT) {
+    for (var r = 0u; r < THREAD_M; r++) {
+      let m = m0 + row0 + r;
+      if (m < conv.m) {
+        output[(group.z * conv.m + m) * conv.out_c4 + n4] = to_out4(acc[r]);
+      }
+    }
+    return;
+  }
   let b = bias[n4];
   for (var r = 0u; r < THREAD_M; r++) {
     let m = m0 + row0 + r;
@@ -137,11 +156,11 @@ fn main(@builtin(workgroup_id) group: vec3<u32>,
     }
     var v = acc[r] + b;
     if (RESIDUAL) {
-      v += vec4<f32>(residual[m * conv.out_c4 + n4]);
+      v += out4_f32(residual[m * conv.out_c4 + n4]);
     }
     if (RELU) {
       v = max(v, vec4<f32>(0.0));
     }
-    output[m * conv.out_c4 + n4] = out4(v);
+    output[m * conv.out_c4 + n4] = to_out4(v);
   }
 }

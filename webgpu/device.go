@@ -8,15 +8,12 @@ import (
 	"github.com/inbrowser/resnet/webgpu/jsgpu"
 )
 
-// featureF16 is the adapter feature that lets shaders use f16.
-const featureF16 = "shader-f16"
-
 // Device is a WebGPU device: the GPU side of one or more loaded models.
 type Device struct {
 	gpu      *jsgpu.Device
 	adapter  string
 	fallback bool
-	f16      bool
+	timed    bool // timestamp-query: Model.Profile can time each dispatch
 	limits   limits
 }
 
@@ -30,8 +27,8 @@ func Available() bool {
 // Open requests an adapter and a device. Every failure but ctx's end
 // matches ErrUnavailable; the caller should then run the CPU engine. The
 // device gets the adapter's largest storage-binding and buffer sizes, and
-// shader-f16 where the adapter has it. Open a new device after a loss: an
-// adapter gives only one.
+// timestamp-query where the adapter has it. Open a new
+// device after a loss: an adapter gives only one.
 func Open(ctx context.Context) (*Device, error) {
 	nav, ok := jsgpu.Navigator()
 	if !ok {
@@ -45,8 +42,8 @@ func Open(ctx context.Context) (*Device, error) {
 		return nil, &UnavailableError{Reason: "the browser offers no WebGPU adapter (the GPU may be blocklisted)"}
 	}
 	var features []string
-	if adapter.HasFeature(featureF16) {
-		features = append(features, featureF16)
+	if adapter.HasFeature(jsgpu.FeatureTimestamps) {
+		features = append(features, jsgpu.FeatureTimestamps)
 	}
 	wanted := map[string]int64{}
 	for _, name := range []string{"maxStorageBufferBindingSize", "maxBufferSize"} {
@@ -56,7 +53,8 @@ func Open(ctx context.Context) (*Device, error) {
 	if err != nil {
 		return nil, unavailableOr(ctx, "requestDevice failed: "+err.Error())
 	}
-	return &Device{gpu: gpu, adapter: adapter.Description(), fallback: adapter.IsFallback(), f16: gpu.HasFeature(featureF16),
+	return &Device{gpu: gpu, adapter: adapter.Description(), fallback: adapter.IsFallback(),
+		timed:  gpu.HasFeature(jsgpu.FeatureTimestamps),
 		limits: limits{maxStorageBufferBindingSize: gpu.Limit("maxStorageBufferBindingSize"), maxBufferSize: gpu.Limit("maxBufferSize")}}, nil
 }
 
@@ -77,9 +75,10 @@ func (d *Device) Adapter() string { return d.adapter }
 // 224x224: about 4 s against 0.15 s on two cores), so prefer it.
 func (d *Device) Fallback() bool { return d.fallback }
 
-// HasF16 reports whether the device can store weights and activations as
-// f16 (Options.F16).
-func (d *Device) HasF16() bool { return d.f16 }
+// HasTimestamps reports whether Model.Profile can time each dispatch on
+// the GPU (the feature timestamp-query; Chromium offers it unquantized only
+// with --enable-dawn-features=allow_unsafe_apis).
+func (d *Device) HasTimestamps() bool { return d.timed }
 
 // Lost is closed when the device is lost, for whatever reason: a driver
 // reset, the browser reclaiming it, or Close. Err then says why. Models of

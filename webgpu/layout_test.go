@@ -47,3 +47,13 @@ func TestPadChannels(t *testing.T) {
 		t.Errorf("got %v, want %v", dst, want)
 	}
 }
+
+// padChannels copies an NHWC tensor of c channels into dst with pad4(c)
+// channels a position; dst's padding is zeroed.
+func padChannels(dst, src []float32, c int) {
+	cp := pad4(c)
+	for p := range len(src) / c {
+		copy(dst[p*cp:], src[p*c:(p+1)*c])
+		clear(dst[p*cp+c : (p+1)*cp])
+	}
+}

@@ -30,7 +30,7 @@ func (p *program) check(lim limits, st storage) error {
 		}
 	}
 	for _, s := range p.steps {
-		if s.op == opConv {
+		if s.op == opConv || s.op == opMatVec {
 			c := s.conv
 			if err := fits("the weights of "+c.Name, int64(c.Kernel*c.Kernel*pad4(c.In)*pad4(c.Out)*st.size())); err != nil {
 				return err

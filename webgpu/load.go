@@ -18,12 +18,24 @@ import (
 func (d *Device) Load(plan *engine.Plan, inH, inW int, opts Options) (*Model, error) {
 	st := storeF32
 	if opts.F16 {
-		if !d.f16 {
-			return nil, errors.New("this WebGPU device lacks shader-f16; load without Options.F16")
-		}
 		st = storeF16
 	}
-	p, err := compile(plan, inH, inW, opts.Softmax)
+	choose := gpuKernel
+	if d.fallback {
+		choose = uniformKernel
+	}
+	switch opts.ConvKernel {
+	case "":
+	case "gpu":
+		choose = gpuKernel
+	default:
+		k, err := parseKernel(opts.ConvKernel)
+		if err != nil {
+			return nil, err
+		}
+		choose = func(step) convKernel { return k }
+	}
+	p, err := compile(plan, inH, inW, opts.Softmax, choose)
 	if err != nil {
 		return nil, err
 	}
@@ -64,8 +76,8 @@ func (d *Device) load(p *program, st storage) (*Model, error) {
 	}
 	if compileErr == nil {
 		for i, s := range p.steps {
-			x, y := s.workgroups()
-			m.dispatches = append(m.dispatches, dispatch{pipelines[sources[i]], g.CreateBindGroup(layouts[s.op], bindings[i]...), x, y})
+			x, y, z := s.workgroups()
+			m.dispatches = append(m.dispatches, dispatch{Pipeline: pipelines[sources[i]], Group: g.CreateBindGroup(layouts[s.op], bindings[i]...), X: x, Y: y, Z: z})
 		}
 	}
 	validation, outOfMemory := g.ScopeError(g.PopErrorScope()), g.ScopeError(g.PopErrorScope())
@@ -74,11 +86,9 @@ func (d *Device) load(p *program, st storage) (*Model, error) {
 		return nil, d.lostOr(fmt.Errorf("webgpu: loading the model failed: %w", err))
 	}
 
-	inputValues := p.buffers[p.input].values
-	m.padded = make([]float32, inputValues)
-	m.encoded = make([]byte, inputValues*st.size())
-	m.staging = js.Global().Get("Uint8Array").New(len(m.encoded))
+	m.staging = js.Global().Get("Uint8Array").New(4 * p.inH * p.inW * p.inC)
 	m.result = make([]byte, 4*p.outputs)
+	m.replay, m.replayed = g.NewReplay(m.dispatches, m.buffers[p.output], m.readback, int64(len(m.result)))
 	m.outputs = make([]float32, p.outputs)
 	return m, nil
 }
@@ -109,30 +119,38 @@ func (m *Model) upload(s step, absent jsgpu.Buffer) []jsgpu.Buffer {
 	g := m.dev.gpu
 	params := m.own(g.CreateBufferWith(uniformBytes(s.params()), jsgpu.UsageUniform))
 	src, dst := m.buffers[s.src], m.buffers[s.dst]
-	if s.op != opConv {
-		return []jsgpu.Buffer{params, src, dst}
-	}
 	residual := absent
 	if s.residual != noBuffer {
 		residual = m.buffers[s.residual]
 	}
-	weights := convWeights(s.conv)
-	weightBytes := make([]byte, len(weights)*m.st.size())
-	m.st.encode(weightBytes, weights)
-	bias := convBias(s.conv)
-	biasBytes := make([]byte, 4*len(bias))
-	storeF32.encode(biasBytes, bias)
-	return []jsgpu.Buffer{params, src, m.own(g.CreateBufferWith(weightBytes, jsgpu.UsageStorage)),
-		m.own(g.CreateBufferWith(biasBytes, jsgpu.UsageStorage)), residual, dst}
+	bias := func() jsgpu.Buffer {
+		values := convBias(s.conv)
+		b := make([]byte, 4*len(values))
+		storeF32.encode(b, values)
+		return m.own(g.CreateBufferWith(b, jsgpu.UsageStorage))
+	}
+	switch s.op {
+	case opConv, opMatVec:
+		weights := convWeights(s.conv)
+		weightBytes := make([]byte, len(weights)*m.st.size())
+		m.st.encode(weightBytes, weights)
+		return []jsgpu.Buffer{params, src, m.own(g.CreateBufferWith(weightBytes, jsgpu.UsageStorage)), bias(), residual, dst}
+	case opSplitSum:
+		return []jsgpu.Buffer{params, src, bias(), residual, dst}
+	}
+	return []jsgpu.Buffer{params, src, dst}
 }
 
 // bindingTypes lists the bindings of an op's shader, in @binding order.
 func bindingTypes(op opKind) []jsgpu.BindingType {
-	if op == opConv { // params, input, weights, bias, residual, output
-		return []jsgpu.BindingType{jsgpu.BindUniform, jsgpu.BindReadOnlyStorage, jsgpu.BindReadOnlyStorage,
-			jsgpu.BindReadOnlyStorage, jsgpu.BindReadOnlyStorage, jsgpu.BindStorage}
+	uniform, read, write := jsgpu.BindUniform, jsgpu.BindReadOnlyStorage, jsgpu.BindStorage
+	switch op {
+	case opConv, opMatVec: // params, input, weights, bias, residual (conv only), output
+		return []jsgpu.BindingType{uniform, read, read, read, read, write}
+	case opSplitSum: // params, partial sums, bias, residual, output
+		return []jsgpu.BindingType{uniform, read, read, read, write}
 	}
-	return []jsgpu.BindingType{jsgpu.BindUniform, jsgpu.BindReadOnlyStorage, jsgpu.BindStorage}
+	return []jsgpu.BindingType{uniform, read, write}
 }
 
 // uniformBytes encodes a uniform block, padded to a multiple of 16 bytes as

@@ -45,8 +45,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
       if (x < 0 || x >= i32(pool.in_w)) {
         continue;
       }
-      best = max(best, vec4<f32>(input[(u32(y) * pool.in_w + u32(x)) * pool.c4 + c]));
+      best = max(best, in4_f32(input[(u32(y) * pool.in_w + u32(x)) * pool.c4 + c]));
     }
   }
-  output[i] = out4(best);
+  output[i] = to_out4(best);
 }

@@ -12,10 +12,17 @@ import (
 // Options select how a model is stored and what Run returns.
 type Options struct {
 	// F16 stores weights and activations as f16, halving memory and
-	// bandwidth; sums stay f32 and the outputs are f32. It needs HasF16.
+	// bandwidth; sums stay f32 and the outputs are f32. Every device can:
+	// shaders pack f16 values two to a u32 (core WGSL, no shader-f16).
 	F16 bool
 	// Softmax makes Run return probabilities instead of logits.
 	Softmax bool
+	// ConvKernel forces one kernel on every conv instead of the one chosen
+	// per layer, for measuring kernels (bench/gpu): "MxNxK/T" (positions x
+	// channels x reduction per workgroup, positions per thread), or
+	// "MxNxK/T:S" to split each reduction over S workgroups, or "gpu" for
+	// the per-layer choice made for GPUs even on a software adapter.
+	ConvKernel string
 }
 
 // Model is a plan loaded on a device for one input size: weights uploaded,
@@ -30,20 +37,23 @@ type Model struct {
 	buffers    []jsgpu.Buffer // activations, by bufferID
 	owned      []jsgpu.Buffer // everything Close destroys
 	dispatches []dispatch
+	replay     jsgpu.Replay // dispatches and the readback copy in one call
+	replayed   bool         // replay is made (the page allows making functions)
 	readback   jsgpu.Buffer
-	staging    js.Value  // Uint8Array the input is copied through
-	padded     []float32 // the input with its channels padded
-	encoded    []byte    // padded, as stored
+	staging    js.Value // Uint8Array the input's bytes are copied through
 	result     []byte
 	outputs    []float32
 	closed     bool
 }
 
 // dispatch is one step ready to record.
-type dispatch struct {
-	pipeline jsgpu.ComputePipeline
-	group    jsgpu.BindGroup
-	x, y     int
+type dispatch = jsgpu.Dispatch
+
+// recordDispatch records d into pass.
+func recordDispatch(pass jsgpu.ComputePass, d dispatch) {
+	pass.SetPipeline(d.Pipeline)
+	pass.SetBindGroup(d.Group)
+	pass.DispatchWorkgroups(d.X, d.Y, d.Z)
 }
 
 // Close frees the model's GPU memory. The device stays open.

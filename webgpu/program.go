@@ -23,22 +23,26 @@ type buffer struct {
 type opKind int
 
 const (
-	opConv    opKind = iota // conv2d.wgsl: implicit GEMM with the bias, residual and ReLU epilogue
-	opMaxPool               // maxpool.wgsl
-	opAvgPool               // avgpool.wgsl: global average over positions
-	opSoftmax               // softmax.wgsl
+	opImage    opKind = iota // image.wgsl: the caller's image to the padded input layout
+	opConv                   // conv2d.wgsl: implicit GEMM with the bias, residual and ReLU epilogue
+	opSplitSum               // splitsum.wgsl: adds a split-K conv's partial sums, then its epilogue
+	opMatVec                 // matvec.wgsl: the fully connected layer
+	opMaxPool                // maxpool.wgsl
+	opAvgPool                // avgpool.wgsl: global average over positions
+	opSoftmax                // softmax.wgsl
 )
 
 // step is one dispatch: op reads src (an inH x inW x channels NHWC tensor,
 // channels padded to 4) and writes dst.
 type step struct {
 	op           opKind
-	conv         *engine.FoldedConv // opConv only
+	conv         *engine.FoldedConv // opConv, opSplitSum (its bias), opMatVec
+	kernel       convKernel         // opConv; opSplitSum: how many partial sums
 	inH, inW     int
 	channels     int // real input channels (opSoftmax: the number of logits)
 	src, dst     bufferID
-	residual     bufferID // opConv: added before the ReLU, or noBuffer
-	relu         bool     // opConv
+	residual     bufferID // opConv, opSplitSum: added before the ReLU, or noBuffer
+	relu         bool     // opConv, opSplitSum
 	pool, stride int      // opMaxPool window and stride
 	poolPad      int      // opMaxPool padding; padded positions never win
 }
@@ -47,7 +51,7 @@ type step struct {
 // dispatches of one inference. Load turns it into GPU objects; Run replays it.
 type program struct {
 	buffers  []buffer
-	input    bufferID // written by Run: inH x inW x 3, padded to 4 channels
+	input    bufferID // written by Run: inH x inW x inC, f32
 	output   bufferID // read back by Run
 	inH, inW int
 	inC      int // channels of the input
@@ -57,27 +61,45 @@ type program struct {
 
 // The buffers of a compiled network. Four activation buffers rotate as in
 // the CPU engine (engine.Session): the block input, two for the block's
-// intermediate convs and one for the projected shortcut.
+// intermediate convs and one for the projected shortcut. Split-K convs
+// write their partial sums, always f32, to bufPartials. Run writes the
+// caller's image, f32 with its own channel count, to bufImage; the first
+// dispatch pads it into bufInput.
 const (
 	bufInput    bufferID = 4
 	bufFeatures bufferID = 5
 	bufLogits   bufferID = 6
-	bufProbs    bufferID = 7
+	bufPartials bufferID = 7
+	bufImage    bufferID = 8
+	bufProbs    bufferID = 9
 )
 
-// compile lays out plan for an inH x inW input. With softmax the program
-// ends in probabilities instead of logits.
-func compile(plan *engine.Plan, inH, inW int, softmax bool) (*program, error) {
+// compile lays out plan for an inH x inW input, with each conv computed as
+// choose says. With softmax the program ends in probabilities instead of
+// logits.
+func compile(plan *engine.Plan, inH, inW int, softmax bool, choose func(step) convKernel) (*program, error) {
 	if inH < engine.MinInputSize || inW < engine.MinInputSize || inH > engine.MaxInputSize || inW > engine.MaxInputSize {
 		return nil, fmt.Errorf("input is %dx%d; the network takes sides from %d to %d", inW, inH, engine.MinInputSize, engine.MaxInputSize)
 	}
-	p := &program{input: bufInput, output: bufLogits, inH: inH, inW: inW, inC: plan.Stem.In, outputs: plan.Config.NumClasses}
-	var largest int // values of the largest activation
+	p := &program{input: bufImage, output: bufLogits, inH: inH, inW: inW, inC: plan.Stem.In, outputs: plan.Config.NumClasses}
+	p.steps = append(p.steps, step{op: opImage, inH: inH, inW: inW, channels: p.inC, src: bufImage, dst: bufInput, residual: noBuffer})
+	var largest, partials int // values of the largest activation and of the largest split-K partial sums
 	conv := func(fc *engine.FoldedConv, h, w int, src, dst, residual bufferID, relu bool) (int, int) {
 		s := step{op: opConv, conv: fc, inH: h, inW: w, channels: fc.In, src: src, dst: dst, residual: residual, relu: relu}
 		oh, ow := s.outSize()
 		largest = max(largest, oh*ow*pad4(fc.Out))
-		p.steps = append(p.steps, s)
+		s.kernel = choose(s)
+		if s.kernel.split == 1 {
+			p.steps = append(p.steps, s)
+			return oh, ow
+		}
+		// Split-K: the conv writes one partial sum per split, and a second
+		// dispatch adds them and applies the epilogue.
+		sum := s
+		sum.op, sum.src = opSplitSum, bufPartials
+		s.dst, s.residual, s.relu = bufPartials, noBuffer, false
+		partials = max(partials, s.kernel.split*oh*ow*pad4(fc.Out))
+		p.steps = append(p.steps, s, sum)
 		return oh, ow
 	}
 
@@ -112,13 +134,16 @@ func compile(plan *engine.Plan, inH, inW int, softmax bool) (*program, error) {
 		residual: noBuffer})
 
 	// The fully connected layer is a 1x1 conv over a 1x1 image: PyTorch's
-	// Linear weight [classes][features] is OIHW with H = W = 1.
+	// Linear weight [classes][features] is OIHW with H = W = 1, laid out as
+	// a conv's; matvec.wgsl computes it.
 	fc := &engine.FoldedConv{Conv: arch.Conv{Name: "fc", In: plan.Features, Out: plan.Config.NumClasses, Kernel: 1, Stride: 1},
 		Weight: plan.FCWeight, Bias: plan.FCBias}
-	conv(fc, 1, 1, bufFeatures, bufLogits, noBuffer, false)
+	p.steps = append(p.steps, step{op: opMatVec, conv: fc, inH: 1, inW: 1, channels: plan.Features, src: bufFeatures,
+		dst: bufLogits, residual: noBuffer})
 	classes := pad4(plan.Config.NumClasses)
 	p.buffers = []buffer{{values: largest}, {values: largest}, {values: largest}, {values: largest},
-		{values: inH * inW * pad4(p.inC)}, {values: pad4(plan.Features)}, {values: classes, exact: true}}
+		{values: inH * inW * pad4(p.inC)}, {values: pad4(plan.Features)}, {values: classes, exact: true},
+		{values: max(partials, 4), exact: true}, {values: pad4(inH * inW * p.inC), exact: true}}
 	if softmax {
 		p.steps = append(p.steps, step{op: opSoftmax, channels: plan.Config.NumClasses, src: bufLogits, dst: bufProbs,
 			residual: noBuffer})
@@ -145,7 +170,9 @@ func others(x bufferID) [3]bufferID {
 // outSize is the height and width of the step's output.
 func (s step) outSize() (int, int) {
 	switch s.op {
-	case opConv:
+	case opImage:
+		return s.inH, s.inW
+	case opConv, opSplitSum:
 		k, st, pad := s.conv.Kernel, s.conv.Stride, s.conv.Pad
 		return (s.inH+2*pad-k)/st + 1, (s.inW+2*pad-k)/st + 1
 	case opMaxPool:
@@ -156,7 +183,7 @@ func (s step) outSize() (int, int) {
 
 // outChannels is the number of real channels the step writes.
 func (s step) outChannels() int {
-	if s.op == opConv {
+	if s.conv != nil {
 		return s.conv.Out
 	}
 	return s.channels

@@ -20,17 +20,20 @@ func runReference(p *program, input []float32, st storage) []float32 {
 	for i, b := range p.buffers {
 		bufs[i] = make([]float32, b.values)
 	}
-	padChannels(bufs[p.input], input, p.inC)
-	roundTo(st, bufs[p.input])
+	copy(bufs[p.input], input)
 	for _, s := range p.steps {
 		src, dst := bufs[s.src], bufs[s.dst]
+		var residual []float32
+		if s.residual != noBuffer {
+			residual = bufs[s.residual]
+		}
 		switch s.op {
-		case opConv:
-			var residual []float32
-			if s.residual != noBuffer {
-				residual = bufs[s.residual]
-			}
+		case opImage:
+			padChannels(dst, src[:s.inH*s.inW*s.channels], s.channels)
+		case opConv, opMatVec:
 			referenceConv(s, dst, src, residual, st)
+		case opSplitSum:
+			referenceSplitSum(s, dst, src, residual)
 		case opMaxPool:
 			referenceMaxPool(s, dst, src)
 		case opAvgPool:
@@ -61,37 +64,76 @@ func roundTo(st storage, x []float32) {
 	}
 }
 
+// referenceConv computes a conv step; a split-K step (opConv with a split)
+// writes each split's raw sums over its slice of K, as conv2d.wgsl does.
 func referenceConv(s step, dst, src, residual []float32, st storage) {
 	c := s.conv
 	w, bias := convWeights(c), convBias(c)
 	roundTo(st, w)
 	ci4, co4 := pad4(c.In), pad4(c.Out)
 	oh, ow := s.outSize()
-	for oy := range oh {
-		for ox := range ow {
-			for co := range co4 {
-				sum := float64(bias[co])
-				for ky := range c.Kernel {
-					for kx := range c.Kernel {
-						iy, ix := oy*c.Stride-c.Pad+ky, ox*c.Stride-c.Pad+kx
-						if iy < 0 || ix < 0 || iy >= s.inH || ix >= s.inW {
-							continue
-						}
-						for ci := range ci4 {
-							sum += float64(src[(iy*s.inW+ix)*ci4+ci]) * float64(w[((ky*c.Kernel+kx)*ci4+ci)*co4+co])
+	splits, splitK4 := 1, c.Kernel*c.Kernel*ci4/4
+	if s.op == opConv && s.kernel.split > 1 {
+		splits, splitK4 = s.kernel.split, s.kernel.splitK4(splitK4)
+	}
+	for z := range splits {
+		for oy := range oh {
+			for ox := range ow {
+				for co := range co4 {
+					var sum float64
+					if splits == 1 {
+						sum = float64(bias[co])
+					}
+					for ky := range c.Kernel {
+						for kx := range c.Kernel {
+							iy, ix := oy*c.Stride-c.Pad+ky, ox*c.Stride-c.Pad+kx
+							if iy < 0 || ix < 0 || iy >= s.inH || ix >= s.inW {
+								continue
+							}
+							for ci := range ci4 {
+								if ((ky*c.Kernel+kx)*ci4+ci)/4/splitK4 != z {
+									continue
+								}
+								sum += float64(src[(iy*s.inW+ix)*ci4+ci]) * float64(w[((ky*c.Kernel+kx)*ci4+ci)*co4+co])
+							}
 						}
 					}
+					i := (oy*ow+ox)*co4 + co
+					if splits > 1 {
+						dst[z*oh*ow*co4+i] = float32(sum)
+						continue
+					}
+					if residual != nil {
+						sum += float64(residual[i])
+					}
+					if s.relu {
+						sum = max(sum, 0)
+					}
+					dst[i] = float32(sum)
 				}
-				i := (oy*ow+ox)*co4 + co
-				if residual != nil {
-					sum += float64(residual[i])
-				}
-				if s.relu {
-					sum = max(sum, 0)
-				}
-				dst[i] = float32(sum)
 			}
 		}
+	}
+}
+
+// referenceSplitSum adds a split-K conv's partial sums and applies its
+// epilogue, as splitsum.wgsl does.
+func referenceSplitSum(s step, dst, partials, residual []float32) {
+	co4 := pad4(s.conv.Out)
+	oh, ow := s.outSize()
+	n, bias := oh*ow*co4, convBias(s.conv)
+	for i := range n {
+		sum := float64(bias[i%co4])
+		for z := range s.kernel.split {
+			sum += float64(partials[z*n+i])
+		}
+		if residual != nil {
+			sum += float64(residual[i])
+		}
+		if s.relu {
+			sum = max(sum, 0)
+		}
+		dst[i] = float32(sum)
 	}
 }
 
@@ -168,19 +210,24 @@ func TestProgramMatchesEngine(t *testing.T) {
 			if tc.softmax {
 				engine.Softmax(want, want)
 			}
-			p, err := compile(plan, tc.h, tc.w, tc.softmax)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := runReference(p, input, storeF32)
-			var scale, worst float64
-			for i := range want {
-				scale = max(scale, math.Abs(float64(want[i])))
-				worst = max(worst, math.Abs(float64(got[i]-want[i])))
-			}
-			t.Logf("max |diff| %.3g, largest |output| %.3g", worst, scale)
-			if worst > 1e-5*scale {
-				t.Errorf("outputs differ from the engine by %.3g (largest %.3g):\n got %v\nwant %v", worst, scale, got, want)
+			split := convKernel{tile: convTile{m: 16, n: 32, k: 32, threadM: 2}, split: 3}
+			for name, choose := range map[string]func(step) convKernel{
+				"uniform": uniformKernel, "gpu": gpuKernel, "split 3": func(step) convKernel { return split },
+			} {
+				p, err := compile(plan, tc.h, tc.w, tc.softmax, choose)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := runReference(p, input, storeF32)
+				var scale, worst float64
+				for i := range want {
+					scale = max(scale, math.Abs(float64(want[i])))
+					worst = max(worst, math.Abs(float64(got[i]-want[i])))
+				}
+				t.Logf("%s kernels: max |diff| %.3g, largest |output| %.3g", name, worst, scale)
+				if worst > 1e-5*scale {
+					t.Errorf("%s kernels: outputs differ from the engine by %.3g (largest %.3g):\n got %v\nwant %v", name, worst, scale, got, want)
+				}
 			}
 		})
 	}
@@ -189,7 +236,7 @@ func TestProgramMatchesEngine(t *testing.T) {
 func TestCompileRefusesInputSize(t *testing.T) {
 	plan := randomPlan(t, arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 10})
 	for _, side := range []int{engine.MinInputSize - 1, engine.MaxInputSize + 1} {
-		if _, err := compile(plan, side, 64, false); err == nil {
+		if _, err := compile(plan, side, 64, false, uniformKernel); err == nil {
 			t.Errorf("compile accepted a %dx64 input", side)
 		}
 	}
@@ -198,24 +245,27 @@ func TestCompileRefusesInputSize(t *testing.T) {
 // TestStepGeometry pins the dispatches of ResNet-18 at 224x224: the stem's
 // output, the max-pool's grid and the fully connected layer as a 1x1 conv.
 func TestStepGeometry(t *testing.T) {
-	p, err := compile(randomPlan(t, arch.Standard(18)), 224, 224, true)
+	p, err := compile(randomPlan(t, arch.Standard(18)), 224, 224, true, uniformKernel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stem, pool, fc := p.steps[0], p.steps[1], p.steps[len(p.steps)-2]
-	if x, y := stem.workgroups(); x != 2 || y != 112*112/32 {
-		t.Errorf("stem workgroups %dx%d, want 2x392", x, y)
+	image, stem, pool, fc := p.steps[0], p.steps[1], p.steps[2], p.steps[len(p.steps)-2]
+	if x, y, _ := image.workgroups(); image.op != opImage || x != 224*224/elementWorkgroup || y != 1 {
+		t.Errorf("the first step is %+v with %dx%d workgroups, want the image's padding", image, x, y)
+	}
+	if x, y, z := stem.workgroups(); x != 2 || y != 112*112/32 || z != 1 {
+		t.Errorf("stem workgroups %dx%dx%d, want 2x392x1", x, y, z)
 	}
 	if got := stem.params(); got[6] != 7*7*1 || got[5] != 112*112 {
 		t.Errorf("stem params %v: want k4 = 49, m = 12544", got)
 	}
-	if x, y := pool.workgroups(); x != 56*56*16/elementWorkgroup || y != 1 {
+	if x, y, _ := pool.workgroups(); x != 56*56*16/elementWorkgroup || y != 1 {
 		t.Errorf("max-pool workgroups %dx%d", x, y)
 	}
-	if fc.op != opConv || fc.conv.Name != "fc" || fc.dst != bufLogits {
-		t.Errorf("second-last step is %+v, want the fc conv", fc)
+	if fc.op != opMatVec || fc.conv.Name != "fc" || fc.dst != bufLogits {
+		t.Errorf("second-last step is %+v, want the fc's matvec", fc)
 	}
-	if x, y := fc.workgroups(); x != ceilDiv(250, 8) || y != 1 {
+	if x, y, _ := fc.workgroups(); x != ceilDiv(250, matvecColumns) || y != 1 {
 		t.Errorf("fc workgroups %dx%d, want 32x1", x, y)
 	}
 	if last := p.steps[len(p.steps)-1]; last.op != opSoftmax || p.output != bufProbs {
@@ -235,7 +285,7 @@ func TestF16Accuracy(t *testing.T) {
 	} {
 		t.Run(cfg.Name(), func(t *testing.T) {
 			plan := randomPlan(t, cfg)
-			p, err := compile(plan, 64, 64, false)
+			p, err := compile(plan, 64, 64, false, uniformKernel)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,5 +302,77 @@ func TestF16Accuracy(t *testing.T) {
 				t.Errorf("f16 storage moves the logits by %.3g, over 1e-2 x %.3g", worst, scale)
 			}
 		})
+	}
+}
+
+// TestDispatches checks the profile's description of ResNet-18 at 224x224:
+// one entry per step, named as the tensors are, and the total FLOPs of the
+// network (1.82 GMACs, as torchvision's model card says).
+func TestDispatches(t *testing.T) {
+	p, err := compile(randomPlan(t, arch.Standard(18)), 224, 224, false, uniformKernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := p.dispatches()
+	if len(ds) != len(p.steps) {
+		t.Fatalf("%d dispatches for %d steps", len(ds), len(p.steps))
+	}
+	first, pool, last := ds[1], ds[2], ds[len(ds)-1]
+	if ds[0].Layer != "image" {
+		t.Errorf("first dispatch %+v, want the image's padding", ds[0])
+	}
+	if first.Layer != "conv1" || first.Kernel != "conv 7x7/2" || first.Output != "112x112x64" || first.Workgroups != 2*392 {
+		t.Errorf("stem described as %+v", first)
+	}
+	if pool.Layer != "maxpool" || pool.Output != "56x56x64" {
+		t.Errorf("max-pool described as %+v", pool)
+	}
+	if last.Layer != "fc" || last.Kernel != "matvec" || last.Output != "1x1x1000" || last.FLOPs != 2*512*1000 {
+		t.Errorf("fc described as %+v", last)
+	}
+	var flops int64
+	for _, d := range ds {
+		flops += d.FLOPs
+	}
+	if gmacs := float64(flops) / 2e9; gmacs < 1.81 || gmacs > 1.83 {
+		t.Errorf("%.3f GMACs in all, want 1.82", gmacs)
+	}
+}
+
+// TestKernels checks which kernels conv2d.wgsl accepts: the default tiling,
+// the ones bench/gpu measures, and refusals for shapes its const_asserts or
+// WebGPU's default limits rule out.
+func TestKernels(t *testing.T) {
+	for _, s := range append([]string{defaultTile.String()}, "16x32x32/2", "64x64x16/8", "64x64x32/4", "128x64x16/8", "16x64x32/2:8") {
+		if _, err := parseKernel(s); err != nil {
+			t.Errorf("parseKernel(%q): %v", s, err)
+		}
+	}
+	for _, s := range []string{"32x32x32", "32x30x32/4", "128x64x32/4", "128x128x16/8", "8x64x32/1", " 32x32x32/4", "16x64x32/2:0", "16x64x32/2:", "16x64x32/2:1"} {
+		if _, err := parseKernel(s); err == nil {
+			t.Errorf("parseKernel(%q) accepted it", s)
+		}
+	}
+}
+
+// TestGPUKernels pins the per-layer choice for GPUs on ResNet-50 at
+// 224x224 to what the H200 measurements favoured (see gpuKernel).
+func TestGPUKernels(t *testing.T) {
+	p, err := compile(randomPlan(t, arch.Standard(50)), 224, 224, false, gpuKernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"conv1":                 "64x32x32/4",   // 7x7 on RGB: a short reduction over a large map
+		"layer1.0.conv3":        "64x32x32/4",   // 1x1 to 256 channels at 56x56
+		"layer1.0.conv2":        "16x32x32/2:3", // 3x3 at 56x56x64
+		"layer2.0.downsample.0": "16x64x32/2",   // 1x1 from 256 channels at 28x28
+		"layer2.1.conv2":        "16x32x32/2:4",
+		"layer4.2.conv2":        "16x32x32/2:4", // 7x7x512 3x3: 64 tiles, 4608 long
+	}
+	for _, d := range p.dispatches() {
+		if w, ok := want[d.Layer]; ok && d.Tile != "" && d.Tile != w {
+			t.Errorf("%s (%s %s): kernel %s, want %s", d.Layer, d.Kernel, d.Output, d.Tile, w)
+		}
 	}
 }

@@ -9,9 +9,10 @@ import (
 	"math"
 	"syscall/js"
 	"time"
+	"unsafe"
 )
 
-// Run classifies one image, an inH x inW x 3 NHWC float32 tensor already
+// Run classifies one image, an inH x inW x C NHWC float32 tensor already
 // normalized, and returns the logits (probabilities with Options.Softmax).
 // It records one command buffer, submits it once and reads back only the
 // outputs. The returned slice is overwritten by the next Run. After a
@@ -26,9 +27,15 @@ func (m *Model) Run(input []float32) ([]float32, error) {
 	if err := m.usable(); err != nil {
 		return nil, err
 	}
-	padChannels(m.padded, input, p.inC)
-	m.write(p.input, m.padded)
-	return m.execute()
+	m.writeImage(input)
+	return m.execute(nil)
+}
+
+// writeImage queues the write of the caller's image, as it is: a copy of
+// its bytes and one writeBuffer; the first dispatch lays it out.
+func (m *Model) writeImage(input []float32) {
+	js.CopyBytesToJS(m.staging, float32Bytes(input))
+	m.dev.gpu.WriteBuffer(m.buffers[m.prog.input], 0, m.staging)
 }
 
 // usable reports a closed model or a lost device.
@@ -39,36 +46,46 @@ func (m *Model) usable() error {
 	return m.dev.Err()
 }
 
-// write queues a write of values (padded, as stored) into buffer id; it
-// lands before the next execute.
-func (m *Model) write(id bufferID, values []float32) {
-	st := m.st
-	if m.prog.buffers[id].exact {
-		st = storeF32
+// record records every step and the readback copy from Go, with timestamps
+// if timer is not nil, and submits them.
+func (m *Model) record(timer *timer) {
+	g := m.dev.gpu
+	enc := g.CreateCommandEncoder()
+	if timer == nil {
+		pass := enc.BeginComputePass()
+		for _, d := range m.dispatches {
+			recordDispatch(pass, d)
+		}
+		pass.End()
+	} else {
+		for i, d := range m.dispatches {
+			pass := enc.BeginTimedComputePass(timer.queries, 2*i, 2*i+1)
+			recordDispatch(pass, d)
+			pass.End()
+		}
+		timer.resolve(enc)
 	}
-	encoded, staging := m.encoded, m.staging
-	if n := len(values) * st.size(); n != len(encoded) { // not the input: op tests only
-		encoded, staging = make([]byte, n), js.Global().Get("Uint8Array").New(n)
-	}
-	st.encode(encoded, values)
-	js.CopyBytesToJS(staging, encoded)
-	m.dev.gpu.WriteBuffer(m.buffers[id], 0, staging)
+	enc.CopyBufferToBuffer(m.buffers[m.prog.output], m.readback, int64(len(m.result)))
+	g.Submit(enc.Finish())
+}
+
+// float32Bytes views x as its little-endian bytes (wasm is little-endian),
+// for js.CopyBytesToJS, which takes bytes only.
+func float32Bytes(x []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), 4*len(x))
 }
 
 // execute runs every step in one command buffer and reads the outputs back.
-func (m *Model) execute() ([]float32, error) {
+// With timer, each dispatch gets a compute pass of its own that writes
+// timestamps, and timer's readback receives them.
+func (m *Model) execute(timer *timer) ([]float32, error) {
 	g := m.dev.gpu
 	g.PushErrorScope("validation")
-	enc := g.CreateCommandEncoder()
-	pass := enc.BeginComputePass()
-	for _, d := range m.dispatches {
-		pass.SetPipeline(d.pipeline)
-		pass.SetBindGroup(d.group)
-		pass.DispatchWorkgroups(d.x, d.y)
+	if timer == nil && m.replayed {
+		m.replay.Submit()
+	} else {
+		m.record(timer)
 	}
-	pass.End()
-	enc.CopyBufferToBuffer(m.buffers[m.prog.output], m.readback, int64(len(m.result)))
-	g.Submit(enc.Finish())
 	popped := g.PopErrorScope()
 	if err := g.ReadInto(m.result, m.readback); err != nil {
 		// A loss rejects the mapping; its lost promise may settle just after.

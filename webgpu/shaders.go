@@ -6,26 +6,6 @@ import (
 	"strings"
 )
 
-// Tile sizes of conv2d.wgsl. A workgroup computes convTileM output
-// positions x convTileN output channels with (convTileN/4) x
-// (convTileM/convThreadM) = 8 x 8 threads.
-const (
-	// 32 positions: the 7x7 maps of the last stage at 224x224 fill two row
-	// tiles (77% used), and 112x112 maps give 392 tiles to spread.
-	convTileM = 32
-	// 32 channels, one vec4 per thread along x: every ResNet width is a
-	// multiple of 32 except the narrow test networks, whose edge tiles the
-	// op tests cover.
-	convTileN = 32
-	// 32 reduction values per pair of barriers: the A and B tiles take
-	// 8 KiB of workgroup memory (every device offers 16 KiB), and even the
-	// 4608-long reductions of the last stage need only 144 rounds.
-	convTileK = 32
-	// 4 positions per thread: 16 accumulators (4 vec4) per thread, and 8
-	// workgroup-memory loads feed 16 vec4 multiply-adds.
-	convThreadM = 4
-)
-
 // Workgroup sizes of the other kernels.
 const (
 	// One thread per output vec4 in maxpool.wgsl and avgpool.wgsl: 64 is a
@@ -35,6 +15,12 @@ const (
 	// softmax.wgsl reduces in one workgroup: 256 threads, the most every
 	// device allows, for up to a few thousand classes in a few strides.
 	softmaxWorkgroup = 256
+	// matvec.wgsl: a workgroup computes 8 vec4s of outputs (32 classes),
+	// each summed by 32 threads over a 32nd of the features, then added up
+	// in workgroup memory: 1000 classes make 32 workgroups, and each
+	// thread's 8 neighbours read 128 contiguous bytes of weights.
+	matvecColumns = 8
+	matvecSlices  = 32
 )
 
 // maxWorkgroupsPerDimension is the WebGPU default of
@@ -42,8 +28,14 @@ const (
 const maxWorkgroupsPerDimension = 65535
 
 var (
+	//go:embed image.wgsl
+	imageWGSL string
 	//go:embed conv2d.wgsl
 	conv2dWGSL string
+	//go:embed splitsum.wgsl
+	splitsumWGSL string
+	//go:embed matvec.wgsl
+	matvecWGSL string
 	//go:embed maxpool.wgsl
 	maxpoolWGSL string
 	//go:embed avgpool.wgsl
@@ -57,32 +49,44 @@ var (
 // the file. Steps with the same source share a pipeline.
 func (p *program) source(s step, st storage) string {
 	var b strings.Builder
-	if st == storeF16 {
-		b.WriteString("enable f16;\n")
-	}
-	alias := func(name string, t string) { fmt.Fprintf(&b, "alias %s = vec4<%s>;\n", name, t) }
+	alias := func(name string, t string) { b.WriteString(storageType(name, t)) }
 	constant := func(name string, v any) {
 		if n, ok := v.(int); ok {
 			v = fmt.Sprintf("%du", n)
 		}
 		fmt.Fprintf(&b, "const %s = %v;\n", name, v)
 	}
-	if s.op != opSoftmax { // softmax reads and writes f32 logits
+	if s.op != opSoftmax { // softmax reads and writes f32 logits; image reads plain f32
 		alias("in4", p.scalar(s.src, st))
 		alias("out4", p.scalar(s.dst, st))
 	}
 	switch s.op {
+	case opImage:
+		constant("WORKGROUP", elementWorkgroup)
+		b.WriteString(imageWGSL)
 	case opConv:
 		alias("weight4", st.wgsl())
-		constant("TILE_M", convTileM)
-		constant("TILE_N", convTileN)
-		constant("TILE_K", convTileK)
-		constant("THREAD_M", convThreadM)
+		t := s.kernel.tile
+		constant("TILE_M", t.m)
+		constant("TILE_N", t.n)
+		constant("TILE_K", t.k)
+		constant("THREAD_M", t.threadM)
 		c := s.conv
 		constant("POINTWISE", c.Kernel == 1 && c.Stride == 1 && c.Pad == 0)
+		constant("SPLIT", s.kernel.split > 1)
 		constant("RESIDUAL", s.residual != noBuffer)
 		constant("RELU", s.relu)
 		b.WriteString(conv2dWGSL)
+	case opSplitSum:
+		constant("WORKGROUP", elementWorkgroup)
+		constant("RESIDUAL", s.residual != noBuffer)
+		constant("RELU", s.relu)
+		b.WriteString(splitsumWGSL)
+	case opMatVec:
+		alias("weight4", st.wgsl())
+		constant("COLUMNS", matvecColumns)
+		constant("SLICES", matvecSlices)
+		b.WriteString(matvecWGSL)
 	case opMaxPool:
 		constant("WORKGROUP", elementWorkgroup)
 		b.WriteString(maxpoolWGSL)
@@ -94,6 +98,23 @@ func (p *program) source(s step, st storage) string {
 		b.WriteString(softmaxWGSL)
 	}
 	return b.String()
+}
+
+// storageType declares the WGSL type name for four values stored as t
+// ("f32" or "f16"), with name_f32 to read them as a vec4<f32> and to_name
+// to store one. f16 values are packed two to a u32 (pack2x16float, core
+// WGSL): the same bytes as an array of f16, without needing shader-f16.
+func storageType(name, t string) string {
+	if t == "f16" {
+		return fmt.Sprintf(`alias %[1]s = vec2<u32>;
+fn %[1]s_f32(v: %[1]s) -> vec4<f32> { return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y)); }
+fn to_%[1]s(v: vec4<f32>) -> %[1]s { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }
+`, name)
+	}
+	return fmt.Sprintf(`alias %[1]s = vec4<f32>;
+fn %[1]s_f32(v: %[1]s) -> vec4<f32> { return v; }
+fn to_%[1]s(v: vec4<f32>) -> %[1]s { return v; }
+`, name)
 }
 
 // scalar is the WGSL type buffer id holds under storage st.
@@ -110,10 +131,18 @@ func (s step) params() []uint32 {
 	oh, ow := s.outSize()
 	c4 := uint32(pad4(s.channels) / 4)
 	switch s.op {
+	case opImage:
+		return []uint32{uint32(s.inH*s.inW) * c4, uint32(s.channels), c4}
 	case opConv:
 		c := s.conv
+		k4 := c.Kernel * c.Kernel * int(c4)
 		return []uint32{uint32(s.inH), uint32(s.inW), c4, uint32(ow), uint32(pad4(c.Out) / 4),
-			uint32(oh * ow), uint32(c.Kernel*c.Kernel) * c4, uint32(c.Kernel), uint32(c.Stride), uint32(c.Pad)}
+			uint32(oh * ow), uint32(k4), uint32(c.Kernel), uint32(c.Stride), uint32(c.Pad), uint32(s.kernel.splitK4(k4))}
+	case opSplitSum:
+		n := uint32(oh * ow * pad4(s.conv.Out) / 4)
+		return []uint32{n, uint32(s.kernel.split), uint32(pad4(s.conv.Out) / 4)}
+	case opMatVec:
+		return []uint32{c4, uint32(pad4(s.conv.Out) / 4)}
 	case opMaxPool:
 		return []uint32{uint32(s.inH), uint32(s.inW), c4, uint32(ow), uint32(oh*ow) * c4,
 			uint32(s.pool), uint32(s.stride), uint32(s.poolPad)}
@@ -125,18 +154,21 @@ func (s step) params() []uint32 {
 }
 
 // workgroups returns the dispatch size of step s.
-func (s step) workgroups() (x, y int) {
+func (s step) workgroups() (x, y, z int) {
 	oh, ow := s.outSize()
 	c4 := pad4(s.outChannels()) / 4
 	switch s.op {
 	case opConv:
-		return ceilDiv(c4, convTileN/4), ceilDiv(oh*ow, convTileM)
-	case opMaxPool:
-		return grid(ceilDiv(oh*ow*c4, elementWorkgroup))
+		return ceilDiv(c4, s.kernel.tile.n/4), ceilDiv(oh*ow, s.kernel.tile.m), s.kernel.split
+	case opImage, opSplitSum, opMaxPool:
+		x, y := grid(ceilDiv(oh*ow*c4, elementWorkgroup))
+		return x, y, 1
+	case opMatVec:
+		return ceilDiv(c4, matvecColumns), 1, 1
 	case opAvgPool:
-		return ceilDiv(c4, elementWorkgroup), 1
+		return ceilDiv(c4, elementWorkgroup), 1, 1
 	default: // opSoftmax
-		return 1, 1
+		return 1, 1, 1
 	}
 }
 

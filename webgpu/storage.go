@@ -7,11 +7,13 @@ import (
 
 // storage is the element type of weights and activations in GPU memory.
 // Sums are always float32; only storage and bandwidth change with f16.
+// Shaders hold f16 values two to a u32 (see storageType), which every
+// device can: no shader-f16 needed.
 type storage int
 
 const (
 	storeF32 storage = iota
-	storeF16         // needs the adapter feature "shader-f16"
+	storeF16
 )
 
 // size is the bytes per value.

@@ -1,14 +1,19 @@
 //go:build js && wasm
 
-// Command wasm is the Go side of the browser benchmark (bench/web): it
-// builds a ResNet from safetensors bytes on the CPU engine or the WebGPU
-// backend and times single inferences. bench/run.mjs builds it twice, with
-// and without GOEXPERIMENT=simd. It sets globalThis.goBench to
+// Command wasm is the Go side of the browser benchmark (bench/web) and of
+// the GPU runner under Node (bench/gpu): it builds a ResNet from
+// safetensors bytes on the CPU engine or the WebGPU backend and times
+// single inferences. bench/run.mjs builds it twice, with and without
+// GOEXPERIMENT=simd. It sets globalThis.goBench to
 //
-//	load(weights: Uint8Array, net: "resnet18"|..., backend: "cpu"|"webgpu")
-//	    -> Promise<{parseMs, buildMs, adapter}>
-//	run(input: Float32Array 224x224x3 NHWC, wantLogits: bool)
+//	random(net: "resnet18"|..., seed: number) -> Promise<Uint8Array>
+//	    seeded random weights as an F32 safetensors file (engine.RandomCheckpoint)
+//	load(weights: Uint8Array, net, backend: "cpu"|"webgpu", options?: {size?: 224, f16?: false, kernel?: "MxNxK/T[:S]"})
+//	    -> Promise<{parseMs, buildMs, adapter, f16, timestamps}>
+//	run(input: Float32Array size x size x 3 NHWC, wantLogits: bool)
 //	    -> Promise<{ms, logits?: Float32Array}>
+//	profile(input) -> Promise<[{layer, kernel, output, workgroups, flops, gpuNs}]>
+//	    WebGPU only, where the device has timestamp-query
 //
 // Every call runs in its own goroutine and answers through a promise: the
 // WebGPU backend waits on browser promises, which must not happen inside a
@@ -16,6 +21,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,29 +38,72 @@ import (
 	"github.com/inbrowser/resnet/webgpu"
 )
 
-const side = 224 // every benchmark input is 224x224
+// defaultSide is the input side when load is given none: the browser
+// benchmark's 224x224.
+const defaultSide = 224
 
 // loadGCPercent is the GC target while a model loads (see load).
 const loadGCPercent = 2
 
-// runFunc runs one inference on a 224x224x3 NHWC input.
-var runFunc func(input []float32) ([]float32, error)
+// The loaded model: one at a time, replaced by each load.
+var (
+	runFunc     func(input []float32) ([]float32, error)
+	profileFunc func(input []float32) ([]webgpu.Dispatch, error)
+	closeFunc   = func() {}
+	input       []float32 // reused by every run, so that runs allocate nothing
+)
 
-// input is reused by every run, so that runs allocate nothing.
-var input = make([]float32, side*side*3)
+// device is opened by the first WebGPU load and kept: an adapter gives one
+// device, and every later load shares it.
+var device *webgpu.Device
 
 func main() {
 	api := js.Global().Get("Object").New()
+	api.Set("random", async(random))
 	api.Set("load", async(load))
 	api.Set("run", async(run))
+	api.Set("profile", async(profile))
 	js.Global().Set("goBench", api)
 	select {} // keep the exported functions alive
 }
 
-func load(args []js.Value) (any, error) {
-	if len(args) != 3 {
-		return nil, errors.New("load(weights, net, backend)")
+func random(args []js.Value) (any, error) {
+	if len(args) != 2 {
+		return nil, errors.New("random(net, seed)")
 	}
+	cfg, err := arch.ParseName(args[0].String())
+	if err != nil {
+		return nil, err
+	}
+	ckpt, err := engine.RandomCheckpoint(cfg, uint64(args[1].Int()))
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := checkpoint.WriteSafetensors(&b, ckpt, checkpoint.F32); err != nil {
+		return nil, err
+	}
+	u8 := js.Global().Get("Uint8Array").New(b.Len())
+	js.CopyBytesToJS(u8, b.Bytes())
+	return u8, nil
+}
+
+func load(args []js.Value) (any, error) {
+	if len(args) < 3 {
+		return nil, errors.New("load(weights, net, backend, options?)")
+	}
+	side, f16, kernel := defaultSide, false, ""
+	if len(args) > 3 && args[3].Truthy() {
+		if v := args[3].Get("size"); v.Truthy() {
+			side = v.Int()
+		}
+		f16 = args[3].Get("f16").Truthy()
+		if v := args[3].Get("kernel"); v.Truthy() {
+			kernel = v.String()
+		}
+	}
+	closeFunc()
+	runFunc, profileFunc, closeFunc = nil, nil, func() {}
 	start := time.Now()
 	// WebAssembly memory never shrinks: collect often while tensors are
 	// decoded, folded and packed, so the heap stays near the packed model.
@@ -70,9 +119,12 @@ func load(args []js.Value) (any, error) {
 		return nil, err
 	}
 	parsed := time.Now()
-	adapter := "CPU"
+	info := map[string]any{"adapter": "CPU", "f16": false, "timestamps": false}
 	switch backend := args[2].String(); backend {
 	case "cpu":
+		if f16 {
+			return nil, errors.New("the CPU engine computes in f32 only")
+		}
 		m, err := engine.New(cfg, ckpt) // packed for 224x224, the default
 		if err != nil {
 			return nil, err
@@ -84,37 +136,51 @@ func load(args []js.Value) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		dev, err := webgpu.Open(context.Background())
+		if device == nil || device.Err() != nil {
+			if device, err = webgpu.Open(context.Background()); err != nil {
+				return nil, err
+			}
+		}
+		model, err := device.Load(plan, side, side, webgpu.Options{F16: f16, ConvKernel: kernel})
 		if err != nil {
 			return nil, err
 		}
-		model, err := dev.Load(plan, side, side, webgpu.Options{})
-		if err != nil {
-			return nil, err
-		}
-		adapter = dev.Adapter()
-		if dev.Fallback() {
+		adapter := device.Adapter()
+		if device.Fallback() {
 			adapter += " (fallback adapter)"
 		}
-		runFunc = model.Run
+		info["adapter"], info["f16"], info["timestamps"] = adapter, f16, device.HasTimestamps()
+		runFunc, closeFunc = model.Run, model.Close
+		if device.HasTimestamps() {
+			profileFunc = model.Profile
+		}
 	default:
 		return nil, fmt.Errorf("unknown backend %q (want cpu or webgpu)", backend)
 	}
+	input = make([]float32, side*side*3)
 	built := time.Now()
 	runtime.GC() // the decoded and folded tensors are garbage now
-	return map[string]any{"parseMs": ms(parsed.Sub(start)), "buildMs": ms(built.Sub(parsed)), "adapter": adapter}, nil
+	info["parseMs"], info["buildMs"] = ms(parsed.Sub(start)), ms(built.Sub(parsed))
+	return info, nil
+}
+
+// readInput copies the Float32Array args[0] into input, outside any timed
+// region, as ONNX Runtime's timing starts from a tensor already made.
+func readInput(args []js.Value) error {
+	if runFunc == nil {
+		return errors.New("no model loaded")
+	}
+	if len(args) == 0 || args[0].Get("length").Int() != len(input) {
+		return fmt.Errorf("the input must be a Float32Array of %d values (NHWC)", len(input))
+	}
+	js.CopyBytesToGo(bytesOf(input), js.Global().Get("Uint8Array").New(args[0].Get("buffer"), args[0].Get("byteOffset"), args[0].Get("byteLength")))
+	return nil
 }
 
 func run(args []js.Value) (any, error) {
-	if runFunc == nil {
-		return nil, errors.New("run before load")
+	if err := readInput(args); err != nil {
+		return nil, err
 	}
-	if len(args) != 2 || args[0].Get("length").Int() != len(input) {
-		return nil, fmt.Errorf("run(input, wantLogits): input must hold %d floats", len(input))
-	}
-	// Copy the input outside the timed region, as ONNX Runtime's timing
-	// starts from a tensor already made.
-	js.CopyBytesToGo(bytesOf(input), js.Global().Get("Uint8Array").New(args[0].Get("buffer"), args[0].Get("byteOffset"), args[0].Get("byteLength")))
 	start := time.Now()
 	logits, err := runFunc(input)
 	elapsed := time.Since(start)
@@ -122,10 +188,29 @@ func run(args []js.Value) (any, error) {
 		return nil, err
 	}
 	out := map[string]any{"ms": ms(elapsed)}
-	if args[1].Bool() {
+	if len(args) > 1 && args[1].Bool() {
 		u8 := js.Global().Get("Uint8Array").New(len(logits) * 4)
 		js.CopyBytesToJS(u8, bytesOf(logits))
 		out["logits"] = js.Global().Get("Float32Array").New(u8.Get("buffer"))
+	}
+	return out, nil
+}
+
+func profile(args []js.Value) (any, error) {
+	if err := readInput(args); err != nil {
+		return nil, err
+	}
+	if profileFunc == nil {
+		return nil, errors.New("profile needs a WebGPU model on a device with timestamp-query")
+	}
+	ds, err := profileFunc(input)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(ds))
+	for i, d := range ds {
+		out[i] = map[string]any{"layer": d.Layer, "kernel": d.Kernel, "output": d.Output,
+			"tile": d.Tile, "workgroups": d.Workgroups, "flops": float64(d.FLOPs), "gpuNs": float64(d.GPUNanos)}
 	}
 	return out, nil
 }

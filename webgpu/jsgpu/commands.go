@@ -39,8 +39,8 @@ func (p ComputePass) SetPipeline(pl ComputePipeline) { p.v.Call("setPipeline", p
 // SetBindGroup binds group 0 of the following dispatches.
 func (p ComputePass) SetBindGroup(g BindGroup) { p.v.Call("setBindGroup", 0, g.v) }
 
-// DispatchWorkgroups runs x * y workgroups of the current pipeline.
-func (p ComputePass) DispatchWorkgroups(x, y int) { p.v.Call("dispatchWorkgroups", x, y) }
+// DispatchWorkgroups runs x * y * z workgroups of the current pipeline.
+func (p ComputePass) DispatchWorkgroups(x, y, z int) { p.v.Call("dispatchWorkgroups", x, y, z) }
 
 // End ends the pass.
 func (p ComputePass) End() { p.v.Call("end") }

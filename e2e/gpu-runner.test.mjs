@@ -1,0 +1,49 @@
+// The GPU runner (bench/gpu/run.mjs): the Go WebGPU backend under Node on
+// Dawn's bindings, here on SwiftShader, at a small input so that it takes
+// seconds. It must match the CPU engine, time every dispatch, and run every
+// forced tiling correctly.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { repoRoot, scratchDir } from './harness.mjs';
+
+const run = promisify(execFile);
+
+test('the Go WebGPU backend under Node matches the CPU engine and times each dispatch', { timeout: 300_000 }, async () => {
+  const scratch = await scratchDir('gpu-runner');
+  const env = { ...process.env, VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json' };
+  const kernels = '16x32x32/2:3,gpu';
+  const { stdout } = await run('node', [
+    'bench/gpu/run.mjs', '--nets', 'resnet18,resnet50', '--size', '64', '--runs', '2', '--warmup', '0',
+    '--profile-runs', '1', '--kernels', kernels, '--out', scratch.dir, '--check',
+  ], { cwd: repoRoot, env, maxBuffer: 1 << 24 });
+  const results = JSON.parse(await readFile(join(scratch.dir, 'results.json'), 'utf8'));
+  assert.match(results.adapter, /swiftshader/i);
+  assert.equal(results.nets.length, 2);
+  for (const { net, modes, sweep } of results.nets) {
+    const f32 = modes.find((m) => m.mode === 'f32');
+    assert.ok(f32.diff <= 1e-4, `${net}: f32 logits differ from the CPU engine's by ${f32.diff} of the largest`);
+    assert.ok(f32.sameTop1);
+    // One timed dispatch per step: the image's padding, the stem, the
+    // max-pool, 19 or 52 convs and downsamples, the average pool and the fc.
+    assert.equal(f32.dispatches.length, net === 'resnet18' ? 24 : 57);
+    for (const d of f32.dispatches) assert.ok(d.gpuNs > 0, `${net} ${d.layer}: no GPU time`);
+    assert.ok(f32.gpuMs < 2 * f32.medianMs, `${net}: ${f32.gpuMs} GPU ms in a ${f32.medianMs} ms run`);
+    // f16 storage (two values a u32, core WGSL) runs everywhere.
+    const f16 = modes.find((m) => m.mode === 'f16');
+    assert.ok(f16.diff <= 1e-2 && f16.sameTop1, `${net}: f16 logits differ from the CPU engine's by ${f16.diff}`);
+    assert.deepEqual(sweep.map((t) => t.kernel), kernels.split(','));
+    for (const t of sweep) {
+      assert.ok(t.diff <= 1e-4, `${net} kernel ${t.kernel}: logits differ by ${t.diff}`);
+      // Every layer timed; split-K adds a dispatch per conv that sums the splits.
+      assert.deepEqual(Object.keys(t.layers), [...new Set(f32.dispatches.map((d) => d.layer))]);
+      assert.ok(t.dispatchCount > f32.dispatches.length, `${net} ${t.kernel}: ${t.dispatchCount} dispatches`);
+    }
+  }
+  assert.match(stdout, /\| resnet50 \| f32 \|/);
+  assert.match(stdout, /Conv kernels, resnet18 f32/);
+  await scratch.remove();
+});
