@@ -5,7 +5,7 @@
 //
 //   (cd bench && npm ci) && node bench/run.mjs [--nets resnet18,resnet50]
 //     [--configs ours-simd,ours-plain,ours-workers-1,ours-workers-2,ort-wasm-1,ort-wasm-2,ours-webgpu,ort-webgpu]
-//     [--runs 10] [--gpu-runs 3] [--warmup 3] [--gpu-warmup 0] [--rounds 1] [--serve]
+//     [--runs 10] [--gpu-runs 3] [--warmup 3] [--gpu-warmup 0] [--rounds 1] [--gpu-kernel MxNxK/T[:S]] [--serve]
 //
 // --serve only builds and serves, for a person to open the page.
 import { execFile } from 'node:child_process';
@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '3' },
     'gpu-warmup': { type: 'string', default: '0' },
     rounds: { type: 'string', default: '1' },
+    // Forces one conv kernel on ours-webgpu (webgpu.Options.ConvKernel), for measuring.
+    'gpu-kernel': { type: 'string', default: '' },
     serve: { type: 'boolean', default: false },
   },
 });
@@ -50,6 +52,8 @@ const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--disable-quic', '--no-first-run', '--enable-unsafe-webgpu', '--enable-features=Vulkan',
   '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader',
+  // Unrounded timestamp queries, for the per-dispatch GPU times of ours-webgpu.
+  '--enable-dawn-features=allow_unsafe_apis',
 ];
 
 // 1. The two builds of bench/wasm: SIMD128 (also the WebGPU configuration's) and plain.
@@ -133,6 +137,7 @@ await once(server, 'listening');
 // localhost in the URL: a secure context by name, which WebGPU requires.
 const query = new URLSearchParams({
   nets: args.nets, configs: args.configs, runs: args.runs, gpuRuns: args['gpu-runs'], warmup: args.warmup, gpuWarmup: args['gpu-warmup'], rounds: args.rounds,
+  gpuKernel: args['gpu-kernel'],
 });
 const url = `http://localhost:${server.address().port}/?${query}`;
 if (args.serve) {
@@ -196,6 +201,15 @@ function markdown(meta, { rows, crossOriginIsolated }) {
   if (ours.length) out.push('', 'Load of ours: wasm start + checkpoint read + engine build (adapter)', '');
   for (const r of ours) {
     out.push(`- ${r.net} ${r.config}: ${f(r.info.startMs, 0)} + ${f(r.info.parseMs, 0)} + ${f(r.info.buildMs, 0)} ms (${r.info.adapter})`);
+  }
+  // Where the GPU time goes (the page shows every dispatch).
+  const profiled = rows.filter((r) => r.profile);
+  if (profiled.length) out.push('', 'GPU time of ours-webgpu by dispatch (timestamp queries): the sum, then the three slowest', '');
+  for (const r of profiled) {
+    const total = r.profile.reduce((s, d) => s + d.gpuNs, 0);
+    const slowest = [...r.profile].sort((a, b) => b.gpuNs - a.gpuNs).slice(0, 3)
+      .map((d) => `${d.layer} (${d.kernel}, ${d.output}) ${f(d.gpuNs / 1e6)} ms`);
+    out.push(`- ${r.net}: ${f(total / 1e6)} ms over ${r.profile.length} dispatches; ${slowest.join('; ')}`);
   }
   return out.join('\n');
 }

@@ -71,28 +71,26 @@ func (k convKernel) splitK4(k4 int) int {
 	return ceilDiv(tiles, k.split) * (k.tile.k / 4)
 }
 
-// defaultTile suits every layer reasonably on every device: 8 x 8 threads,
-// 16 accumulators (4 vec4) each, 8 KiB of workgroup memory (every device
-// offers 16 KiB). 32 positions: the 7x7 maps of the last stage at 224x224
-// fill two row tiles (77% used), and 112x112 maps give 392 tiles to spread.
-// 32 channels, one vec4 per thread along x: every ResNet width is a
-// multiple of 32 except the narrow test networks, whose edge tiles the op
-// tests cover.
-var defaultTile = convTile{m: 32, n: 32, k: 32, threadM: 4}
+// softwareTile is every conv's tiling on a software adapter: SwiftShader
+// runs a workgroup per CPU thread, where few large workgroups with much
+// work a thread pay best. Measured there (bench/gpu, ResNet-50 at 224x224
+// under Node): 11.6 s a run, against 13.5 s with 32x32x32/4 (used until
+// GPUs were measured), 13.5 s with 64x32x32/4 and 16.7 s with 16x32x32/2;
+// the fastest on 52 of 53 convs.
+var softwareTile = convTile{m: 64, n: 64, k: 16, threadM: 8}
 
-// uniformKernel is every conv's kernel on a software adapter: SwiftShader
-// runs a workgroup per CPU thread, where more, smaller workgroups only add
-// overhead.
-func uniformKernel(step) convKernel { return convKernel{tile: defaultTile, split: 1} }
+// uniformKernel is every conv's kernel on a software adapter.
+func uniformKernel(step) convKernel { return convKernel{tile: softwareTile, split: 1} }
 
 // The choice for GPUs follows per-layer GPU times measured on an NVIDIA
 // H200 (bench/gpu, BENCHMARKS.md): every conv of ResNet-18 and ResNet-50
-// at 224x224 under eleven kernels. Long reductions (3x3 convs from 128
-// channels up, 1x1 convs from 512) were fastest as 16x32 tiles with the
-// reduction split 2 to 8 ways, since few output tiles leave most of the
-// GPU idle otherwise (ResNet-50's 7x7x512 3x3 conv: 504 µs as 32x32 tiles,
-// 118 µs split 4 ways); short ones were fastest unsplit, in the largest
-// tiling that still gave a few hundred workgroups.
+// at 224x224 under up to eleven kernels. Long reductions (from 128 vec4s:
+// 3x3 convs from 64 channels, 1x1 convs from 512) were fastest as 16x32
+// tiles with the reduction split 4 to 8 ways, since few output tiles leave
+// most of the GPU idle otherwise (ResNet-50's 7x7x512 3x3 conv: 506 µs as
+// 32x32 tiles, 110 µs split 4 ways, 68 µs split 8 ways); short ones were
+// fastest unsplit, in the largest tiling that still gave a few hundred
+// workgroups.
 
 // splitTile is the tiling of every split-K conv.
 var splitTile = convTile{m: 16, n: 32, k: 32, threadM: 2}
@@ -108,9 +106,10 @@ const (
 	// minSplitK4 is the shortest reduction, in vec4s, that is split.
 	minSplitK4 = 128
 	// splitWorkgroups is how many workgroups a split conv aims for, with
-	// at most maxSplit splits: more splits measured slower again.
-	splitWorkgroups = 800
-	maxSplit        = 4
+	// at most maxSplit splits: 56x56x64 3x3 convs were fastest split 4
+	// ways (1568 workgroups), 7x7 and 14x14 ones 8 ways (512 and 832).
+	splitWorkgroups = 1200
+	maxSplit        = 8
 	// busyWorkgroups is how many workgroups an unsplit conv's tiling must
 	// give to be chosen over a smaller one.
 	busyWorkgroups = 256

@@ -59,9 +59,9 @@ type program struct {
 	steps    []step
 }
 
-// The buffers of a compiled network. Four activation buffers rotate as in
-// the CPU engine (engine.Session): the block input, two for the block's
-// intermediate convs and one for the projected shortcut. Split-K convs
+// The buffers of a compiled network. Four activation buffers rotate over
+// the blocks: the block input, two for the block's intermediate convs and
+// one for the projected shortcut. Split-K convs
 // write their partial sums, always f32, to bufPartials. Run writes the
 // caller's image, f32 with its own channel count, to bufImage; the first
 // dispatch pads it into bufInput.
@@ -153,8 +153,8 @@ func compile(plan *engine.Plan, inH, inW int, softmax bool, choose func(step) co
 	return p, nil
 }
 
-// others lists the three rotating buffers that are not x, in a fixed order,
-// as engine.Session does: a block's last conv never writes a buffer it reads.
+// others lists the three rotating buffers that are not x, in a fixed order:
+// a block's last conv never writes a buffer it reads.
 func others(x bufferID) [3]bufferID {
 	var o [3]bufferID
 	n := 0

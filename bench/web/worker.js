@@ -11,7 +11,7 @@ const SIDE = 224;
 const CONFIGS = {
   'ours-simd': { make: (net, w) => goEngine('/build/bench-simd.wasm', net, w, 'cpu'), weights: 'safetensors' },
   'ours-plain': { make: (net, w) => goEngine('/build/bench-plain.wasm', net, w, 'cpu'), weights: 'safetensors' },
-  'ours-webgpu': { make: (net, w) => goEngine('/build/bench-simd.wasm', net, w, 'webgpu'), weights: 'safetensors' },
+  'ours-webgpu': { make: (net, w, kernel) => goEngine('/build/bench-simd.wasm', net, w, 'webgpu', kernel), weights: 'safetensors' },
   'ours-workers-1': { make: (net) => appEngine(net, 1) },
   'ours-workers-2': { make: (net) => appEngine(net, 2) },
   'ort-wasm-1': { make: (net, w) => ortEngine(w, 'wasm', 1), weights: 'onnx' },
@@ -27,7 +27,7 @@ onmessage = async ({ data }) => {
   }
 };
 
-async function bench({ config, net, runs, warmup, input }) {
+async function bench({ config, net, runs, warmup, input, gpuKernel }) {
   const c = CONFIGS[config];
   if (!c) throw new Error(`unknown configuration ${config}`);
   const phase = (p) => postMessage({ phase: p });
@@ -42,7 +42,7 @@ async function bench({ config, net, runs, warmup, input }) {
   // the runtime (compiling its wasm) included, for ours and ONNX Runtime alike.
   phase('loading');
   t = performance.now();
-  const engine = await c.make(net, weights);
+  const engine = await c.make(net, weights, gpuKernel);
   const loadMs = performance.now() - t;
 
   phase('first run');
@@ -58,17 +58,19 @@ async function bench({ config, net, runs, warmup, input }) {
   for (let i = 0; i < runs; i++) {
     times.push((await engine.run(input, false)).ms);
   }
-  return { fetchMs, loadMs, firstMs: first.ms, times, logits: first.logits, heapBytes: engine.heapBytes?.() ?? null, info: engine.info };
+  // Where the GPU time goes: one more run with a timestamp per dispatch.
+  const profile = engine.profile ? await engine.profile(input) : null;
+  return { fetchMs, loadMs, firstMs: first.ms, times, logits: first.logits, heapBytes: engine.heapBytes?.() ?? null, info: engine.info, profile };
 }
 
 // goEngine starts a build of bench/wasm and loads the network into it.
-async function goEngine(wasmURL, net, weights, backend) {
+async function goEngine(wasmURL, net, weights, backend, kernel = '') {
   const go = new Go();
   const t = performance.now();
   const { instance } = await WebAssembly.instantiateStreaming(fetch(wasmURL), go.importObject);
   go.run(instance); // runs main until it blocks, by which time goBench is set
   const startMs = performance.now() - t;
-  const info = { startMs, ...(await globalThis.goBench.load(weights, net, backend)) };
+  const info = { startMs, ...(await globalThis.goBench.load(weights, net, backend, { kernel })) };
   let nhwc = null;
   return {
     info,
@@ -76,6 +78,7 @@ async function goEngine(wasmURL, net, weights, backend) {
       nhwc ??= toNHWC(input);
       return globalThis.goBench.run(nhwc, wantLogits);
     },
+    profile: info.timestamps ? (input) => globalThis.goBench.profile(nhwc ?? toNHWC(input)) : null,
     heapBytes: () => instance.exports.mem.buffer.byteLength,
   };
 }
