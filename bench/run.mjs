@@ -22,6 +22,7 @@ import { chromium } from 'playwright-core';
 
 const run = promisify(execFile);
 const here = fileURLToPath(new URL('.', import.meta.url));
+process.env.GOTOOLCHAIN ??= 'auto'; // go.mod asks for Go 1.27, which only 'auto' fetches
 const repoRoot = join(here, '..');
 const KNOWN = ['ours-simd', 'ours-plain', 'ours-workers-1', 'ours-workers-2', 'ort-wasm-1', 'ort-wasm-2', 'ours-webgpu', 'ort-webgpu'];
 const { values: args } = parseArgs({

@@ -13,6 +13,10 @@ import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+// go.mod asks for Go 1.27, which the go command fetches itself only with
+// GOTOOLCHAIN=auto (test.sh sets it; a script run by hand may not).
+process.env.GOTOOLCHAIN ??= 'auto';
 export const artifacts = fileURLToPath(new URL('artifacts/', import.meta.url));
 
 // Test-set images, one per class, that the bundled models classify

@@ -41,6 +41,11 @@ func build(root, weightsDir, out string) ([]*builtFile, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
+	// MkdirTemp makes the directory 0700; a web server running as another
+	// user must be able to read the site.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
 	d := &dist{dir: tmp, assets: map[string]string{}}
 
 	if err := d.addEngine(root); err != nil {

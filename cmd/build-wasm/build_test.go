@@ -62,6 +62,11 @@ func TestBuildLayout(t *testing.T) {
 	if _, err := build(root, weightsDir, out); err != nil {
 		t.Fatal(err)
 	}
+	if st, err := os.Stat(out); err != nil {
+		t.Fatal(err)
+	} else if st.Mode().Perm() != 0o755 {
+		t.Errorf("the build directory has mode %v, want 0755: readable by a web server running as another user", st.Mode().Perm())
+	}
 	read := func(name string) []byte {
 		t.Helper()
 		b, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(name)))
