@@ -73,22 +73,20 @@ func (k convKernel) splitK4(k4 int) int {
 
 // softwareTile is every conv's tiling on a software adapter: SwiftShader
 // runs a workgroup per CPU thread, where few large workgroups with much
-// work a thread pay best. Measured there (bench/gpu, ResNet-50 at 224x224
-// under Node): 11.6 s a run, against 13.5 s with 32x32x32/4 (used until
-// GPUs were measured), 13.5 s with 64x32x32/4 and 16.7 s with 16x32x32/2;
-// the fastest on 52 of 53 convs.
+// work a thread pay best. It was the fastest there on 52 of ResNet-50's 53
+// convs (BENCHMARKS.md, issue 16).
 var softwareTile = convTile{m: 64, n: 64, k: 16, threadM: 8}
 
 // uniformKernel is every conv's kernel on a software adapter.
 func uniformKernel(step) convKernel { return convKernel{tile: softwareTile, split: 1} }
 
 // The choice for GPUs follows per-layer GPU times measured on an NVIDIA
-// H200 (bench/gpu, BENCHMARKS.md): every conv of ResNet-18 and ResNet-50
-// at 224x224 under up to eleven kernels. Long reductions (from 128 vec4s:
-// 3x3 convs from 64 channels, 1x1 convs from 512) were fastest as 16x32
-// tiles with the reduction split 4 to 8 ways, since few output tiles leave
-// most of the GPU idle otherwise (ResNet-50's 7x7x512 3x3 conv: 506 µs as
-// 32x32 tiles, 110 µs split 4 ways, 68 µs split 8 ways); short ones were
+// H200 (bench/gpu; the tables are in BENCHMARKS.md): every conv of
+// ResNet-18 and ResNet-50 at 224x224 under up to eleven kernels. Long
+// reductions (from 128 vec4s: 3x3 convs from 64 channels, 1x1 convs from
+// 512) were fastest as 16x32 tiles with the reduction split 4 to 8 ways,
+// since few output tiles leave most of the GPU idle otherwise (a 7x7x512
+// conv has 32 tiles of 32x32, for 132 multiprocessors); short ones were
 // fastest unsplit, in the largest tiling that still gave a few hundred
 // workgroups.
 
