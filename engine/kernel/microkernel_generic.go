@@ -25,8 +25,6 @@ type kernelSet struct {
 	dot func(a, b []float32) float32
 }
 
-// generic is the plain-Go kernel set: the reference every SIMD set is tested
-// against, and the kernels of builds without SIMD.
 // winoInFunc computes V = Bᵀ d B for one tile, channel by channel: d[i] is
 // element i (row-major) of the input tile, out[i] of V.
 type winoInFunc func(out, d [][]float32)
@@ -41,6 +39,8 @@ type winoOutFunc func(out, m [][]float32, bias []float32, res [][]float32, relu 
 // its U.
 type winoWFunc func(u []float32, us int, g []float32, gs, n int)
 
+// generic is the plain-Go kernel set: the reference every SIMD set is tested
+// against, and the kernels of builds without SIMD.
 var generic = kernelSet{
 	micro: microKernelGeneric, store: storeRowGeneric,
 	winoIn: winogradInGeneric, winoOut: winogradOutGeneric,
