@@ -1,10 +1,11 @@
 // Browser benchmark: the Go engine (wasm CPU with and without SIMD128, and
-// WebGPU) against ONNX Runtime Web on ResNet-18/50 at 224x224, in Debian's
-// headless Chromium. Builds bench/wasm twice, exports the models if missing,
-// serves bench/web, runs the page and prints a Markdown table.
+// WebGPU) against ONNX Runtime Web and TensorFlow.js on ResNet-18/50 at
+// 224x224, in Debian's headless Chromium. Builds bench/wasm twice, exports
+// the models if missing, serves bench/web, runs the page and prints a
+// Markdown table.
 //
 //   (cd bench && npm ci) && node bench/run.mjs [--nets resnet18,resnet50]
-//     [--configs ours-simd,ours-plain,ours-workers-1,ours-workers-2,ort-wasm-1,ort-wasm-2,ours-webgpu,ort-webgpu]
+//     [--configs ours-simd,ours-plain,ours-workers-1,ours-workers-2,ort-wasm-1,ort-wasm-2,tfjs-wasm-1,ours-webgpu,ort-webgpu,tfjs-webgpu]
 //     [--runs 10] [--gpu-runs 3] [--warmup 3] [--gpu-warmup 0] [--rounds 1] [--gpu-kernel MxNxK/T[:S]] [--serve]
 //
 // --serve only builds and serves, for a person to open the page.
@@ -24,7 +25,10 @@ const run = promisify(execFile);
 const here = fileURLToPath(new URL('.', import.meta.url));
 process.env.GOTOOLCHAIN ??= 'auto'; // go.mod asks for Go 1.27, which only 'auto' fetches
 const repoRoot = join(here, '..');
-const KNOWN = ['ours-simd', 'ours-plain', 'ours-workers-1', 'ours-workers-2', 'ort-wasm-1', 'ort-wasm-2', 'ours-webgpu', 'ort-webgpu'];
+const KNOWN = [
+  'ours-simd', 'ours-plain', 'ours-workers-1', 'ours-workers-2', 'ort-wasm-1', 'ort-wasm-2', 'tfjs-wasm-1',
+  'ours-webgpu', 'ort-webgpu', 'tfjs-webgpu',
+];
 const { values: args } = parseArgs({
   options: {
     nets: { type: 'string', default: 'resnet18,resnet50' },
@@ -110,7 +114,12 @@ const MIME = {
   '.json': 'application/json', '.map': 'application/json',
 };
 const ROOTS = {
-  '/app/': app, '/build/': build, '/models/': models, '/ort/': join(here, 'node_modules/onnxruntime-web/dist'), '/': join(here, 'web'),
+  '/app/': app, '/build/': build, '/models/': models, '/ort/': join(here, 'node_modules/onnxruntime-web/dist'),
+  '/tfjs/core/': join(here, 'node_modules/@tensorflow/tfjs-core/dist'),
+  '/tfjs/cpu/': join(here, 'node_modules/@tensorflow/tfjs-backend-cpu/dist'),
+  '/tfjs/wasm/': join(here, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'),
+  '/tfjs/webgpu/': join(here, 'node_modules/@tensorflow/tfjs-backend-webgpu/dist'),
+  '/': join(here, 'web'),
 };
 const server = createServer(async (req, res) => {
   let path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
@@ -191,7 +200,7 @@ function markdown(meta, { rows, crossOriginIsolated }) {
   for (const r of rows) {
     const cells = r.error
       ? [`error: ${r.error.split('\n')[0].replaceAll('|', '\\|')}`, '', '', '', '', '', '', '', '']
-      : [f(r.loadMs, 0), f(r.firstMs), f(r.median), f(r.min), r.times.length, f(r.ratio, 2), r.speedup == null ? '' : `${f(r.speedup, 2)}x`,
+      : [f(r.loadMs, 0), f(r.firstMs), f(r.median), f(r.min), r.times.length, r.ratio == null ? '' : `${f(r.ratio, 2)} vs ${r.versus}`, r.speedup == null ? '' : `${f(r.speedup, 2)}x`,
         r.reference ? 'reference' : r.logitDiff == null ? '' : r.logitDiff.toExponential(1),
         r.heapBytes ? f(r.heapBytes / 2 ** 20, 0) : ''];
     out.push(`| ${[r.net, r.config, ...cells].join(' | ')} |`);

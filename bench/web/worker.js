@@ -17,6 +17,10 @@ const CONFIGS = {
   'ort-wasm-1': { make: (net, w) => ortEngine(w, 'wasm', 1), weights: 'onnx' },
   'ort-wasm-2': { make: (net, w) => ortEngine(w, 'wasm', 2), weights: 'onnx' },
   'ort-webgpu': { make: (net, w) => ortEngine(w, 'webgpu', 1), weights: 'onnx' },
+  // No tfjs-wasm-2: asked for 2 threads in a Web Worker here, TF.js's wasm
+  // backend reports 1 (getThreadsCount) and runs no faster than with 1.
+  'tfjs-wasm-1': { make: (net, w) => tfEngine(w, net, 'wasm', 1), weights: 'safetensors' },
+  'tfjs-webgpu': { make: (net, w) => tfEngine(w, net, 'webgpu'), weights: 'safetensors' },
 };
 
 onmessage = async ({ data }) => {
@@ -102,6 +106,100 @@ async function ortEngine(weights, ep, numThreads) {
       return { ms, logits: wantLogits ? out.logits.data.slice() : undefined };
     },
   };
+}
+
+// tfEngine builds the network with TensorFlow.js ops on backend ('wasm':
+// XNNPACK with SIMD; 'webgpu') from the same
+// safetensors weights, BatchNorm folded into the convs as TF.js's converter
+// fuses it, in TF's native NHWC layout.
+async function tfEngine(weights, net, backend, numThreads) {
+  importScripts('/tfjs/core/tf-core.min.js', '/tfjs/cpu/tf-backend-cpu.min.js', `/tfjs/${backend}/tf-backend-${backend}.min.js`);
+  const tf = self.tf;
+  if (backend === 'wasm') {
+    tf.wasm.setWasmPaths('/tfjs/wasm/');
+    tf.wasm.setThreadsCount(numThreads);
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} did not start`);
+  await tf.ready();
+  const t = readSafetensors(weights);
+  const conv = (name, bn, stride, pad) => {
+    const w = t[`${name}.weight`];
+    const [o, i, kh, kw] = w.shape;
+    const g = t[`${bn}.weight`].data, b = t[`${bn}.bias`].data, m = t[`${bn}.running_mean`].data, v = t[`${bn}.running_var`].data;
+    const hwio = new Float32Array(kh * kw * i * o);
+    const bias = new Float32Array(o);
+    for (let oc = 0; oc < o; oc++) {
+      const scale = g[oc] / Math.sqrt(v[oc] + 1e-5);
+      bias[oc] = b[oc] - m[oc] * scale;
+      for (let ic = 0; ic < i; ic++) {
+        for (let y = 0; y < kh; y++) {
+          for (let x = 0; x < kw; x++) hwio[((y * kw + x) * i + ic) * o + oc] = w.data[((oc * i + ic) * kh + y) * kw + x] * scale;
+        }
+      }
+    }
+    const W = tf.tensor4d(hwio, [kh, kw, i, o]);
+    const B = tf.tensor1d(bias);
+    const padding = pad ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] : 'valid';
+    return (x, relu = true) => {
+      const y = tf.add(tf.conv2d(x, W, stride, padding), B);
+      return relu ? tf.relu(y) : y;
+    };
+  };
+  const depth = Number(net.replace('resnet', ''));
+  const blocks = { 18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3] }[depth];
+  const bottleneck = depth >= 50;
+  const stem = conv('conv1', 'bn1', 2, 3);
+  const layers = [];
+  blocks.forEach((n, li) => {
+    for (let bi = 0; bi < n; bi++) {
+      const p = `layer${li + 1}.${bi}`;
+      const stride = bi === 0 && li > 0 ? 2 : 1;
+      const convs = bottleneck
+        ? [conv(`${p}.conv1`, `${p}.bn1`, 1, 0), conv(`${p}.conv2`, `${p}.bn2`, stride, 1), conv(`${p}.conv3`, `${p}.bn3`, 1, 0)]
+        : [conv(`${p}.conv1`, `${p}.bn1`, stride, 1), conv(`${p}.conv2`, `${p}.bn2`, 1, 1)];
+      const down = t[`${p}.downsample.0.weight`] ? conv(`${p}.downsample.0`, `${p}.downsample.1`, stride, 0) : null;
+      layers.push({ convs, down });
+    }
+  });
+  const fcW = tf.transpose(tf.tensor2d(t['fc.weight'].data, t['fc.weight'].shape));
+  const fcB = tf.tensor1d(t['fc.bias'].data);
+  const forward = (x) => tf.tidy(() => {
+    let h = tf.maxPool(stem(x), 3, 2, 1);
+    for (const { convs, down } of layers) {
+      const shortcut = down ? down(h, false) : h;
+      let y = h;
+      convs.forEach((c, i) => { y = c(y, i < convs.length - 1); });
+      h = tf.relu(tf.add(y, shortcut));
+    }
+    return tf.add(tf.matMul(tf.mean(h, [1, 2]), fcW), fcB);
+  });
+  let x = null;
+  return {
+    info: { tfjs: tf.version_core, backend: tf.getBackend(), numThreads: backend === 'wasm' ? tf.wasm.getThreadsCount() : undefined },
+    async run(input, wantLogits) {
+      x ??= tf.tensor4d(toNHWC(input), [1, SIDE, SIDE, 3]);
+      const start = performance.now();
+      const out = forward(x);
+      const logits = await out.data(); // waits for the GPU, as ours and ORT's do
+      const ms = performance.now() - start;
+      out.dispose();
+      return { ms, logits: wantLogits ? logits : undefined };
+    },
+  };
+}
+
+// readSafetensors views an F32 safetensors file's tensors: {name: {shape, data}}.
+function readSafetensors(bytes) {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  const out = {};
+  for (const [name, e] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    if (e.dtype !== 'F32') throw new Error(`${name}: ${e.dtype}, want F32`);
+    const [b, end] = e.data_offsets;
+    out[name] = { shape: e.shape, data: new Float32Array(bytes.slice(8 + n + b, 8 + n + end).buffer) };
+  }
+  return out;
 }
 
 // appEngine loads bench-<net> through the app's library, site/resnet.js
