@@ -59,12 +59,3 @@ func GlobalAvgPool(dst, src []float32, h, w, c int, sum []float64) {
 		dst[i] = float32(sum[i] / float64(h*w))
 	}
 }
-
-// FullyConnected computes dst[o] = bias[o] + sum_i w[o][i]*x[i] for a
-// PyTorch Linear weight of shape [len(dst)][len(x)].
-func FullyConnected(dst, x, w, bias []float32) {
-	n := len(x)
-	for o := range dst {
-		dst[o] = bias[o] + active.dot(w[o*n:][:n], x)
-	}
-}
