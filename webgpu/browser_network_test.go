@@ -118,7 +118,7 @@ func TestNarrowGoldens(t *testing.T) {
 func checkF16(t *testing.T, dev *Device, plan *engine.Plan, input []float32, size int, f32 []float32) {
 	t.Helper()
 	got := gpuRun(t, dev, plan, input, size, size, Options{F16: true})
-	p, err := compile(plan, size, size, false, uniformKernel)
+	p, err := compile(plan, size, size, false, softwareKernel)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,14 +71,27 @@ func (k convKernel) splitK4(k4 int) int {
 	return ceilDiv(tiles, k.split) * (k.tile.k / 4)
 }
 
-// softwareTile is every conv's tiling on a software adapter: SwiftShader
-// runs a workgroup per CPU thread, where few large workgroups with much
-// work a thread pay best. It was the fastest there on 52 of ResNet-50's 53
-// convs (BENCHMARKS.md, issue 16).
+// softwareTile is a conv's tiling on a software adapter: SwiftShader runs
+// a workgroup per CPU thread, where few large workgroups with much work a
+// thread pay best. It was the fastest there on 52 of ResNet-50's 53 convs
+// at 224x224, and on every map of at least 8x8 at 32x32 (BENCHMARKS.md).
 var softwareTile = convTile{m: 64, n: 64, k: 16, threadM: 8}
 
-// uniformKernel is every conv's kernel on a software adapter.
-func uniformKernel(step) convKernel { return convKernel{tile: softwareTile, split: 1} }
+// softwareSmallTile is the tiling of a software adapter's convs with fewer
+// than softwareSmallMap output positions, where most of softwareTile's rows
+// would be computed for nothing: on ResNet-18 at 32x32 it was the fastest
+// on every map of 4x4 and below.
+var softwareSmallTile = convTile{m: 16, n: 32, k: 32, threadM: 2}
+
+const softwareSmallMap = 32
+
+// softwareKernel chooses a conv's kernel on a software adapter.
+func softwareKernel(s step) convKernel {
+	if oh, ow := s.outSize(); oh*ow < softwareSmallMap {
+		return convKernel{tile: softwareSmallTile, split: 1}
+	}
+	return convKernel{tile: softwareTile, split: 1}
+}
 
 // The choice for GPUs follows per-layer GPU times measured on an NVIDIA
 // H200 (bench/gpu; the tables are in BENCHMARKS.md): every conv of

@@ -12,7 +12,7 @@ import (
 var defaultLimits = limits{maxStorageBufferBindingSize: 128 << 20, maxBufferSize: 256 << 20}
 
 func TestCheckLimits(t *testing.T) {
-	p, err := compile(randomPlan(t, arch.Config{Depth: 18, BaseWidth: 64, NumClasses: 1000}), 1024, 1024, false, uniformKernel)
+	p, err := compile(randomPlan(t, arch.Config{Depth: 18, BaseWidth: 64, NumClasses: 1000}), 1024, 1024, false, softwareKernel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestCheckLimits(t *testing.T) {
 		t.Errorf("f16 halves the activations to 32 MiB, yet: %v", err)
 	}
 	tiny := limits{maxStorageBufferBindingSize: 1 << 20, maxBufferSize: 1 << 30}
-	p, err = compile(randomPlan(t, arch.Config{Depth: 18, BaseWidth: 64, NumClasses: 1000}), 32, 32, false, uniformKernel)
+	p, err = compile(randomPlan(t, arch.Config{Depth: 18, BaseWidth: 64, NumClasses: 1000}), 32, 32, false, softwareKernel)
 	if err != nil {
 		t.Fatal(err)
 	}

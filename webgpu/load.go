@@ -22,7 +22,7 @@ func (d *Device) Load(plan *engine.Plan, inH, inW int, opts Options) (*Model, er
 	}
 	choose := gpuKernel
 	if d.fallback {
-		choose = uniformKernel
+		choose = softwareKernel
 	}
 	switch opts.ConvKernel {
 	case "":

@@ -1,6 +1,7 @@
 package webgpu
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -212,7 +213,7 @@ func TestProgramMatchesEngine(t *testing.T) {
 			}
 			split := convKernel{tile: convTile{m: 16, n: 32, k: 32, threadM: 2}, split: 3}
 			for name, choose := range map[string]func(step) convKernel{
-				"uniform": uniformKernel, "gpu": gpuKernel, "split 3": func(step) convKernel { return split },
+				"software": softwareKernel, "gpu": gpuKernel, "split 3": func(step) convKernel { return split },
 			} {
 				p, err := compile(plan, tc.h, tc.w, tc.softmax, choose)
 				if err != nil {
@@ -236,7 +237,7 @@ func TestProgramMatchesEngine(t *testing.T) {
 func TestCompileRefusesInputSize(t *testing.T) {
 	plan := randomPlan(t, arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 10})
 	for _, side := range []int{engine.MinInputSize - 1, engine.MaxInputSize + 1} {
-		if _, err := compile(plan, side, 64, false, uniformKernel); err == nil {
+		if _, err := compile(plan, side, 64, false, softwareKernel); err == nil {
 			t.Errorf("compile accepted a %dx64 input", side)
 		}
 	}
@@ -245,7 +246,7 @@ func TestCompileRefusesInputSize(t *testing.T) {
 // TestStepGeometry pins the dispatches of ResNet-18 at 224x224: the stem's
 // output, the max-pool's grid and the fully connected layer as a 1x1 conv.
 func TestStepGeometry(t *testing.T) {
-	p, err := compile(randomPlan(t, arch.Standard(18)), 224, 224, true, uniformKernel)
+	p, err := compile(randomPlan(t, arch.Standard(18)), 224, 224, true, softwareKernel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func TestF16Accuracy(t *testing.T) {
 	} {
 		t.Run(cfg.Name(), func(t *testing.T) {
 			plan := randomPlan(t, cfg)
-			p, err := compile(plan, 64, 64, false, uniformKernel)
+			p, err := compile(plan, 64, 64, false, softwareKernel)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -309,7 +310,7 @@ func TestF16Accuracy(t *testing.T) {
 // one entry per step, named as the tensors are, and the total FLOPs of the
 // network (1.82 GMACs, as torchvision's model card says).
 func TestDispatches(t *testing.T) {
-	p, err := compile(randomPlan(t, arch.Standard(18)), 224, 224, false, uniformKernel)
+	p, err := compile(randomPlan(t, arch.Standard(18)), 224, 224, false, softwareKernel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,6 +375,31 @@ func TestGPUKernels(t *testing.T) {
 	for _, d := range p.dispatches() {
 		if w, ok := want[d.Layer]; ok && d.Tile != "" && d.Tile != w {
 			t.Errorf("%s (%s %s): kernel %s, want %s", d.Layer, d.Kernel, d.Output, d.Tile, w)
+		}
+	}
+}
+
+// TestSoftwareKernels pins the software adapter's choice: large tiles on
+// maps of 32 positions and more, small ones below, never split.
+func TestSoftwareKernels(t *testing.T) {
+	p, err := compile(randomPlan(t, arch.Standard(18)), 32, 32, false, softwareKernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range p.dispatches() {
+		if d.Tile == "" {
+			continue
+		}
+		var h, w, c int
+		if _, err := fmt.Sscanf(d.Output, "%dx%dx%d", &h, &w, &c); err != nil {
+			t.Fatal(err)
+		}
+		want := softwareTile.String()
+		if h*w < softwareSmallMap {
+			want = softwareSmallTile.String()
+		}
+		if d.Tile != want {
+			t.Errorf("%s (%s): kernel %s, want %s", d.Layer, d.Output, d.Tile, want)
 		}
 	}
 }
