@@ -21,9 +21,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 step "PyTorch goldens (testdata-gen/golden)"
-if [ ! -f testdata-gen/golden/.complete ]; then
+# .complete holds the hash of the script that wrote them: a changed script
+# (new reference outputs) makes them again.
+golden_script=$(sha256sum tools/golden/make_goldens.py | cut -d' ' -f1)
+if [ "$(cat testdata-gen/golden/.complete 2>/dev/null)" != "$golden_script" ]; then
 	/usr/bin/python3 tools/golden/make_goldens.py testdata-gen/golden
-	touch testdata-gen/golden/.complete
+	echo "$golden_script" > testdata-gen/golden/.complete
 fi
 
 step "PyTorch reference predictions for the bundled models (testdata-gen/fashion-ref)"

@@ -360,6 +360,17 @@ func (cv *conv) runRows(dst, src []float32, h, w int, ep kernel.Epilogue, ws *ke
 // NumClasses is the length of the logits.
 func (m *Model) NumClasses() int { return m.Config.NumClasses }
 
+// ClassWeights returns the fully connected layer's weights of class
+// (PyTorch's fc.weight[class]), one per channel of the FeatureMap: the
+// weights of the class's activation map. The slice is the model's own;
+// it must not be changed.
+func (m *Model) ClassWeights(class int) ([]float32, error) {
+	if class < 0 || class >= m.Config.NumClasses {
+		return nil, fmt.Errorf("class %d of a %d-class model", class, m.Config.NumClasses)
+	}
+	return m.fcW[class*m.features : (class+1)*m.features : (class+1)*m.features], nil
+}
+
 // Session holds the activation buffers of one inference at a time. It is not
 // safe for concurrent use; after the first Run at a given input size it
 // allocates nothing.
@@ -371,7 +382,24 @@ type Session struct {
 	features []float32
 	sums     []float64
 	logits   []float32
+	last     FeatureMap // the latest Run's last block output, a view of bufs
 	ws       *kernel.Workspace
+}
+
+// FeatureMap is the output of the network's last block (torchvision's
+// layer4): after its final ReLU, before the global average pool. Values
+// are NHWC, element (y, x, c) at (y*W+x)*C+c. A class's activation map
+// weighs its channels by that class's fully connected weights (see
+// package cam).
+type FeatureMap struct {
+	H, W, C int
+	Values  []float32
+}
+
+// Clone returns a copy of f that owns its values.
+func (f FeatureMap) Clone() FeatureMap {
+	f.Values = slices.Clone(f.Values)
+	return f
 }
 
 // The buffers the stem writes its output and the max-pool's to; the
@@ -478,6 +506,7 @@ const MaxInputSize = 1024
 // (already normalized) and returns the logits. The returned slice is owned
 // by the session and overwritten by the next Run.
 func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
+	s.last = FeatureMap{}
 	if h < MinInputSize || w < MinInputSize || h > MaxInputSize || w > MaxInputSize {
 		return nil, fmt.Errorf("input is %dx%d; the network takes sides from %d to %d", w, h, MinInputSize, MaxInputSize)
 	}
@@ -524,10 +553,18 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 		}
 		c = b.convs[len(b.convs)-1].spec.Out
 	}
+	s.last = FeatureMap{H: h, W: w, C: c, Values: x[:h*w*c]}
 	kernel.GlobalAvgPool(s.features, x, h, w, c, s.sums)
 	kernel.FullyConnected(s.logits, s.features, m.fcW, m.fcB)
 	return s.logits, nil
 }
+
+// FeatureMap returns the last block's output of the latest successful Run,
+// complete on every worker of a sharded model (the last exchange gathers
+// it). It is a view of the session's buffer, overwritten by the next Run:
+// nothing is computed or copied, so a Run pays nothing for it. Before any
+// Run, or after a failed one, it is empty.
+func (s *Session) FeatureMap() FeatureMap { return s.last }
 
 // stemRows returns the rows [p0, p1) of the max-pool's output that worker
 // index of count computes, and the rows [y0, y1) of the stem's output they

@@ -50,11 +50,12 @@ func (m *localMemory) Barrier() error {
 
 // runSharded runs input on count workers, each a goroutine holding its own
 // shard of the network (even ones a share of a whole model, see ShardOf),
-// and returns worker 0's logits.
-func runSharded(t *testing.T, cfg arch.Config, plan *Plan, input []float32, side, count int) []float32 {
+// and returns worker 0's logits and each worker's FeatureMap.
+func runSharded(t *testing.T, cfg arch.Config, plan *Plan, input []float32, side, count int) ([]float32, []FeatureMap) {
 	t.Helper()
 	var mem *localMemory
 	logits := make([][]float32, count)
+	features := make([]FeatureMap, count)
 	errs := make([]error, count)
 	var wg sync.WaitGroup
 	whole, err := FromPlan(plan, ForInputSize(side))
@@ -97,6 +98,7 @@ func runSharded(t *testing.T, cfg arch.Config, plan *Plan, input []float32, side
 					return
 				}
 			}
+			features[i] = s.FeatureMap()
 		})
 	}
 	wg.Wait()
@@ -112,13 +114,14 @@ func runSharded(t *testing.T, cfg arch.Config, plan *Plan, input []float32, side
 			}
 		}
 	}
-	return logits[0]
+	return logits[0], features
 }
 
 // TestShardedMatchesWhole runs networks split over 2 and 3 workers and
 // wants the same logits, bit for bit, as one worker: each output value is
 // computed by the same kernel in the same order either way, whether its
-// layer is split by channels or (the stem and max-pool) by rows.
+// layer is split by channels or (the stem and max-pool) by rows. Every
+// worker ends with the whole last block's output (its FeatureMap).
 func TestShardedMatchesWhole(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -150,14 +153,21 @@ func TestShardedMatchesWhole(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want, err := whole.NewSession().Run(input, tc.side, tc.side)
+				s := whole.NewSession()
+				want, err := s.Run(input, tc.side, tc.side)
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := runSharded(t, tc.cfg, plan, input, tc.side, count)
+				got, features := runSharded(t, tc.cfg, plan, input, tc.side, count)
 				for j := range want {
 					if got[j] != want[j] {
 						t.Fatalf("logit %d: %d workers give %g, one gives %g", j, count, got[j], want[j])
+					}
+				}
+				wantMap := s.FeatureMap()
+				for i, f := range features {
+					if f.H != wantMap.H || f.W != wantMap.W || f.C != wantMap.C || !slices.Equal(f.Values, wantMap.Values) {
+						t.Fatalf("worker %d's feature map (%dx%dx%d) is not the whole model's (%dx%dx%d)", i, f.H, f.W, f.C, wantMap.H, wantMap.W, wantMap.C)
 					}
 				}
 			})

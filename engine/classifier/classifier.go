@@ -47,6 +47,26 @@ type Accelerator interface {
 	Close()
 }
 
+// FeatureMapAccelerator is an Accelerator that can also return the last
+// block's output. A classification asked for the feature map runs on the
+// CPU engine when the accelerator is not one.
+type FeatureMapAccelerator interface {
+	Accelerator
+	// RunFeatureMap is Run that also returns the feature map; both may be
+	// overwritten by the next call.
+	RunFeatureMap(input []float32) ([]float32, engine.FeatureMap, error)
+}
+
+// Extras selects what a classification returns beyond the top classes and
+// the logits; nothing is computed or copied for what is not asked.
+type Extras struct {
+	// FeatureMap fills Result.FeatureMap with the last block's output and
+	// Result.Input with the tensor the network ran on, from which package
+	// cam makes any class's activation map and preprocess.CropImage the
+	// picture to show it over.
+	FeatureMap bool
+}
+
 // Class is one predicted class.
 type Class struct {
 	Index int     `json:"index"`
@@ -65,6 +85,10 @@ type Result struct {
 	// Fallback says why the accelerator was dropped during this call, after
 	// which the CPU engine ran it; empty otherwise.
 	Fallback string `json:"fallback,omitempty"`
+	// With Extras.FeatureMap: the last block's output, and the normalized
+	// Crop x Crop x 3 input it came from (both the result's own).
+	FeatureMap *engine.FeatureMap `json:"-"`
+	Input      []float32          `json:"-"`
 }
 
 // New builds a classifier from weights already read into ckpt.
@@ -92,13 +116,18 @@ func (c *Classifier) Options() Options { return c.opts }
 // ClassifyBytes decodes an encoded image (JPEG, PNG, GIF, BMP, TIFF, WebP)
 // and classifies it, refusing images over the pixel budget before decoding.
 func (c *Classifier) ClassifyBytes(data []byte, k int) (*Result, error) {
+	return c.ClassifyBytesWith(data, k, Extras{})
+}
+
+// ClassifyBytesWith is ClassifyBytes returning the extras asked for.
+func (c *Classifier) ClassifyBytesWith(data []byte, k int, x Extras) (*Result, error) {
 	start := time.Now()
 	img, err := preprocess.Decode(data, c.opts.MaxPixels)
 	if err != nil {
 		return nil, err
 	}
 	decoded := time.Since(start)
-	r, err := c.Classify(img, k)
+	r, err := c.ClassifyWith(img, k, x)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +137,11 @@ func (c *Classifier) ClassifyBytes(data []byte, k int) (*Result, error) {
 
 // Classify returns the k most probable classes of img.
 func (c *Classifier) Classify(img image.Image, k int) (*Result, error) {
+	return c.ClassifyWith(img, k, Extras{})
+}
+
+// ClassifyWith is Classify returning the extras asked for.
+func (c *Classifier) ClassifyWith(img image.Image, k int, x Extras) (*Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	start := time.Now()
@@ -117,36 +151,49 @@ func (c *Classifier) Classify(img image.Image, k int) (*Result, error) {
 		return nil, err
 	}
 	prepared := time.Now()
-	logits, backend, fallback, err := c.run()
+	logits, fm, backend, fallback, err := c.run(x.FeatureMap)
 	if err != nil {
 		return nil, err
 	}
 	top := engine.TopK(logits, k)
 	r := &Result{Preprocess: prepared.Sub(start), Inference: time.Since(prepared), Backend: backend, Fallback: fallback,
 		Logits: append([]float32(nil), logits...)}
+	if x.FeatureMap {
+		fm = fm.Clone()
+		r.FeatureMap, r.Input = &fm, append([]float32(nil), c.input...)
+	}
 	for _, p := range top {
 		r.Top = append(r.Top, Class{Index: p.Index, Label: c.opts.Labels[p.Index], Prob: p.Prob})
 	}
 	return r, nil
 }
 
-// run runs the network on c.input: on the accelerator if there is one, and
-// on the CPU engine if there is none or it fails, in which case the
-// accelerator is closed and dropped (a lost GPU does not come back by
+// run runs the network on c.input, with the feature map if features: on
+// the accelerator if there is one (and it can return the feature map when
+// asked), and on the CPU engine otherwise or if it fails, in which case
+// the accelerator is closed and dropped (a lost GPU does not come back by
 // itself; the caller may set a new one).
-func (c *Classifier) run() (logits []float32, backend, fallback string, err error) {
+func (c *Classifier) run(features bool) (logits []float32, fm engine.FeatureMap, backend, fallback string, err error) {
 	if c.accel != nil {
-		logits, err := c.accel.Run(c.input)
-		if err == nil {
-			return logits, c.accel.Name(), "", nil
+		fa, canMap := c.accel.(FeatureMapAccelerator)
+		switch {
+		case !features:
+			logits, err = c.accel.Run(c.input)
+		case canMap:
+			logits, fm, err = fa.RunFeatureMap(c.input)
 		}
-		fallback = fmt.Sprintf("%s failed (%v); classifying with %s from now on.", c.accel.Name(), err, kernel.Backend())
-		c.accel.Close()
-		c.accel = nil
+		if err == nil && logits != nil {
+			return logits, fm, c.accel.Name(), "", nil
+		}
+		if err != nil {
+			fallback = fmt.Sprintf("%s failed (%v); classifying with %s from now on.", c.accel.Name(), err, kernel.Backend())
+			c.accel.Close()
+			c.accel = nil
+		}
 	}
 	size := c.opts.Spec.Crop
 	logits, err = c.session.Run(c.input, size, size)
-	return logits, kernel.Backend(), fallback, err
+	return logits, c.session.FeatureMap(), kernel.Backend(), fallback, err
 }
 
 // SetAccelerator makes a run on other hardware; nil returns to the CPU

@@ -139,3 +139,93 @@ func TestAcceleratorFallback(t *testing.T) {
 		t.Fatal("the failed accelerator is still in use")
 	}
 }
+
+// featureAccelerator is a fakeAccelerator that also returns a fixed
+// feature map.
+type featureAccelerator struct {
+	fakeAccelerator
+	fm engine.FeatureMap
+}
+
+func (f *featureAccelerator) RunFeatureMap(in []float32) ([]float32, engine.FeatureMap, error) {
+	logits, err := f.Run(in)
+	return logits, f.fm, err
+}
+
+// TestClassifyFeatureMap: Extras.FeatureMap returns the CPU session's last
+// block output and the input, copies owned by the result; an accelerator
+// that cannot return it leaves that call to the CPU engine and stays; one
+// that can answers it.
+func TestClassifyFeatureMap(t *testing.T) {
+	clf, err := newTiny(t, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "preprocess", "testdata", "chelsea.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := clf.ClassifyBytes(data, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.FeatureMap != nil || plain.Input != nil {
+		t.Error("the feature map came without being asked for")
+	}
+	r, err := clf.ClassifyBytesWith(data, 1, Extras{FeatureMap: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := r.FeatureMap
+	if fm == nil || fm.H != 1 || fm.W != 1 || fm.C != 64 || len(fm.Values) != 64 || len(r.Input) != 32*32*3 {
+		t.Fatalf("feature map %+v, input of %d values; want 1x1x64 and 32x32x3", fm, len(r.Input))
+	}
+	if r.Top[0] != plain.Top[0] || r.Decode <= 0 {
+		t.Errorf("with the feature map: %+v, without: %+v", r, plain)
+	}
+	saved := append([]float32(nil), fm.Values...)
+	other, err := newTiny(t, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := preprocess.Decode(data, preprocess.DefaultMaxPixels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := preprocess.Tensor(img, other.Options().Spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if r.Input[i] != want[i] {
+			t.Fatalf("input value %d is %g, the preprocessed image's %g", i, r.Input[i], want[i])
+		}
+	}
+
+	fake := &fakeAccelerator{logits: []float32{0, 0, 9, 0}, failAt: 100}
+	clf.SetAccelerator(fake)
+	r, err = clf.ClassifyWith(img, 1, Extras{FeatureMap: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Backend == "fake GPU" || fake.calls != 0 || fake.closed || r.Fallback != "" || r.Top[0] != plain.Top[0] {
+		t.Fatalf("an accelerator without feature maps: %+v (calls %d, closed %v), want the CPU's answer", r, fake.calls, fake.closed)
+	}
+	for i, v := range r.FeatureMap.Values {
+		if v != saved[i] {
+			t.Fatalf("feature %d: %g, before %g", i, v, saved[i])
+		}
+	}
+	if r, err := clf.ClassifyWith(img, 1, Extras{}); err != nil || r.Backend != "fake GPU" {
+		t.Fatalf("the accelerator was dropped: %+v, %v", r, err)
+	}
+	mapper := &featureAccelerator{fakeAccelerator{logits: []float32{0, 9, 0, 0}, failAt: 100}, engine.FeatureMap{H: 1, W: 1, C: 2, Values: []float32{3, 4}}}
+	clf.SetAccelerator(mapper)
+	r, err = clf.ClassifyWith(img, 1, Extras{FeatureMap: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Backend != "fake GPU" || r.Top[0].Index != 1 || r.FeatureMap.C != 2 || &r.FeatureMap.Values[0] == &mapper.fm.Values[0] {
+		t.Fatalf("an accelerator with feature maps: %+v, map %+v (its own copy wanted)", r, r.FeatureMap)
+	}
+}

@@ -5,12 +5,18 @@ for the Go engine's tests.
     /usr/bin/python3 tools/golden/make_goldens.py OUTDIR
         torchvision resnet18, resnet50 (v1.5) and resnet50-v1, 1000 classes,
         224x224 input: NAME.safetensors, NAME.pth, NAME.input.f32,
-        NAME.logits.f32, NAME.json (about 420 MB in all).
+        NAME.logits.f32, NAME.json, and the class activation maps of that
+        input: NAME.layer4.f32, NAME.cam.f32, NAME.cam-up.f32 (about 430 MB
+        in all).
 
     /usr/bin/python3 tools/golden/make_goldens.py --small engine/testdata
         the committed fixtures: the same three networks at base width 8,
         10 classes, 32x32 input (resnet18-w8, resnet50-w8, resnet50-w8-v1),
-        without .pth.
+        without .pth; their class activation maps are of a second input,
+        NAME.cam-input.f32, 80x48 (a 3x2 map).
+
+Both also write NAME.int8.safetensors, the network with int8 conv and fc
+weights, and NAME.int8.logits.f32, the logits of that network.
 
 Everything is seeded, so reruns give the same tensors (on the same
 PyTorch build). The logits are computed in float64 (model.double() on
@@ -18,6 +24,7 @@ input.double()) and stored as float32, so they are closer to the exact
 answer than any float32 engine. See tools/golden/README.md.
 """
 import argparse
+import copy
 import json
 import os
 import sys
@@ -38,6 +45,11 @@ SEED = 20240601
 # residual stream from growing through 8 or 16 blocks while leaving every
 # branch numerically significant.
 RESIDUAL_BN_SCALE = 0.3
+
+# Height and width of the small networks' CAM input: 32x32 leaves layer4 a
+# single position, 80x48 a 3x2 map, not square so that a transposed map
+# cannot pass.
+SMALL_CAM_INPUT = (80, 48)
 
 
 # --- A minimal copy of torchvision's ResNet with a configurable base width.
@@ -205,7 +217,60 @@ def write_f32(path, t):
         f.write(t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes())
 
 
-def make(outdir, name, build, arch, variant, classes, size, index, extra_json, write_pth):
+def write_cams(outdir, name, model, x):
+    """Class activation maps (Zhou et al. 2016) of input x, in float64: the
+    output of layer4 taken by a forward hook (after the last block's ReLU,
+    before the average pool), and every class's map
+    M_k = sum_c fc.weight[k, c] * layer4[c] (no bias). Writes
+    NAME.layer4.f32 [C][H][W], NAME.cam.f32 [classes][H][W] and
+    NAME.cam-up.f32: the top class's map scaled to [0, 1] by its minimum
+    and maximum and resized to the input's size by F.interpolate (bilinear,
+    align_corners=False), [in_H][in_W]. Returns the JSON description."""
+    taken = []
+    hook = model.layer4.register_forward_hook(lambda module, inputs, output: taken.append(output))
+    with torch.no_grad():
+        logits = model.double()(x.double())[0]
+    hook.remove()
+    model.float()
+    features = taken[0][0]  # [C][H][W]
+    weight = model.fc.weight.detach().double()
+    cams = torch.einsum("kc,chw->khw", weight, features)
+    # The maps are the logits, position by position: their mean plus the
+    # bias is the logit (this checks that the hook took the right tensor).
+    through = cams.mean(dim=(1, 2)) + model.fc.bias.detach().double()
+    if (through - logits).abs().max() > 1e-9 * logits.abs().max():
+        raise SystemExit(f"{name}: the CAMs' means do not give the logits")
+    top = int(logits.argmax())
+    m = cams[top]
+    m = (m - m.min()) / (m.max() - m.min())
+    up = torch.nn.functional.interpolate(m[None, None], size=tuple(x.shape[2:]), mode="bilinear", align_corners=False)[0, 0]
+    write_f32(os.path.join(outdir, f"{name}.layer4.f32"), features)
+    write_f32(os.path.join(outdir, f"{name}.cam.f32"), cams)
+    write_f32(os.path.join(outdir, f"{name}.cam-up.f32"), up)
+    return {"input": list(x.shape[2:]), "map": list(features.shape[1:]), "channels": features.shape[0], "top": top}
+
+
+def write_int8(outdir, name, model, tensors, x, ref):
+    """The int8 file of the network and the logits of the network it holds:
+    NAME.int8.safetensors (conv and fc weights quantised per output channel,
+    see tools/pyutil/safetensors_io.py) and NAME.int8.logits.f32, computed in
+    float64 on its weights dequantised in float32 as the Go reader does.
+    Returns the JSON description, with how far those logits are from the
+    float network's."""
+    path = os.path.join(outdir, f"{name}.int8.safetensors")
+    safetensors_io.save(tensors, path, dtype="I8")
+    dequantised, _ = safetensors_io.load(path)
+    m = copy.deepcopy(model)
+    m.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in dequantised.items()}, strict=False)
+    with torch.no_grad():
+        logits = m.double()(x.double()).float()[0]
+    write_f32(os.path.join(outdir, f"{name}.int8.logits.f32"), logits)
+    return {"argmax": int(logits.argmax().item()),
+            "max_abs_diff": float(f"{(logits - ref).abs().max().item():.3g}"),
+            "float_max_abs_logit": float(f"{ref.abs().max().item():.3g}")}
+
+
+def make(outdir, name, build, arch, variant, classes, size, index, extra_json, write_pth, cam_size=None):
     t0 = time.time()
     torch.manual_seed(SEED + index)
     gen = torch.Generator().manual_seed(SEED + 1000 + index)
@@ -230,6 +295,12 @@ def make(outdir, name, build, arch, variant, classes, size, index, extra_json, w
         torch.save(sd, os.path.join(outdir, f"{name}.pth"))
     write_f32(os.path.join(outdir, f"{name}.input.f32"), x)
     write_f32(os.path.join(outdir, f"{name}.logits.f32"), ref)
+    # The CAM input comes last from gen, so the files above do not change.
+    cam_x, cam_file = x, f"{name}.input.f32"
+    if cam_size is not None:
+        cam_x, cam_file = torch.randn(1, 3, *cam_size, generator=gen), f"{name}.cam-input.f32"
+        write_f32(os.path.join(outdir, cam_file), cam_x)
+    cam = {"input_file": cam_file, **write_cams(outdir, name, model, cam_x)}
     meta = {"arch": arch, "variant": variant, "classes": classes, "input": size}
     meta.update(extra_json)
     meta.update({
@@ -237,7 +308,9 @@ def make(outdir, name, build, arch, variant, classes, size, index, extra_json, w
         "logits_std": round(std, 6),
         "argmax": int(ref.argmax().item()),
         "torch_float32_max_abs_diff": float(f"{f32_diff:.3g}"),
+        "cam": cam,
     })
+    meta["int8"] = write_int8(outdir, name, model, tensors, x, ref)
     with open(os.path.join(outdir, f"{name}.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
@@ -258,7 +331,8 @@ def main():
     if a.small:
         check_copy_matches_torchvision()
         for i, (name, build, arch, variant) in enumerate(small_models(a.width)):
-            make(a.outdir, name, build, arch, variant, 10, 32, 100 + i, {"width": a.width}, write_pth=False)
+            make(a.outdir, name, build, arch, variant, 10, 32, 100 + i, {"width": a.width}, write_pth=False,
+                 cam_size=SMALL_CAM_INPUT)
     else:
         for i, (name, build, arch, variant) in enumerate(full_models()):
             make(a.outdir, name, build, arch, variant, 1000, 224, i, {}, write_pth=True)
