@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/inbrowser/resnet/engine/arch"
+	"github.com/inbrowser/resnet/engine/cam"
 	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/engine/classifier"
 	"github.com/inbrowser/resnet/engine/preprocess"
@@ -20,7 +23,7 @@ import (
 
 func init() {
 	commands["classify"] = command{
-		usage: "[-model NAME] [-dir weights] [-weights F [-arch resnet50] [-v1] [-labels F]] [-k 5] [-json] IMAGE...",
+		usage: "[-model NAME] [-dir weights] [-weights F [-arch resnet50] [-v1] [-labels F]] [-k 5] [-json] [-cam DIR] IMAGE...",
 		run:   runClassify,
 	}
 }
@@ -43,6 +46,7 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 	labelsFile := fs.String("labels", "", "with -weights: class names, one per line (default: ImageNet's for 1000 classes)")
 	k := fs.Int("k", 5, "how many classes to print")
 	asJSON := fs.Bool("json", false, "print one JSON object per image, with the top classes and all logits")
+	camDir := fs.String("cam", "", "write each image's class activation map of its top class, over the preprocessed crop, to DIR/NAME.cam.png")
 	images, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -52,6 +56,10 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 	}
 	if *k < 1 {
 		return fmt.Errorf("%w: -k must be at least 1", errUsage)
+	}
+	camFiles, err := camPaths(*camDir, images)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	var clf *classifier.Classifier
@@ -75,17 +83,26 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, notes.labels)
 	}
 	fmt.Fprintf(out, "model loaded in %s\n", ms(time.Since(start)))
-	for _, path := range images {
+	for i, path := range images {
 		data, err := readLimited(path, maxImageBytes)
 		if err != nil {
 			return err
 		}
-		r, err := clf.ClassifyBytes(data, *k)
+		r, err := clf.ClassifyBytesWith(data, *k, classifier.Extras{FeatureMap: camFiles != nil})
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		if camFiles != nil {
+			if err := writeCAM(camFiles[i], clf, r); err != nil {
+				return err
+			}
+		}
 		if *asJSON {
-			if err := json.NewEncoder(stdout).Encode(map[string]any{"image": path, "top": r.Top, "logits": r.Logits}); err != nil {
+			out := map[string]any{"image": path, "top": r.Top, "logits": r.Logits}
+			if camFiles != nil {
+				out["cam"] = camFiles[i]
+			}
+			if err := json.NewEncoder(stdout).Encode(out); err != nil {
 				return err
 			}
 			continue
@@ -95,8 +112,61 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		for _, c := range r.Top {
 			fmt.Fprintf(stdout, "  %6.2f%%  %s\n", 100*c.Prob, c.Label)
 		}
+		if camFiles != nil {
+			fmt.Fprintf(stdout, "  activation map of %s: %s\n", r.Top[0].Label, camFiles[i])
+		}
 	}
 	return nil
+}
+
+// camOpacity is the heatmap's share of each pixel of a -cam picture: half,
+// so that both the map and the picture under it stay readable.
+const camOpacity = 0.5
+
+// camPaths returns the file each image's activation map goes to,
+// DIR/NAME.cam.png with NAME the image's file name without its extension,
+// making dir if needed; nil if dir is "". Two images of the same name
+// would overwrite one map with the other, so they are refused.
+func camPaths(dir string, images []string) ([]string, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	paths := make([]string, len(images))
+	first := map[string]string{}
+	for i, img := range images {
+		name := filepath.Base(img)
+		paths[i] = filepath.Join(dir, strings.TrimSuffix(name, filepath.Ext(name))+".cam.png")
+		if other, ok := first[paths[i]]; ok {
+			return nil, fmt.Errorf("%w: -cam: %s and %s would both write %s", errUsage, other, img, paths[i])
+		}
+		first[paths[i]] = img
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("-cam: %w", err)
+	}
+	return paths, nil
+}
+
+// writeCAM writes r's activation map of its top class, resized to the
+// crop the network saw and blended over it, as a PNG to path.
+func writeCAM(path string, clf *classifier.Classifier, r *classifier.Result) error {
+	w, err := clf.Model().ClassWeights(r.Top[0].Index)
+	if err != nil {
+		return err
+	}
+	m, err := cam.Compute(*r.FeatureMap, w)
+	if err != nil {
+		return err
+	}
+	crop, err := preprocess.CropImage(r.Input, clf.Options().Spec)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, cam.Overlay(crop, m, camOpacity)); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 // loadManifestModel loads a model the manifest in dir lists.

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"image/color"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,7 +16,9 @@ import (
 
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/arch"
+	"github.com/inbrowser/resnet/engine/cam"
 	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/engine/preprocess"
 	"github.com/inbrowser/resnet/weights"
 )
 
@@ -248,5 +252,113 @@ func TestClassifyBadFiles(t *testing.T) {
 	code, _, stderr := runCLI("classify", "-weights", file("ok.safetensors", good), "/dev/zero")
 	if code != 1 || !strings.Contains(stderr, "/dev/zero is larger than the") {
 		t.Errorf("an endless image: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestClassifyCAM: -cam writes, for each image, its top class's activation
+// map over the 224x224 crop, exactly as the engine's session and package
+// cam make it; -json names the file; two images of one name, or a -cam
+// that is a file, are refused.
+func TestClassifyCAM(t *testing.T) {
+	dir := t.TempDir()
+	weightsFile := filepath.Join(dir, "seeded.safetensors")
+	if err := os.WriteFile(weightsFile, seeded(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	photo := filepath.Join("..", "..", "engine", "preprocess", "testdata", "chelsea.png")
+	synthetic := writePNG(t)
+	camDir := filepath.Join(dir, "maps", "new") // made by -cam
+	code, stdout, stderr := runCLI("classify", "-json", "-k", "1", "-weights", weightsFile, "-cam", camDir, photo, synthetic)
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	cfg := arch.Standard(18)
+	cfg.NumClasses = 10
+	model, err := engine.New(cfg, seededCheckpoint(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := model.NewSession()
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	for i, img := range []string{photo, synthetic} {
+		var r struct {
+			Image, CAM string
+			Top        []struct{ Index int }
+		}
+		if err := json.Unmarshal([]byte(lines[i]), &r); err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimSuffix(filepath.Base(img), ".png") + ".cam.png"
+		if r.CAM != filepath.Join(camDir, name) {
+			t.Errorf("cam %q, want %q", r.CAM, filepath.Join(camDir, name))
+		}
+		f, err := os.Open(r.CAM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		data, err := os.ReadFile(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoded, err := preprocess.Decode(data, preprocess.DefaultMaxPixels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		input, err := preprocess.Tensor(decoded, preprocess.ImageNet, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits, err := session.Run(input, 224, 224)
+		if err != nil {
+			t.Fatal(err)
+		}
+		top := engine.TopK(logits, 1)[0].Index
+		if r.Top[0].Index != top {
+			t.Fatalf("%s: top class %d, the engine's %d", img, r.Top[0].Index, top)
+		}
+		w, err := model.ClassWeights(top)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := cam.Compute(session.FeatureMap(), w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crop, err := preprocess.CropImage(input, preprocess.ImageNet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := cam.Overlay(crop, m, 0.5)
+		if got.Bounds() != want.Bounds() {
+			t.Fatalf("%s: the map is %v, want %v", img, got.Bounds(), want.Bounds())
+		}
+		for y := range 224 {
+			for x := range 224 {
+				if g, w := color.NRGBAModel.Convert(got.At(x, y)), want.NRGBAAt(x, y); g != w {
+					t.Fatalf("%s: pixel (%d, %d) is %v, want %v", img, x, y, g, w)
+				}
+			}
+		}
+	}
+
+	code, stdout, _ = runCLI("classify", "-k", "1", "-weights", weightsFile, "-cam", camDir, synthetic)
+	if want := "  activation map of class "; code != 0 || !strings.Contains(stdout, want) || !strings.HasSuffix(stdout, filepath.Join(camDir, "test.cam.png")+"\n") {
+		t.Errorf("exit %d, stdout %q: want a line naming the map", code, stdout)
+	}
+	other := filepath.Join(t.TempDir(), "test.jpg")
+	if err := os.WriteFile(other, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI("classify", "-weights", weightsFile, "-cam", camDir, synthetic, other); code != 2 || !strings.Contains(stderr, "would both write "+filepath.Join(camDir, "test.cam.png")) {
+		t.Errorf("two images named test: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := runCLI("classify", "-weights", weightsFile, "-cam", weightsFile, synthetic); code != 1 || !strings.Contains(stderr, "-cam: ") {
+		t.Errorf("-cam naming a file: exit %d, stderr %q", code, stderr)
 	}
 }
