@@ -11,6 +11,7 @@ import (
 	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/engine/classifier"
 	"github.com/inbrowser/resnet/engine/kernel"
+	"github.com/inbrowser/resnet/wasm/pool"
 	"github.com/inbrowser/resnet/webgpu"
 )
 
@@ -30,6 +31,18 @@ type gpuAccelerator struct {
 func (g *gpuAccelerator) Run(input []float32) ([]float32, error) { return g.model.Run(input) }
 func (g *gpuAccelerator) Name() string                           { return "WebGPU (" + g.dev.Adapter() + ")" }
 func (g *gpuAccelerator) Close()                                 { g.model.Close(); g.dev.Close() }
+
+// Both ways off the CPU engine can return the feature map.
+var (
+	_ classifier.FeatureMapAccelerator = (*gpuAccelerator)(nil)
+	_ classifier.FeatureMapAccelerator = (*pool.Client)(nil)
+)
+
+// RunFeatureMap makes the GPU a classifier.FeatureMapAccelerator: the last
+// block's output is read back only for the classifications that ask.
+func (g *gpuAccelerator) RunFeatureMap(input []float32) ([]float32, engine.FeatureMap, error) {
+	return g.model.RunFeatureMap(input)
+}
 
 // accelerate moves clf's network to WebGPU when pref allows it and the GPU
 // works. It returns a sentence for the user when the page asked for WebGPU

@@ -204,7 +204,9 @@ func median(t *testing.T, n int, run func() error) time.Duration {
 }
 
 // TestRunTraffic counts what one Run asks of the browser: one input write,
-// one command buffer in one submit, and one mapping of the logits alone.
+// one command buffer in one submit, and one mapping of the logits alone;
+// also after a RunFeatureMap, which adds one command buffer (the copy of
+// the last block's output) and one mapping of it.
 func TestRunTraffic(t *testing.T) {
 	dev := openDevice(t)
 	plan := randomPlan(t, arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 10})
@@ -213,28 +215,44 @@ func TestRunTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	evalJS(`const counts = self.gpuTraffic = {writes: 0, submits: 0, commandBuffers: 0, maps: 0, mappedBytes: 0};
-		const wrap = (proto, name, count) => {
-			const original = proto[name];
-			proto[name] = function (...args) { count(...args); return original.apply(this, args); };
-			return () => { proto[name] = original; };
-		};
-		self.restoreTraffic = [
-			wrap(GPUQueue.prototype, "writeBuffer", () => counts.writes++),
-			wrap(GPUQueue.prototype, "submit", (buffers) => { counts.submits++; counts.commandBuffers += buffers.length; }),
-			wrap(GPUBuffer.prototype, "mapAsync", (mode, offset, size) => { counts.maps++; counts.mappedBytes += size; }),
-		];`)
-	_, err = m.Run(randomInput(32, 32))
-	evalJS(`self.restoreTraffic.forEach((restore) => restore())`)
-	if err != nil {
-		t.Fatal(err)
+	traffic := func(run func() error) string {
+		evalJS(`const counts = self.gpuTraffic = {writes: 0, submits: 0, commandBuffers: 0, maps: 0, mappedBytes: 0};
+			const wrap = (proto, name, count) => {
+				const original = proto[name];
+				proto[name] = function (...args) { count(...args); return original.apply(this, args); };
+				return () => { proto[name] = original; };
+			};
+			self.restoreTraffic = [
+				wrap(GPUQueue.prototype, "writeBuffer", () => counts.writes++),
+				wrap(GPUQueue.prototype, "submit", (buffers) => { counts.submits++; counts.commandBuffers += buffers.length; }),
+				wrap(GPUBuffer.prototype, "mapAsync", (mode, offset, size) => { counts.maps++; counts.mappedBytes += size; }),
+			];`)
+		err := run()
+		evalJS(`self.restoreTraffic.forEach((restore) => restore())`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := js.Global().Get("gpuTraffic")
+		return fmt.Sprintf("%d writes, %d submits, %d command buffers, %d maps of %d bytes",
+			c.Get("writes").Int(), c.Get("submits").Int(), c.Get("commandBuffers").Int(), c.Get("maps").Int(), c.Get("mappedBytes").Int())
 	}
-	c := js.Global().Get("gpuTraffic")
-	got := fmt.Sprintf("%d writes, %d submits, %d command buffers, %d maps of %d bytes",
-		c.Get("writes").Int(), c.Get("submits").Int(), c.Get("commandBuffers").Int(), c.Get("maps").Int(), c.Get("mappedBytes").Int())
-	t.Logf("one Run: %s", got)
-	if want := "1 writes, 1 submits, 1 command buffers, 1 maps of 40 bytes"; got != want {
+	input := randomInput(32, 32)
+	run := func() error { _, err := m.Run(input); return err }
+	const want = "1 writes, 1 submits, 1 command buffers, 1 maps of 40 bytes"
+	if got := traffic(run); got != want {
 		t.Errorf("one Run made %s, want %s", got, want)
+	} else {
+		t.Logf("one Run: %s", got)
+	}
+	// The 1x1x64 feature map: 256 bytes.
+	withMap := traffic(func() error { _, _, err := m.RunFeatureMap(input); return err })
+	if wantMap := "1 writes, 2 submits, 2 command buffers, 2 maps of 296 bytes"; withMap != wantMap {
+		t.Errorf("one RunFeatureMap made %s, want %s", withMap, wantMap)
+	} else {
+		t.Logf("one RunFeatureMap: %s", withMap)
+	}
+	if got := traffic(run); got != want {
+		t.Errorf("a Run after a RunFeatureMap made %s, want %s", got, want)
 	}
 	if !m.replayed { // the pass is recorded by one JavaScript call, not one per dispatch from Go
 		t.Error("the run was recorded from Go, not replayed")

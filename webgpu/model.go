@@ -44,6 +44,13 @@ type Model struct {
 	result     []byte
 	outputs    []float32
 	closed     bool
+
+	// RunFeatureMap's readback of the last block's output, made on its
+	// first call: Run never touches it.
+	mapReadback jsgpu.Buffer
+	mapBytes    []byte
+	mapPadded   []float32 // channels padded to 4, as stored
+	mapValues   []float32
 }
 
 // dispatch is one step ready to record.

@@ -30,7 +30,7 @@ func (m *Model) Profile(input []float32) ([]Dispatch, error) {
 	t := newTimer(m.dev.gpu, len(m.dispatches))
 	defer t.destroy()
 	m.writeImage(input)
-	if _, err := m.execute(t); err != nil {
+	if _, err := m.execute(t, false); err != nil {
 		return nil, err
 	}
 	stamps := make([]byte, 8*2*len(m.dispatches))

@@ -57,6 +57,10 @@ type program struct {
 	inC      int // channels of the input
 	outputs  int // values read back
 	steps    []step
+	// The last block's output (engine.FeatureMap), which RunFeatureMap
+	// reads back: its buffer and its height, width and real channels.
+	featureMap             bufferID
+	mapH, mapW, mapChannel int
 }
 
 // The buffers of a compiled network. Four activation buffers rotate over
@@ -132,6 +136,7 @@ func compile(plan *engine.Plan, inH, inW int, softmax bool, choose func(step) co
 	}
 	p.steps = append(p.steps, step{op: opAvgPool, inH: h, inW: w, channels: c, src: x, dst: bufFeatures,
 		residual: noBuffer})
+	p.featureMap, p.mapH, p.mapW, p.mapChannel = x, h, w, c
 
 	// The fully connected layer is a 1x1 conv over a 1x1 image: PyTorch's
 	// Linear weight [classes][features] is OIHW with H = W = 1, laid out as

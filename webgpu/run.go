@@ -10,6 +10,9 @@ import (
 	"syscall/js"
 	"time"
 	"unsafe"
+
+	"github.com/inbrowser/resnet/engine"
+	"github.com/inbrowser/resnet/webgpu/jsgpu"
 )
 
 // Run classifies one image, an inH x inW x C NHWC float32 tensor already
@@ -28,7 +31,54 @@ func (m *Model) Run(input []float32) ([]float32, error) {
 		return nil, err
 	}
 	m.writeImage(input)
-	return m.execute(nil)
+	return m.execute(nil, false)
+}
+
+// RunFeatureMap is Run that also returns the last block's output (see
+// engine.FeatureMap), the one thing besides the outputs it reads back:
+// after the pass, a second command buffer copies it to a readback buffer
+// made on the first call, and it is mapped after the outputs. Run pays
+// nothing for it. Both results are overwritten by the next call.
+func (m *Model) RunFeatureMap(input []float32) ([]float32, engine.FeatureMap, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.prog
+	if want := p.inH * p.inW * p.inC; len(input) != want {
+		return nil, engine.FeatureMap{}, fmt.Errorf("input has %d values, want %dx%dx%d = %d", len(input), p.inH, p.inW, p.inC, want)
+	}
+	if err := m.usable(); err != nil {
+		return nil, engine.FeatureMap{}, err
+	}
+	m.writeImage(input)
+	outputs, err := m.execute(nil, true)
+	if err != nil {
+		return nil, engine.FeatureMap{}, err
+	}
+	if err := m.dev.gpu.ReadInto(m.mapBytes, m.mapReadback); err != nil {
+		return nil, engine.FeatureMap{}, m.dev.lostOr(fmt.Errorf("webgpu: reading the feature map back failed: %w", err))
+	}
+	m.st.decode(m.mapPadded, m.mapBytes)
+	c, cp := p.mapChannel, pad4(p.mapChannel)
+	for i := range p.mapH * p.mapW {
+		copy(m.mapValues[i*c:(i+1)*c], m.mapPadded[i*cp:])
+	}
+	return outputs, engine.FeatureMap{H: p.mapH, W: p.mapW, C: c, Values: m.mapValues}, nil
+}
+
+// copyFeatureMap submits the copy of the last block's output into the
+// feature map's readback buffer, making that buffer first if needed.
+func (m *Model) copyFeatureMap() {
+	p, g := m.prog, m.dev.gpu
+	values := p.mapH * p.mapW * pad4(p.mapChannel)
+	if m.mapBytes == nil {
+		m.mapBytes = make([]byte, values*m.st.size())
+		m.mapPadded = make([]float32, values)
+		m.mapValues = make([]float32, p.mapH*p.mapW*p.mapChannel)
+		m.mapReadback = m.own(g.CreateBuffer(int64(len(m.mapBytes)), jsgpu.UsageMapRead|jsgpu.UsageCopyDst))
+	}
+	enc := g.CreateCommandEncoder()
+	enc.CopyBufferToBuffer(m.buffers[p.featureMap], m.mapReadback, int64(len(m.mapBytes)))
+	g.Submit(enc.Finish())
 }
 
 // writeImage queues the write of the caller's image, as it is: a copy of
@@ -77,14 +127,18 @@ func float32Bytes(x []float32) []byte {
 
 // execute runs every step in one command buffer and reads the outputs back.
 // With timer, each dispatch gets a compute pass of its own that writes
-// timestamps, and timer's readback receives them.
-func (m *Model) execute(timer *timer) ([]float32, error) {
+// timestamps, and timer's readback receives them. With featureMap, a
+// second command buffer copies the last block's output for RunFeatureMap.
+func (m *Model) execute(timer *timer, featureMap bool) ([]float32, error) {
 	g := m.dev.gpu
 	g.PushErrorScope("validation")
 	if timer == nil && m.replayed {
 		m.replay.Submit()
 	} else {
 		m.record(timer)
+	}
+	if featureMap {
+		m.copyFeatureMap()
 	}
 	popped := g.PopErrorScope()
 	if err := g.ReadInto(m.result, m.readback); err != nil {

@@ -46,6 +46,36 @@ func (s storage) encode(dst []byte, src []float32) {
 	}
 }
 
+// decode reads len(dst) little-endian values of type s from src.
+func (s storage) decode(dst []float32, src []byte) {
+	for i := range dst {
+		if s == storeF16 {
+			dst[i] = float16Value(binary.LittleEndian.Uint16(src[2*i:]))
+		} else {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		}
+	}
+}
+
+// float16Value decodes binary16 bits exactly.
+func float16Value(h uint16) float32 {
+	sign := float32(1)
+	if h&0x8000 != 0 {
+		sign = -1
+	}
+	exp, mant := int(h>>10&0x1f), float64(h&0x3ff)
+	switch exp {
+	case 0:
+		return sign * float32(math.Ldexp(mant, -24))
+	case 0x1f:
+		if mant != 0 {
+			return float32(math.NaN())
+		}
+		return sign * float32(math.Inf(1))
+	}
+	return sign * float32(math.Ldexp(1024+mant, exp-25))
+}
+
 // float16Bits returns the IEEE 754 binary16 value nearest to f, ties to
 // even, as WGSL's f16(x) conversion does: too large becomes ±Inf, too small
 // a subnormal or ±0, NaN stays NaN.

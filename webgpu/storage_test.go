@@ -5,25 +5,6 @@ import (
 	"testing"
 )
 
-// float16Value decodes binary16 bits exactly.
-func float16Value(h uint16) float32 {
-	sign := float32(1)
-	if h&0x8000 != 0 {
-		sign = -1
-	}
-	exp, mant := int(h>>10&0x1f), float64(h&0x3ff)
-	switch exp {
-	case 0:
-		return sign * float32(math.Ldexp(mant, -24))
-	case 0x1f:
-		if mant != 0 {
-			return float32(math.NaN())
-		}
-		return sign * float32(math.Inf(1))
-	}
-	return sign * float32(math.Ldexp(1024+mant, exp-25))
-}
-
 // TestFloat16Bits checks every binary16 value, the midpoints between
 // neighbours (ties to even) and the points just off them.
 func TestFloat16Bits(t *testing.T) {

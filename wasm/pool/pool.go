@@ -299,6 +299,17 @@ func (c *Client) Run(input []float32) ([]float32, error) {
 	return logits, nil
 }
 
+// RunFeatureMap is Run that also returns the last block's output: the
+// network's last exchange gathers it whole on every worker, so worker 0's
+// session has it at no extra cost (a view, overwritten by the next run).
+func (c *Client) RunFeatureMap(input []float32) ([]float32, engine.FeatureMap, error) {
+	logits, err := c.Run(input)
+	if err != nil {
+		return nil, engine.FeatureMap{}, err
+	}
+	return logits, c.session.FeatureMap(), nil
+}
+
 // Name says what runs the network.
 func (c *Client) Name() string {
 	return fmt.Sprintf("%s on %d workers", kernel.Backend(), c.mem.count)
