@@ -13,17 +13,19 @@ import (
 
 func init() {
 	commands["convert"] = command{
-		usage: "IN.pth|IN.safetensors OUT.safetensors [-dtype f32|f16]",
+		usage: "IN.pth|IN.safetensors OUT.safetensors [-dtype f32|f16|int8]",
 		run:   runConvert,
 	}
 }
 
 // runConvert turns a torch.save .pth (or a safetensors file) into the
-// safetensors file the browser app fetches, optionally halving it to F16.
-// The input is fully validated on the way, so a file that converts loads.
+// safetensors file the browser app fetches, optionally halving it to F16
+// or quartering it to int8 (conv and fc weights as I8 with a scale per
+// output channel). The input is fully validated on the way, so a file that
+// converts loads.
 func runConvert(args []string, stdout, _ io.Writer) error {
 	fs := newFlagSet("convert")
-	dtypeFlag := fs.String("dtype", "f32", "element type to store: f32, or f16 for half the download")
+	dtypeFlag := fs.String("dtype", "f32", "element type to store: f32, f16 for half the download, or int8 for a quarter (conv and fc weights per output channel, the rest f32)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -50,9 +52,17 @@ func runConvert(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	values := 0
+	values, quantized := 0, 0
 	for _, t := range c.Tensors {
 		values += t.Len()
+		if len(t.Shape) >= 2 {
+			quantized += t.Len()
+		}
+	}
+	if dtype == checkpoint.I8 {
+		_, err = fmt.Fprintf(stdout, "wrote %s: %d tensors, %d values (%d as I8 with a scale per output channel, %d as F32), %d bytes\n",
+			out, len(c.Names), values, quantized, values-quantized, size)
+		return err
 	}
 	_, err = fmt.Fprintf(stdout, "wrote %s: %d tensors, %d values as %s, %d bytes\n", out, len(c.Names), values, dtype, size)
 	return err
@@ -114,13 +124,15 @@ func writeFileAtomic(path string, write func(io.Writer) error) (n int64, err err
 	return cw.n, nil
 }
 
-// parseDType reads a -dtype flag: f32 or f16.
+// parseDType reads a -dtype flag: f32, f16 or int8 (also i8).
 func parseDType(s string) (checkpoint.DType, error) {
 	switch strings.ToLower(s) {
 	case "f32":
 		return checkpoint.F32, nil
 	case "f16":
 		return checkpoint.F16, nil
+	case "int8", "i8":
+		return checkpoint.I8, nil
 	}
-	return "", fmt.Errorf("%w: -dtype %q (want f32 or f16)", errUsage, s)
+	return "", fmt.Errorf("%w: -dtype %q (want f32, f16 or int8)", errUsage, s)
 }

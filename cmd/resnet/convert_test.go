@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -62,7 +63,7 @@ func TestConvert(t *testing.T) {
 	if err := os.WriteFile(finite, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a, b, c := filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors"), filepath.Join(dir, "c.safetensors")
+	a, b, c, d := filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors"), filepath.Join(dir, "c.safetensors"), filepath.Join(dir, "d.safetensors")
 	for _, tc := range []struct {
 		args  []string
 		out   string
@@ -71,6 +72,7 @@ func TestConvert(t *testing.T) {
 		{[]string{finite, a}, a, checkpoint.F32},
 		{[]string{finite, b, "-dtype", "f16"}, b, checkpoint.F16},
 		{[]string{"-dtype=F16", a, c}, c, checkpoint.F16}, // flag first
+		{[]string{b, d, "-dtype", "int8"}, d, checkpoint.I8},
 	} {
 		code, stdout, stderr := convert(tc.args...)
 		if code != 0 || stderr != "" {
@@ -79,6 +81,9 @@ func TestConvert(t *testing.T) {
 		out := tc.out
 		if !strings.HasPrefix(stdout, "wrote "+out+": 13 tensors, ") || strings.Count(stdout, "\n") != 1 {
 			t.Errorf("%v: stdout %q", tc.args, stdout)
+		}
+		if tc.dtype == checkpoint.I8 && !strings.Contains(stdout, " as I8 with a scale per output channel, ") {
+			t.Errorf("%v: stdout %q does not say what is I8", tc.args, stdout)
 		}
 		b, err := os.ReadFile(out)
 		if err != nil {
@@ -95,8 +100,58 @@ func TestConvert(t *testing.T) {
 		if g := got.Tensors["1.running_var"].Values()[0]; tc.dtype == checkpoint.F32 && g != w || tc.dtype == checkpoint.F16 && (g == w || g-w > 1e-3 || w-g > 1e-3) {
 			t.Errorf("%v: running_var[0] = %v, original %v", tc.args, g, w)
 		}
+		if tc.dtype == checkpoint.I8 {
+			checkInt8(t, got, want, tc.args[0])
+		}
 	}
-	noLeftovers(t, dir, "a.safetensors", "b.safetensors", "c.safetensors")
+	noLeftovers(t, dir, "a.safetensors", "b.safetensors", "c.safetensors", "d.safetensors")
+}
+
+// checkInt8 checks a file convert -dtype int8 wrote from the F16 file
+// f16: its I8 header entries, each weight within half a quantization step
+// (1/254 of its output channel's largest magnitude) of the F16 value, and
+// the other tensors exactly the F16 file's (in F32, which F16 widens to
+// exactly).
+func checkInt8(t *testing.T, got, want *checkpoint.Checkpoint, f16 string) {
+	t.Helper()
+	raw, err := os.ReadFile(f16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := checkpoint.ReadSafetensors(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quantized := 0
+	for _, n := range want.Names {
+		g, s := got.Tensors[n].Values(), src.Tensors[n].Values()
+		shape := want.Tensors[n].Shape
+		if len(shape) < 2 {
+			if !slices.Equal(g, s) {
+				t.Errorf("%s: %v, want the F16 file's %v", n, g, s)
+			}
+			continue
+		}
+		quantized++
+		if len(s) == 0 {
+			continue
+		}
+		per := len(s) / shape[0]
+		for o := range shape[0] {
+			var m float64
+			for _, v := range s[o*per : (o+1)*per] {
+				m = max(m, math.Abs(float64(v)))
+			}
+			for i := o * per; i < (o+1)*per; i++ {
+				if d := math.Abs(float64(g[i] - s[i])); d > m/254*1.0001 {
+					t.Fatalf("%s[%d] = %v, F16 %v: more than half a step (%g) apart", n, i, g[i], s[i], m/254)
+				}
+			}
+		}
+	}
+	if quantized == 0 {
+		t.Error("no tensor of two or more dimensions in the fixture")
+	}
 }
 
 // subset is the tensors of m named in names.
@@ -130,7 +185,7 @@ func TestConvertErrors(t *testing.T) {
 		{[]string{tinyPTH, busy}, 1, "busy"}, // rename onto a non-empty directory
 		{[]string{tinyPTH}, 2, "want an input and an output file, got 1 arguments"},
 		{[]string{tinyPTH, out, "extra"}, 2, "got 3 arguments"},
-		{[]string{tinyPTH, out, "-dtype", "bf16"}, 2, `-dtype "bf16" (want f32 or f16)`},
+		{[]string{tinyPTH, out, "-dtype", "bf16"}, 2, `-dtype "bf16" (want f32, f16 or int8)`},
 		{[]string{tinyPTH, out, "-bogus"}, 2, "flag provided but not defined"},
 	} {
 		code, stdout, stderr := convert(tc.args...)

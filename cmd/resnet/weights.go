@@ -115,6 +115,10 @@ func runFetch(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if dtype == checkpoint.I8 {
+		// The manifest would give torchvision's float accuracy for it.
+		return fmt.Errorf("%w: -dtype int8 is not offered here (torchvision's accuracy is the float weights'); fetch as f32 and use resnet convert -dtype int8", errUsage)
+	}
 	if *base == "" {
 		*base = os.Getenv(baseEnv)
 	}

@@ -516,6 +516,7 @@ func TestFetchFailures(t *testing.T) {
 		srv, n := fileServer(t, nil)
 		expectFailure(t, 2, `unknown model "resnet200"`, "resnet200", "-base", srv.URL)
 		expectFailure(t, 2, `-dtype "bf16"`, "resnet18", "-dtype", "bf16", "-base", srv.URL)
+		expectFailure(t, 2, "-dtype int8 is not offered here", "resnet18", "-dtype", "int8", "-base", srv.URL)
 		expectFailure(t, 2, "not an http(s) URL", "resnet18", "-base", "ftp://example.com/")
 		expectFailure(t, 2, "want one model", "-base", srv.URL)
 		if n.Load() != 0 {

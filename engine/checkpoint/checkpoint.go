@@ -35,6 +35,7 @@ type Tensor struct {
 	off   int64
 	size  int
 	dtype DType
+	scale []float32 // an I8 tensor's scale per output channel (first dimension)
 }
 
 // Source is a file's bytes in memory, possibly outside Go's, such as a
@@ -76,6 +77,10 @@ func (t *Tensor) Decode(dst []float32, from int) {
 	es := elemSize(t.dtype)
 	raw := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst))[:es*len(dst)]
 	t.src.CopyAt(raw, t.off+int64(es*from))
+	if t.dtype == I8 {
+		dequantize(dst, raw, t.scale, t.Len()/len(t.scale), from)
+		return
+	}
 	decode(dst, raw, t.dtype)
 }
 
@@ -110,7 +115,18 @@ const (
 	F32  DType = "F32"
 	F16  DType = "F16"
 	BF16 DType = "BF16"
+
+	// I8 is symmetric int8 with a scale per output channel: a tensor NAME
+	// of I8 values q comes with NAME_scale (ScaleSuffix), F32 of shape
+	// [NAME's first dimension], and value i of output channel o is
+	// q[i] * scale[o]. Written only for conv and fully connected weights
+	// (tensors of two or more dimensions); see WriteSafetensors.
+	I8 DType = "I8"
 )
+
+// ScaleSuffix ends the name of an I8 tensor's scales: conv1.weight's are
+// conv1.weight_scale.
+const ScaleSuffix = "_scale"
 
 // nbtSuffix marks BatchNorm's step counter: an int64 that inference never
 // uses, so readers validate and then drop it and Check ignores it.
@@ -380,4 +396,38 @@ func decode(dst []float32, src []byte, dt DType) {
 	default:
 		panic("checkpoint: decode of " + string(dt))
 	}
+}
+
+// dequantize sets dst[i] to the int8 src[i] times the scale of its output
+// channel, for values [from, from+len(dst)) of a tensor with perChannel
+// values an output channel. Like decode it goes from the last value to the
+// first, so src may be dst's own memory.
+func dequantize(dst []float32, src []byte, scale []float32, perChannel, from int) {
+	src = src[:len(dst)]
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = float32(int8(src[i])) * scale[(from+i)/perChannel]
+	}
+}
+
+// quantize sets q to w in symmetric int8 and returns the scale, so that
+// q[i] * scale is w[i] to within scale/2: scale = max|w| / 127 in float32,
+// q = w / scale rounded to nearest (ties to even). A channel of zeros (or
+// one so small that the scale would underflow to 0) gets scale 1 and q 0,
+// so that every scale is positive. tools/pyutil/safetensors_io.py
+// quantizes identically (same float32 operations).
+func quantize(q []int8, w []float32) float32 {
+	var maxAbs float32
+	for _, v := range w {
+		maxAbs = max(maxAbs, float32(math.Abs(float64(v))))
+	}
+	scale := maxAbs / 127
+	if scale == 0 {
+		clear(q)
+		return 1
+	}
+	for i, v := range w {
+		r := math.RoundToEven(float64(v / scale))
+		q[i] = int8(max(-127, min(127, r)))
+	}
+	return scale
 }

@@ -33,10 +33,11 @@ type stEntry struct {
 // stTensor is a validated header entry.
 type stTensor struct {
 	name       string
-	dtype      DType // F32, F16, BF16, or "I64" for num_batches_tracked
+	dtype      DType // F32, F16, BF16, I8, or "I64" for num_batches_tracked
 	shape      []int
-	n          int // elements
-	begin, end int // within the data section
+	n          int    // elements
+	begin, end int    // within the data section
+	scaleOf    string // the I8 tensor these are the scales of, if any
 }
 
 // elemSize is the bytes per element of the dtypes the readers accept.
@@ -46,6 +47,8 @@ func elemSize(dt DType) int {
 		return 4
 	case F16, BF16:
 		return 2
+	case I8:
+		return 1
 	case "I64":
 		return 8
 	}
@@ -57,6 +60,13 @@ func elemSize(dt DType) int {
 // the data section. F32, F16 and BF16 tensors become float32; I64 is
 // accepted only for names ending in ".num_batches_tracked", which are
 // dropped like every such name. Names keeps the header's order.
+//
+// An I8 tensor NAME needs its scales NAME_scale: F32, shape [NAME's first
+// dimension], every one finite and positive. They are read and checked
+// with the header, become part of NAME (whose values are the dequantized
+// q * scale) and are not listed themselves. A NAME_scale beside a NAME
+// that is not I8 is an error, as is an I8 tensor without a first
+// dimension or without its scales.
 //
 // As the format specification requires, the tensors must cover the data
 // section exactly: overlaps, gaps and trailing bytes are errors, since they
@@ -92,15 +102,68 @@ func ReadSafetensorsFrom(src Source, size int) (*Checkpoint, error) {
 	if err := checkCoverage(ts, size-base, base); err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
+	scales, err := readScales(ts, src, base)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
 	c := &Checkpoint{Tensors: make(map[string]*Tensor, len(ts))}
 	for _, t := range ts {
-		if strings.HasSuffix(t.name, nbtSuffix) {
+		if strings.HasSuffix(t.name, nbtSuffix) || t.scaleOf != "" {
 			continue
 		}
 		c.Names = append(c.Names, t.name)
-		c.Tensors[t.name] = &Tensor{Shape: t.shape, src: src, off: int64(base + t.begin), size: t.end - t.begin, dtype: t.dtype}
+		c.Tensors[t.name] = &Tensor{Shape: t.shape, src: src, off: int64(base + t.begin), size: t.end - t.begin, dtype: t.dtype, scale: scales[t.name]}
 	}
 	return c, nil
+}
+
+// readScales pairs every I8 tensor with its NAME_scale tensor, marks those
+// as scales (scaleOf) and returns their values by the I8 tensor's name.
+// Scales are 4 bytes an output channel and part of the file, so reading
+// them all keeps memory bounded by the file's size.
+func readScales(ts []stTensor, src Source, base int) (map[string][]float32, error) {
+	byName := make(map[string]*stTensor, len(ts))
+	for i := range ts {
+		byName[ts[i].name] = &ts[i]
+	}
+	scales := map[string][]float32{}
+	for i := range ts {
+		t := &ts[i]
+		if owner, ok := strings.CutSuffix(t.name, ScaleSuffix); ok {
+			if q := byName[owner]; q != nil && q.dtype != I8 {
+				return nil, fmt.Errorf("tensor %q: scales for %q, which is %s, not I8", t.name, owner, q.dtype)
+			}
+		}
+		if t.dtype != I8 {
+			continue
+		}
+		if len(t.shape) == 0 {
+			return nil, fmt.Errorf("tensor %q: an I8 tensor needs a first dimension (its output channels) for its scales", t.name)
+		}
+		sname := t.name + ScaleSuffix
+		s := byName[sname]
+		want := []int{t.shape[0]}
+		switch {
+		case s == nil:
+			return nil, fmt.Errorf("tensor %q: I8 without its scales %q", t.name, sname)
+		case s.dtype != F32:
+			return nil, fmt.Errorf("tensor %q: scales of %q are %s, want F32", sname, t.name, s.dtype)
+		case !slices.Equal(s.shape, want):
+			return nil, fmt.Errorf("tensor %q: shape %v, want %v (one scale per output channel of %q)", sname, s.shape, want, t.name)
+		}
+		s.scaleOf = t.name
+		raw := make([]byte, s.end-s.begin)
+		src.CopyAt(raw, int64(base+s.begin))
+		v := make([]float32, s.n)
+		decode(v, raw, F32)
+		for o, x := range v {
+			if !(x > 0 && x <= math.MaxFloat32) {
+				return nil, fmt.Errorf("tensor %q: scale %d is %v; scales must be finite and positive", sname, o, x)
+			}
+		}
+		scales[t.name] = v
+	}
+	return scales, nil
 }
 
 // parseHeader reads the JSON header token by token, because decoding into a
@@ -175,7 +238,7 @@ func parseEntry(name string, raw json.RawMessage, dataLen int) (stTensor, error)
 	t.dtype = DType(e.DType)
 	size := elemSize(t.dtype)
 	if size == 0 || t.dtype == "I64" && !strings.HasSuffix(name, nbtSuffix) {
-		return t, fmt.Errorf("unsupported dtype %q (want F32, F16 or BF16)", e.DType)
+		return t, fmt.Errorf("unsupported dtype %q (want F32, F16, BF16 or I8)", e.DType)
 	}
 	if e.Shape == nil {
 		return t, errors.New("no shape")
@@ -239,12 +302,17 @@ func checkCoverage(ts []stTensor, dataLen, base int) error {
 }
 
 // WriteSafetensors writes c as safetensors with every tensor stored as
-// dtype, F32 or F16 (rounded to nearest, ties to even). Tensors appear in
-// c.Names order in both header and data; the header carries
-// {"format":"pt"} metadata, which some loaders look for, and is padded with
-// spaces to a multiple of 8 bytes so the data stays aligned. A NaN or
-// infinite value is an error naming its tensor: such weights would give
-// confident wrong answers. The file written is SafetensorsSize bytes.
+// dtype: F32, F16 (rounded to nearest, ties to even) or I8. As I8, every
+// tensor of two or more dimensions (the conv and fully connected weights
+// of a ResNet) is quantized per output channel, its first dimension (see
+// I8 and quantize), and followed by its NAME_scale tensor; the others
+// (BatchNorm, biases) stay F32, since they are small and BatchNorm folding
+// scales each output channel anyway. Tensors appear in c.Names order in
+// both header and data; the header carries {"format":"pt"} metadata,
+// which some loaders look for, and is padded with spaces to a multiple of
+// 8 bytes so the data stays aligned. A NaN or infinite value is an error
+// naming its tensor: such weights would give confident wrong answers. The
+// file written is SafetensorsSize bytes.
 func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
 	header, _, err := safetensorsHeader(c, dtype)
 	if err != nil {
@@ -255,13 +323,42 @@ func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
 	}
 	// Encode in chunks so a large model is not duplicated in memory.
 	buf := make([]byte, 0, 64<<10)
+	flush := func() error {
+		if len(buf) < cap(buf)-8 {
+			return nil
+		}
+		_, err := w.Write(buf)
+		buf = buf[:0]
+		return err
+	}
+	var q []int8
 	for _, name := range c.Names {
-		values := c.Tensors[name].Values()
+		t := c.Tensors[name]
+		values := t.Values()
 		if i := FirstNonFinite(values); i >= 0 {
 			return NonFiniteError(name, i, values[i])
 		}
+		dt := storedAs(t, dtype)
+		if dt == I8 {
+			scales := make([]float32, t.Shape[0])
+			q = slices.Grow(q[:0], len(values))[:len(values)]
+			per := 0 // values an output channel
+			if len(scales) > 0 {
+				per = len(values) / len(scales)
+			}
+			for o := range scales {
+				scales[o] = quantize(q[o*per:(o+1)*per], values[o*per:(o+1)*per])
+			}
+			for _, v := range q {
+				buf = append(buf, byte(v))
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			values, dt = scales, F32
+		}
 		for i, v := range values {
-			if dtype == F32 {
+			if dt == F32 {
 				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 			} else {
 				h := f32ToF16(v)
@@ -270,11 +367,8 @@ func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
 				}
 				buf = binary.LittleEndian.AppendUint16(buf, h)
 			}
-			if len(buf) == cap(buf) {
-				if _, err := w.Write(buf); err != nil {
-					return err
-				}
-				buf = buf[:0]
+			if err := flush(); err != nil {
+				return err
 			}
 		}
 	}
@@ -284,6 +378,17 @@ func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
 		}
 	}
 	return nil
+}
+
+// storedAs is the dtype WriteSafetensors stores t as when asked for dtype.
+func storedAs(t *Tensor, dtype DType) DType {
+	switch {
+	case dtype != I8:
+		return dtype
+	case len(t.Shape) >= 2:
+		return I8
+	}
+	return F32
 }
 
 // SafetensorsSize is the size of the file WriteSafetensors writes, so that
@@ -296,31 +401,37 @@ func SafetensorsSize(c *Checkpoint, dtype DType) (int64, error) {
 // safetensorsHeader returns the 8-byte length and the padded JSON header
 // WriteSafetensors writes for c, and the size of the data after them.
 func safetensorsHeader(c *Checkpoint, dtype DType) ([]byte, int64, error) {
-	if dtype != F32 && dtype != F16 {
-		return nil, 0, fmt.Errorf("safetensors: cannot write dtype %q (want F32 or F16)", dtype)
+	if dtype != F32 && dtype != F16 && dtype != I8 {
+		return nil, 0, fmt.Errorf("safetensors: cannot write dtype %q (want F32, F16 or I8)", dtype)
 	}
 	if err := c.validate(); err != nil {
 		return nil, 0, fmt.Errorf("safetensors: %w", err)
 	}
-	size := elemSize(dtype)
 	var h bytes.Buffer
 	h.WriteString(`{"` + metadataKey + `":{"format":"pt"}`)
 	off := 0
-	for _, name := range c.Names {
-		t := c.Tensors[name]
+	entry := func(name string, dt DType, shape []int, n int) {
 		q, _ := json.Marshal(name) // a string always marshals
 		h.WriteByte(',')
 		h.Write(q)
-		h.WriteString(`:{"dtype":"` + string(dtype) + `","shape":[`)
-		for i, d := range t.Shape {
+		h.WriteString(`:{"dtype":"` + string(dt) + `","shape":[`)
+		for i, d := range shape {
 			if i > 0 {
 				h.WriteByte(',')
 			}
 			h.WriteString(strconv.Itoa(d))
 		}
-		end := off + size*t.Len()
+		end := off + elemSize(dt)*n
 		fmt.Fprintf(&h, `],"data_offsets":[%d,%d]}`, off, end)
 		off = end
+	}
+	for _, name := range c.Names {
+		t := c.Tensors[name]
+		dt := storedAs(t, dtype)
+		entry(name, dt, t.Shape, t.Len())
+		if dt == I8 {
+			entry(name+ScaleSuffix, F32, t.Shape[:1], t.Shape[0])
+		}
 	}
 	h.WriteByte('}')
 	for h.Len()%8 != 0 {
@@ -361,6 +472,12 @@ func (c *Checkpoint) validate() error {
 	for _, name := range sortedKeys(c.Tensors) {
 		if !seen[name] {
 			return fmt.Errorf("tensor %q is in Tensors but not in Names", name)
+		}
+	}
+	// Readers take NAME_scale beside NAME for NAME's int8 scales.
+	for _, name := range c.Names {
+		if owner, ok := strings.CutSuffix(name, ScaleSuffix); ok && seen[owner] {
+			return fmt.Errorf("tensors %q and %q: a name ending in %q beside the same name without it is kept for int8 scales", owner, name, ScaleSuffix)
 		}
 	}
 	return nil

@@ -15,12 +15,16 @@ for the Go engine's tests.
         without .pth; their class activation maps are of a second input,
         NAME.cam-input.f32, 80x48 (a 3x2 map).
 
+Both also write NAME.int8.safetensors, the network with int8 conv and fc
+weights, and NAME.int8.logits.f32, the logits of that network.
+
 Everything is seeded, so reruns give the same tensors (on the same
 PyTorch build). The logits are computed in float64 (model.double() on
 input.double()) and stored as float32, so they are closer to the exact
 answer than any float32 engine. See tools/golden/README.md.
 """
 import argparse
+import copy
 import json
 import os
 import sys
@@ -246,6 +250,26 @@ def write_cams(outdir, name, model, x):
     return {"input": list(x.shape[2:]), "map": list(features.shape[1:]), "channels": features.shape[0], "top": top}
 
 
+def write_int8(outdir, name, model, tensors, x, ref):
+    """The int8 file of the network and the logits of the network it holds:
+    NAME.int8.safetensors (conv and fc weights quantised per output channel,
+    see tools/pyutil/safetensors_io.py) and NAME.int8.logits.f32, computed in
+    float64 on its weights dequantised in float32 as the Go reader does.
+    Returns the JSON description, with how far those logits are from the
+    float network's."""
+    path = os.path.join(outdir, f"{name}.int8.safetensors")
+    safetensors_io.save(tensors, path, dtype="I8")
+    dequantised, _ = safetensors_io.load(path)
+    m = copy.deepcopy(model)
+    m.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in dequantised.items()}, strict=False)
+    with torch.no_grad():
+        logits = m.double()(x.double()).float()[0]
+    write_f32(os.path.join(outdir, f"{name}.int8.logits.f32"), logits)
+    return {"argmax": int(logits.argmax().item()),
+            "max_abs_diff": float(f"{(logits - ref).abs().max().item():.3g}"),
+            "float_max_abs_logit": float(f"{ref.abs().max().item():.3g}")}
+
+
 def make(outdir, name, build, arch, variant, classes, size, index, extra_json, write_pth, cam_size=None):
     t0 = time.time()
     torch.manual_seed(SEED + index)
@@ -286,6 +310,7 @@ def make(outdir, name, build, arch, variant, classes, size, index, extra_json, w
         "torch_float32_max_abs_diff": float(f"{f32_diff:.3g}"),
         "cam": cam,
     })
+    meta["int8"] = write_int8(outdir, name, model, tensors, x, ref)
     with open(os.path.join(outdir, f"{name}.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
