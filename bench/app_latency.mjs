@@ -1,73 +1,161 @@
-// Measures the browser app in Debian's headless Chromium: time to the first
-// result on a first visit and on a cached reload, and the per-image latency
-// of each bundled model through resnet.js.
+// Measures the browser app in Debian's headless Chromium: time from
+// navigation to the first result on a first visit and on a cached reload,
+// for each bundled model and for an ImageNet-sized ResNet-50 (98 MB,
+// float32, the browser benchmark's seeded one), with where the load's time
+// went; then each bundled model's per-image latency through resnet.js.
 //
-//   (cd e2e && npm ci) && node bench/app_latency.mjs [runs] [--plain]
+//   (cd e2e && npm ci) && node bench/app_latency.mjs [runs] [--plain] [--throttled-runs N]
 //
-// --plain answers resnet.js's SIMD probe with false, as a browser without
-// WebAssembly SIMD would, so that the plain build runs. Prints a Markdown
-// table. Uses the e2e harness (server, fixtures, browser).
-import { readFile } from 'node:fs/promises';
+// Every run is a fresh browser context (an empty IndexedDB): a first visit,
+// then a reload. --plain answers resnet.js's SIMD probe with false, as a
+// browser without WebAssembly SIMD would, so that the plain build runs.
+// First visits are also timed with the network throttled to 50 Mbit/s
+// (Chromium's network emulation, which covers the worker's fetch too).
+// Prints Markdown tables of medians. Uses the e2e harness.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
-  dropFiles, fixtureImages, launchChromium, pngPayload, resultOf, scratchDir, startServer, waitReady,
+  dropFiles, fixtureImages, launchChromium, pngPayload, repoRoot, resultOf, scratchDir, startServer, waitReady,
 } from '../e2e/harness.mjs';
 
 const args = process.argv.slice(2);
 const PLAIN = args.includes('--plain');
-const RUNS = Number(args.find((a) => /^\d+$/.test(a)) ?? 50);
+const RUNS = Number(args.find((a) => /^\d+$/.test(a)) ?? 10);
+const THROTTLED_RUNS = Number(args[args.indexOf('--throttled-runs') + 1] || 3);
 const WARMUP = 10; // V8 runs new code in its baseline tier first
+const THROTTLE = 50e6 / 8; // 50 Mbit/s in bytes per second
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)];
-const fmt = (ms) => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+const fmt = (ms) => (ms === undefined ? '–' : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`);
+
+// The ImageNet-sized model: bench/export_models.py's seeded ResNet-50,
+// served next to the bundled models from a weights folder of its own.
+async function weightsWithImageNetModel(dir) {
+  const models = join(repoRoot, 'bench/models');
+  if (!existsSync(join(models, 'resnet50.safetensors'))) {
+    console.error('exporting the seeded resnet50 ...');
+    await promisify(execFile)('/usr/bin/python3', [join(repoRoot, 'bench/export_models.py'), '--out', models, 'resnet50'], { cwd: repoRoot });
+  }
+  const manifest = JSON.parse(await readFile(join(repoRoot, 'weights/manifest.json'), 'utf8'));
+  for (const m of manifest.models) await copyFile(join(repoRoot, 'weights', m.file), join(dir, m.file));
+  for (const f of new Set(manifest.models.map((m) => m.labels).concat('imagenet-classes.txt'))) {
+    await copyFile(join(repoRoot, 'weights', f), join(dir, f));
+  }
+  await copyFile(join(models, 'resnet50.safetensors'), join(dir, 'imagenet-resnet50.safetensors'));
+  const bytes = await readFile(join(dir, 'imagenet-resnet50.safetensors'));
+  manifest.models.push({
+    name: 'imagenet-resnet50', arch: 'resnet50', variant: 'v1.5', classes: 1000, input_size: 224, resize: 256, crop: 224,
+    mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], labels: 'imagenet-classes.txt', dtype: 'F32',
+    file: 'imagenet-resnet50.safetensors', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), accuracy: 0,
+    source: 'bench/export_models.py: a seeded torchvision model with random weights, for timing only',
+  });
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+}
 
 const scratch = await scratchDir('bench');
+const weightsDir = await scratchDir('bench-weights');
+await weightsWithImageNetModel(weightsDir.dir);
+process.env.E2E_WEIGHTS = weightsDir.dir;
 const [server, images, browser] = await Promise.all([startServer(), fixtureImages(scratch.dir), launchChromium()]);
-try {
-  const rows = [];
+const png = await pngPayload(images[0], 'x.png');
 
-  // First visit (empty IndexedDB), then a reload in the same context.
+/**
+ * One fresh context: a first visit with model chosen (as a person who chose
+ * it before), then, unless firstOnly, a reload. Returns per visit the time
+ * from navigation to the first result and the load's timings.
+ */
+async function visits(model, { throttle = false, firstOnly = false } = {}) {
   const context = await browser.newContext();
-  if (PLAIN) {
+  try {
+    await context.addInitScript((model) => localStorage.setItem('resnet.model', model), model);
+    if (PLAIN) {
+      await context.addInitScript(() => {
+        const validate = WebAssembly.validate;
+        WebAssembly.validate = (bytes) => (bytes.byteLength === 31 ? false : validate(bytes));
+      });
+    }
+    // Records when the first result card is filled, in ms since navigation.
     await context.addInitScript(() => {
-      const validate = WebAssembly.validate;
-      WebAssembly.validate = (bytes) => (bytes.byteLength === 31 ? false : validate(bytes));
+      new MutationObserver((_, observer) => {
+        if (document.querySelector('.result:not(.pending)')) {
+          window.firstResultAt = performance.now();
+          observer.disconnect();
+        }
+      }).observe(document, { subtree: true, childList: true, attributes: true });
     });
+    const page = await context.newPage();
+    if (throttle) {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: THROTTLE, uploadThroughput: THROTTLE });
+    }
+    const out = {};
+    for (const visit of firstOnly ? ['first'] : ['first', 'reload']) {
+      await (visit === 'first' ? page.goto(server.url) : page.reload());
+      await dropFiles(page, [{ ...png, name: `${visit}.png` }]);
+      await resultOf(page, `${visit}.png`, 300_000);
+      await waitReady(page, model);
+      out[visit] = {
+        toResult: await page.evaluate(() => window.firstResultAt),
+        ...JSON.parse(await page.getAttribute('#load-steps', 'data-timings')),
+      };
+    }
+    out.engine = await page.textContent('#backend');
+    return out;
+  } finally {
+    await context.close();
   }
-  // Records when the first result card is filled, in ms since navigation.
-  await context.addInitScript(() => {
-    new MutationObserver((_, observer) => {
-      if (document.querySelector('.result:not(.pending)')) {
-        window.firstResultAt = performance.now();
-        observer.disconnect();
-      }
-    }).observe(document, { subtree: true, childList: true, attributes: true });
-  });
-  const page = await context.newPage();
-  for (const [visit, what] of [['first', 'first visit (download, verify, build, classify)'], ['reload', 'cached reload']]) {
-    await (visit === 'first' ? page.goto(server.url) : page.reload());
-    await dropFiles(page, [await pngPayload(images[0], `${visit}.png`)]);
-    await resultOf(page, `${visit}.png`, 120_000);
-    rows.push([`time from navigation to the first result, ${what}`, fmt(await page.evaluate(() => window.firstResultAt))]);
-  }
-  rows.push(['engine', await page.textContent('#backend')]);
-  await waitReady(page);
+}
 
-  const models = await page.evaluate(async () => (await (await fetch('manifest.json')).json()).models.map((m) => m.name));
-  const png = (await readFile(images[0].png)).toString('base64');
+const STEPS = ['start', 'cacheRead', 'download', 'verify', 'parse', 'build', 'workers'];
+const stepTable = [];
+const addRow = (what, samples) => {
+  const med = (k) => (samples.some((s) => s[k] !== undefined) ? median(samples.map((s) => s[k] ?? 0)) : undefined);
+  stepTable.push(`| ${what} | ${fmt(med('toResult'))} | ${STEPS.map((k) => fmt(med(k))).join(' | ')} |`);
+};
+
+try {
+  let engine = '';
+  const models = ['fashion-resnet18', 'fashion-resnet50', 'imagenet-resnet50'];
   for (const model of models) {
-    const r = await page.evaluate(async ({ model, png, runs, warmup }) => {
+    const runs = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await visits(model));
+    engine = runs[0].engine;
+    addRow(`${model}: first visit, unthrottled`, runs.map((r) => r.first));
+    addRow(`${model}: cached reload`, runs.map((r) => r.reload));
+    const slow = [];
+    for (let i = 0; i < THROTTLED_RUNS; i++) slow.push(await visits(model, { throttle: true, firstOnly: true }));
+    addRow(`${model}: first visit at 50 Mbit/s`, slow.map((r) => r.first));
+  }
+  console.log(`Time from navigation to the first result, and the load's steps (resnet.js loadTimings); medians of ${RUNS} runs (${THROTTLED_RUNS} throttled); ${engine}.`);
+  console.log('verify overlaps parse and build for a cached file; workers start after the first result.\n');
+  console.log(`| visit | to first result | ${STEPS.join(' | ')} |\n|---|--:|${STEPS.map(() => '--:|').join('')}`);
+  console.log(stepTable.join('\n'));
+
+  // Per-image latency of the bundled models, loaded through the API.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await waitReady(page);
+  const rows = [];
+  const base64 = png.bytes.toString('base64');
+  for (const model of ['fashion-resnet18', 'fashion-resnet50']) {
+    const r = await page.evaluate(async ({ model, base64, runs, warmup }) => {
       const { ResNet } = await import('./resnet.js');
-      const loadStart = performance.now();
       const clf = await ResNet.load({ model });
-      const load = performance.now() - loadStart;
-      const file = new File([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], 'x.png', { type: 'image/png' });
+      await clf.workersReady;
+      const file = new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], 'x.png', { type: 'image/png' });
       // A webcam-sized frame: the same picture scaled to 320x240.
       const bitmap = await createImageBitmap(file);
       const canvas = new OffscreenCanvas(320, 240);
       canvas.getContext('2d').drawImage(bitmap, 40, 0, 240, 240);
       const frame = canvas.getContext('2d').getImageData(0, 0, 320, 240);
-      const out = { load, loadTimings: clf.loadTimings, file: [], frame: [] };
+      const out = { file: [], frame: [] };
       for (const [kind, input] of [['file', file], ['frame', frame]]) {
         for (let i = 0; i < warmup + runs; i++) {
           const t = (await clf.classify(input)).timings;
@@ -76,9 +164,7 @@ try {
       }
       clf.dispose();
       return out;
-    }, { model, png, runs: RUNS, warmup: WARMUP });
-    rows.push([`${model}: load from cache, total (worker start, IndexedDB read, verify, build)`, fmt(r.load)]);
-    rows.push([`${model}: load from cache, IndexedDB read + SHA-256 / parse + fold + pack`, `${fmt(r.loadTimings.weights)} / ${fmt(r.loadTimings.build)}`]);
+    }, { model, base64, runs: Math.max(RUNS, 20), warmup: WARMUP });
     for (const kind of ['file', 'frame']) {
       const what = kind === 'file' ? '28x28 PNG file' : '320x240 ImageData';
       const pick = (k) => r[kind].map((t) => t[k]);
@@ -87,10 +173,12 @@ try {
         `${fmt(median(pick('decode')))} / ${fmt(median(pick('preprocess')))} / ${fmt(median(pick('inference')))}`]);
     }
   }
-  console.log(`| measurement (${RUNS} runs after ${WARMUP} warm-up) | value |\n|---|---|`);
+  await context.close();
+  console.log(`\n| per image (${Math.max(RUNS, 20)} runs after ${WARMUP} warm-up) | value |\n|---|---|`);
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
 } finally {
   await browser.close();
   await server.close();
   await scratch.remove();
+  await weightsDir.remove();
 }

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  dropFiles, fixtureImages, launchChromium, openApp, pngPayload, resultOf, scratchDir, screenshot, startServer, storedKeys, waitReady,
+  changeStored, dropFiles, fixtureImages, launchChromium, openApp, pngPayload, resultOf, scratchDir, screenshot, startServer, storedKeys,
+  waitReady, waitWorkers,
 } from './harness.mjs';
 
 let server, browser, scratch, images;
@@ -69,8 +70,21 @@ test('a reload loads the weights from IndexedDB without requesting them', async 
   await page.reload();
   assert.match(await waitReady(page), /from this browser’s cache/);
   assert.equal(weightRequests.length, 1, `the reload requested weights again: ${weightRequests}`);
+  assert.match(await page.textContent('#load-steps'), /^worker start [\d.]+ m?s · cache read [\d.]+ m?s · integrity check [\d.]+ m?s · parse [\d.]+ m?s · build [\d.]+ m?s/);
   await classifyOne(page, 'cached-visit.png');
   assert.match(await page.textContent('#cache-text'), /^Weights cache: \d+(\.\d)? MB \(1 model\) · site storage [\d.]+ [kMG]B of [\d.]+ [kMG]B$/);
+
+  // Files are stored as Blobs; one stored as a Uint8Array by an earlier
+  // version of the page is still used.
+  const [key] = await storedKeys(page, 'files');
+  await changeStored(page, 'files', key, async (blob) => {
+    if (!(blob instanceof Blob)) throw new Error(`stored as ${blob?.constructor?.name}, not as a Blob`);
+    return new Uint8Array(await blob.arrayBuffer());
+  });
+  await page.reload();
+  assert.match(await waitReady(page), /from this browser’s cache/);
+  assert.equal(weightRequests.length, 1, 'a file stored as a Uint8Array was downloaded again');
+  await classifyOne(page, 'cached-uint8array.png');
 });
 
 test('a damaged cache entry is deleted and fetched again, and stale versions go', async (t) => {
@@ -81,23 +95,14 @@ test('a damaged cache entry is deleted and fetched again, and stale versions go'
 
   // Flip bytes in the middle of the stored weights, and store an older
   // "version" of the same model next to them.
+  await changeStored(page, 'files', key, async (blob) => {
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    for (let i = bytes.length >> 1; i < (bytes.length >> 1) + 64; i++) bytes[i] ^= 0xff;
+    return new Blob([bytes]);
+  });
   const staleKey = 'fashion-resnet18@' + '0'.repeat(64);
-  await page.evaluate(({ key, staleKey }) => new Promise((resolve, reject) => {
-    const open = indexedDB.open('resnet-weights');
-    open.onsuccess = () => {
-      const txn = open.result.transaction(['files', 'entries'], 'readwrite');
-      const files = txn.objectStore('files');
-      files.get(key).onsuccess = (e) => {
-        const bytes = e.target.result;
-        for (let i = bytes.length >> 1; i < (bytes.length >> 1) + 64; i++) bytes[i] ^= 0xff;
-        files.put(bytes, key);
-        files.put(new Uint8Array(16), staleKey);
-        txn.objectStore('entries').put({ name: 'fashion-resnet18', sha256: '0'.repeat(64), bytes: 16, storedAt: 0 }, staleKey);
-      };
-      txn.oncomplete = () => { open.result.close(); resolve(); };
-      txn.onerror = () => reject(txn.error);
-    };
-  }), { key, staleKey });
+  await changeStored(page, 'files', staleKey, () => new Blob([new Uint8Array(16)]));
+  await changeStored(page, 'entries', staleKey, () => ({ name: 'fashion-resnet18', sha256: '0'.repeat(64), bytes: 16, storedAt: 0 }));
 
   await page.reload();
   await waitReady(page);
@@ -121,7 +126,7 @@ test('with the storage quota used up the app runs uncached and says so', async (
   // Two workers: without a cache they get the weights from the page, not
   // from the network.
   await openApp(page, `${server.url}?workers=2`);
-  assert.match(await page.textContent('#backend'), /on 2 workers$/);
+  await waitWorkers(page, 2);
   assert.match(await page.textContent('#notices'), /not enough storage space to cache the weights/);
   await classifyOne(page, 'uncached.png');
   await screenshot(page, 'desktop-quota-notice');

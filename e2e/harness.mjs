@@ -180,6 +180,27 @@ export async function pngPayload(image, name) {
   return { name, type: 'image/png', bytes: await readFile(image.png) };
 }
 
+/**
+ * Changes the value stored under key in a store of the weight cache:
+ * change(value) returns the new one (it may be async, e.g. to read a Blob).
+ * Reads and writes in two transactions, as IndexedDB ends one that waits.
+ */
+export function changeStored(page, store, key, change) {
+  return page.evaluate(async ({ store, key, change }) => {
+    const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+    const db = await request(indexedDB.open('resnet-weights'));
+    const value = await request(db.transaction(store).objectStore(store).get(key));
+    const changed = await (0, eval)(change)(value);
+    await request(db.transaction(store, 'readwrite').objectStore(store).put(changed, key));
+    db.close();
+  }, { store, key, change: change.toString() });
+}
+
+/** Waits until the page's backend chip says the classifier runs on n workers. */
+export async function waitWorkers(page, n) {
+  await page.waitForFunction((n) => document.getElementById('backend').textContent.endsWith(` on ${n} workers`), n, { timeout: 60_000 });
+}
+
 /** The keys of one object store of the weight cache's IndexedDB, read in page. */
 export function storedKeys(page, store) {
   return page.evaluate((store) => new Promise((resolve, reject) => {

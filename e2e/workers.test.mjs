@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  appSuite, dropFiles, openApp, pngPayload, resultOf, screenshot,
+  appSuite, dropFiles, openApp, pngPayload, resultOf, screenshot, waitWorkers,
 } from './harness.mjs';
 
 const app = appSuite('workers');
@@ -20,7 +20,8 @@ async function poolWorker(page, name) {
 test('two workers give the same logits as one, for both bundled models', async (t) => {
   const page = await app.newPage(t);
   await openApp(page, `${app.server.url}?workers=2`);
-  assert.match(await page.textContent('#backend'), /on 2 workers$/);
+  await waitWorkers(page, 2);
+  assert.match(await page.textContent('#load-steps'), / · other workers [\d.]+ m?s$/);
   assert.equal(await page.inputValue('#workers-select'), '2');
   await screenshot(page, 'workers-2');
   const pngs = await Promise.all(app.images.map(async (im) => (await pngPayload(im, '')).bytes.toString('base64')));
@@ -30,20 +31,27 @@ test('two workers give the same logits as one, for both bundled models', async (
       const out = {};
       for (const workers of [1, 2]) {
         const clf = await ResNet.load({ model, backend: 'wasm', workers });
+        // The first image runs on the coordinator alone while the other
+        // workers start; the rest run on all of them.
+        const atLoad = clf.workers;
         const results = [];
-        for (const png of pngs) {
+        for (const [i, png] of pngs.entries()) {
           const blob = new Blob([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], { type: 'image/png' });
           const r = await clf.classify(blob, { logits: true });
-          results.push({ label: r.top[0].label, logits: [...r.logits] });
+          results.push({ label: r.top[0].label, logits: [...r.logits], backend: r.backend });
+          if (i === 0) await clf.workersReady;
         }
-        out[workers] = { backend: clf.backend, workers: clf.workers, results };
+        out[workers] = { atLoad, backend: clf.backend, workers: clf.workers, results };
         clf.dispose();
       }
       return out;
     }, { model, pngs });
     assert.equal(runs[1].workers, 1);
+    assert.equal(runs[2].atLoad, 1, 'load waited for the other workers');
+    assert.doesNotMatch(runs[2].results[0].backend, /workers/);
     assert.equal(runs[2].workers, 2, `${model} did not start 2 workers: ${runs[2].backend}`);
     assert.match(runs[2].backend, /on 2 workers$/);
+    assert.match(runs[2].results[1].backend, /on 2 workers$/);
     app.images.forEach((im, i) => {
       const one = runs[1].results[i], two = runs[2].results[i];
       assert.equal(two.label, im.class, `${model}, image ${im.index}: top-1 with 2 workers`);
@@ -73,6 +81,7 @@ async function expectFallback(page, names) {
 test('a worker that crashes makes the page fall back to one worker', async (t) => {
   const page = await app.newPage(t);
   await openApp(page, `${app.server.url}?workers=2`);
+  await waitWorkers(page, 2);
   const worker = await poolWorker(page, 'resnet-pool-1');
   // An uncaught exception in the worker, as a crash of its runtime gives.
   await worker.evaluate(() => { setTimeout(() => { throw new Error('injected crash'); }); });
@@ -85,6 +94,7 @@ test('a worker that crashes makes the page fall back to one worker', async (t) =
 test('a worker that closes itself while images are classified makes the page fall back', async (t) => {
   const page = await app.newPage(t);
   await openApp(page, `${app.server.url}?workers=2`);
+  await waitWorkers(page, 2);
   const worker = await poolWorker(page, 'resnet-pool-1');
   const names = [];
   for (let i = 0; i < 30; i++) names.push(`term-${i}.png`);
@@ -103,6 +113,7 @@ test('a worker terminated while a classification is in flight: every image still
   const r = await page.evaluate(async (png) => {
     const { ResNet } = await import('./resnet.js');
     const clf = await ResNet.load({ model: 'fashion-resnet50', backend: 'wasm', workers: 2 });
+    await clf.workersReady;
     const before = clf.backend;
     const blob = new Blob([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], { type: 'image/png' });
     await clf.classify(blob); // warm

@@ -60,8 +60,20 @@ const PHASE_TEXT = {
   cache: 'Looking for the weights in this browser’s cache…',
   verify: 'Checking the weights…',
   build: 'Preparing the network…',
-  workers: 'Starting the workers…',
 };
+
+// The steps of a load (ResNet.loadTimings), in the order they happen.
+const LOAD_STEPS = [
+  ['start', 'worker start'], ['cacheRead', 'cache read'], ['download', 'download'], ['verify', 'integrity check'],
+  ['parse', 'parse'], ['build', 'build'], ['workers', 'other workers'],
+];
+
+function showSteps(timings) {
+  const steps = LOAD_STEPS.filter(([key]) => timings[key] !== undefined).map(([key, name]) => `${name} ${formatMs(timings[key])}`);
+  $('load-steps').textContent = steps.join(' · ');
+  $('load-steps').dataset.timings = JSON.stringify(timings); // exact values, for benchmarks and tests
+  $('load-steps').hidden = false;
+}
 
 function showProgress(event) {
   if (event.backend) showBackend(event.backend);
@@ -109,6 +121,7 @@ async function loadModel(name) {
   $('load-retry').hidden = true;
   $('load-status').classList.remove('failed');
   $('load-text').textContent = `Loading ${name}…`;
+  $('load-steps').hidden = true;
   $('notices').replaceChildren();
   const workers = Number($('workers-select').value);
   try {
@@ -119,10 +132,12 @@ async function loadModel(name) {
     showBackend(clf.backend);
     const how = { cache: 'from this browser’s cache', page: 'from this page’s memory' }[clf.source] ?? `downloaded (${formatBytes(clf.model.bytes)})`;
     $('load-text').textContent = `Ready: ${clf.model.name}, ${how}, in ${formatMs(performance.now() - started)}.`;
+    showSteps(clf.loadTimings);
     $('notices').replaceChildren(...clf.notices.map(noticeItem));
     clf.onBackendChange = ({ backend, notice }) => {
       showBackend(backend);
-      $('notices').append(noticeItem(notice));
+      if (notice) $('notices').append(noticeItem(notice));
+      if (current()) showSteps(clf.loadTimings);
     };
   } catch (e) {
     if (!current()) return;

@@ -47,14 +47,13 @@ export interface ModelInfo {
   file: string | null;        // the file an added model came from
 }
 
-export type ProgressPhase = 'engine' | 'cache' | 'download' | 'verify' | 'build' | 'workers' | 'read' | 'convert' | 'store';
+export type ProgressPhase = 'engine' | 'cache' | 'download' | 'verify' | 'build' | 'read' | 'convert' | 'store';
 
 export interface ProgressEvent {
   phase: ProgressPhase;
   loaded?: number;
   total?: number;
   backend?: string;
-  count?: number;
 }
 
 export interface AddModelOptions {
@@ -70,6 +69,17 @@ export interface LoadOptions {
   onProgress?: (event: ProgressEvent) => void;
   backend?: 'auto' | 'webgpu' | 'wasm';
   workers?: number;
+}
+
+/** Milliseconds per step of a load; a step that did not happen is absent. */
+export interface LoadTimings {
+  start: number;      // starting the worker's Go program (0 when a worker was reused)
+  cacheRead?: number; // reading the weights from IndexedDB
+  download?: number;  // downloading them
+  verify?: number;    // SHA-256 against the manifest (for a cached file, beside parse and build)
+  parse: number;      // reading the safetensors header
+  build: number;      // decoding, folding BatchNorm and packing the weights
+  workers?: number;   // the other workers starting and joining, after the load
 }
 
 export interface ClassifyOptions {
@@ -125,8 +135,16 @@ export class ResNet {
   readonly backend: string;
   readonly source: 'cache' | 'network' | 'page';
   readonly notices: string[];
+  /** Where the load's time went. */
+  readonly loadTimings: LoadTimings;
+  /** How many Web Workers share each image now: 1 until the others have joined (see workersReady). */
   readonly workers: number;
-  onBackendChange: null | ((change: { backend: string; notice: string }) => void);
+  /**
+   * Settles when the other workers asked of load() have joined, or could
+   * not (then a notice says why); the coordinator classifies alone until then.
+   */
+  readonly workersReady: Promise<void>;
+  onBackendChange: null | ((change: { backend: string; notice?: string }) => void);
   classify(input: ClassifyInput, options?: ClassifyOptions): Promise<Classification>;
   dispose(): void;
 }

@@ -54,10 +54,12 @@ const wasmModule = once(async () => {
 /** One Web Worker running the Go program, with request/reply bookkeeping. */
 class Engine {
   static async start(name = 'resnet') {
+    const started = performance.now();
     const [workerURL, wasmExec, module] = await Promise.all([assetURL('worker.js'), assetURL('wasm_exec.js'), wasmModule()]);
     const engine = new Engine(new Worker(workerURL, { name }));
     engine.worker.postMessage({ wasmExec, module });
     engine.backend = (await engine.ready).backend;
+    engine.startMs = performance.now() - started; // reported by the first load on it
     return engine;
   }
 
@@ -176,18 +178,18 @@ export const defaultWorkers = () => Math.max(1, Math.min(navigator.hardwareConcu
  * back on; the pool starts the other count - 1.
  */
 class Pool {
-  // file: the weights, when the coordinator could not cache them for the
-  // workers to read.
-  static async start(coordinator, model, file, count, bytes, onProgress) {
+  // file: the coordinator's verified weights (a Blob from the cache, or
+  // bytes); load: the number of the coordinator's load, which the pool
+  // joins only if it is still the loaded one.
+  static async start(coordinator, model, file, count, bytes, load) {
     const pool = new Pool(new SharedArrayBuffer(bytes));
     try {
       // Worker i of the pool is named for its slice, i + 1.
       pool.engines = await Promise.all(Array.from({ length: count - 1 }, (_, i) => Engine.start(`resnet-pool-${i + 1}`)));
       // A worker that crashes would leave the others waiting on it.
       for (const e of pool.engines) e.onFail = () => pool.abort();
-      onProgress?.({ phase: 'workers', count });
       await Promise.all(pool.engines.map((e, i) => e.call('joinPool', { model, file, index: i + 1, count, memory: pool.memory })));
-      const { backend } = await coordinator.call('usePool', { workers: count, memory: pool.memory });
+      const { backend } = await coordinator.call('usePool', { workers: count, memory: pool.memory, load });
       pool.backend = backend;
       return pool;
     } catch (e) {
@@ -419,6 +421,10 @@ export class ResNet {
   static async load({ model, onProgress, backend = 'auto', workers = defaultWorkers() } = {}) {
     onProgress?.({ phase: 'engine' });
     const [models, engine] = await Promise.all([ResNet.models(), acquireEngine()]);
+    // A worker started for an earlier call (the page's model list) counts
+    // here, once: a reused one started before any of this.
+    const engineStart = engine.startMs;
+    engine.startMs = 0;
     try {
       let entry = model === undefined ? (models.find((m) => m.default) ?? models[0]) : models.find((m) => m.name === model);
       let withURL = entry && { ...entry, url: new URL(entry.url, base).href };
@@ -427,28 +433,20 @@ export class ResNet {
       }
       if (!entry) throw new ResNetError('bad-request', `Unknown model ${model}; known: ${models.map((m) => m.name).join(', ')}.`);
       const file = unstored.get(entry.name)?.file;
-      // A pool needs SharedArrayBuffer (cross-origin isolation) and
-      // Atomics.waitAsync (its workers wait for images without blocking).
-      const noPool = !self.crossOriginIsolated ? 'This page is not cross-origin isolated'
-        : typeof Atomics.waitAsync !== 'function' ? 'This browser lacks Atomics.waitAsync' : '';
-      const forPool = workers > 1 && !noPool;
-      const info = await engine.call('load', { model: withURL, file, backend, forPool }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
+      const info = await engine.call('load', { model: withURL, file, backend }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
+      info.timings = { start: engineStart, ...info.timings };
       if (file) info.notices.push('This model is not stored in the browser: it works until this page is closed.');
       if (info.source === 'network') cacheChanged();
-      let pool = null;
+      const clf = new ResNet(engine, entry, info);
       if (workers > 1 && info.poolBytes) {
-        if (noPool) {
-          info.notices.push(`${noPool}, so the classifier runs on one worker instead of ${workers}.`);
-        } else {
-          try {
-            pool = await Pool.start(engine, withURL, info.file ?? file, workers, info.poolBytes, onProgress);
-            info.backend = pool.backend;
-          } catch (e) {
-            info.notices.push(`The ${workers} workers could not start (${e.message}); the classifier runs on one.`);
-          }
-        }
+        // A pool needs SharedArrayBuffer (cross-origin isolation) and
+        // Atomics.waitAsync (its workers wait for images without blocking).
+        const noPool = !self.crossOriginIsolated ? 'This page is not cross-origin isolated'
+          : typeof Atomics.waitAsync !== 'function' ? 'This browser lacks Atomics.waitAsync' : '';
+        if (noPool) info.notices.push(`${noPool}, so the classifier runs on one worker instead of ${workers}.`);
+        else clf.startPool(withURL, info, workers);
       }
-      return new ResNet(engine, entry, info, pool);
+      return clf;
     } catch (e) {
       releaseEngine(engine);
       throw e;
@@ -482,21 +480,45 @@ export class ResNet {
     cacheChannel?.addEventListener('message', () => fn());
   }
 
-  constructor(engine, entry, info, pool = null) {
+  constructor(engine, entry, info) {
     this.engine = engine;
-    this.pool = pool; // null: one worker runs each image
+    this.pool = null; // null: one worker runs each image
+    this.workersReady = Promise.resolve(); // see startPool
     engine.onFail = () => this.stopPool(); // the pool cannot outlive its coordinator
     this.model = entry; // the manifest entry
     this.backend = info.backend; // e.g. 'Go WASM SIMD128'; updated by classify
-    this.source = info.source; // 'cache' or 'network'
+    this.source = info.source; // 'cache', 'network' or 'page'
     this.notices = info.notices; // sentences for the user, e.g. no cache
-    this.loadTimings = info.timings; // {weights, build} in ms
+    this.loadTimings = info.timings; // ms per step: start, cacheRead or download, verify, parse, build; workers once they joined
     this.memoryBytes = info.memoryBytes; // the coordinator's WebAssembly memory after loading
-    this.onBackendChange = null; // called with {backend, notice} if the backend changes by itself
+    this.onBackendChange = null; // called with {backend, notice?} if the backend changes by itself
     engine.onBackend = (msg) => {
       this.backend = msg.backend;
       this.onBackendChange?.(msg);
     };
+  }
+
+  /**
+   * Starts the pool's other workers behind the first images, which the
+   * coordinator runs alone meanwhile: the first result does not wait for
+   * them. workersReady settles once they joined (the backend then says
+   * "on N workers") or could not (a notice says why).
+   */
+  startPool(model, info, count) {
+    const engine = this.engine;
+    const started = performance.now();
+    this.workersReady = Pool.start(engine, model, info.file, count, info.poolBytes, info.load).then((pool) => {
+      if (this.engine !== engine) return pool.stop(); // disposed meanwhile
+      this.pool = pool;
+      this.loadTimings.workers = performance.now() - started;
+      this.backend = pool.backend;
+      this.onBackendChange?.({ backend: pool.backend });
+    }, (e) => {
+      if (this.engine !== engine) return;
+      const notice = `The ${count} workers could not start (${e.message}); the classifier runs on one.`;
+      this.notices.push(notice);
+      this.onBackendChange?.({ backend: this.backend, notice });
+    });
   }
 
   /**

@@ -38,7 +38,7 @@ const maxNameLength = 100
 // msg.url to download) into a model of the page: it reads the .pth or
 // safetensors file, works out which ResNet it is from its tensors,
 // recognises torchvision's official checkpoints by their SHA-256, converts
-// the weights to a safetensors file of msg.dtype ("F32" or "F16") and
+// the weights to a safetensors file of msg.dtype ("F32", "F16" or "int8") and
 // stores that with the model's description in the weight cache, in one
 // transaction. The original file is not kept. When the cache cannot take
 // it (no IndexedDB, a full quota) the reply carries the converted file for
@@ -126,8 +126,10 @@ func readAddRequest(msg js.Value) (*addRequest, error) {
 	case "", "F32":
 	case "F16":
 		req.dtype = checkpoint.F16
+	case "INT8":
+		req.dtype = checkpoint.I8
 	default:
-		return nil, failf(codeBadRequest, "addModel: dtype %q (want f32 or f16)", dtype)
+		return nil, failf(codeBadRequest, "addModel: dtype %q (want f32, f16 or int8)", dtype)
 	}
 	if official != "" {
 		if err := json.Unmarshal([]byte(official), &req.officials); err != nil {
@@ -150,7 +152,7 @@ func convertCheckpoint(req *addRequest, src js.Value, progress func(map[string]a
 		return js.Value{}, js.Value{}, failf(codeTooLargeFile, "%s is %.0f MB; the page takes weights files up to %.0f MB (a ResNet-152 in float32 is 240 MB).",
 			fileName, float64(size)/1e6, float64(maxWeightBytes)/1e6)
 	}
-	fileSHA, err := sha256Hex(src)
+	fileSHA, err := startSHA256(src)()
 	if err != nil {
 		return js.Value{}, js.Value{}, failf(codeInternal, "hashing %s: %v", fileName, err)
 	}
@@ -192,7 +194,7 @@ func convertCheckpoint(req *addRequest, src js.Value, progress func(map[string]a
 	if out.n != int(outSize) {
 		return js.Value{}, js.Value{}, failf(codeInternal, "converting %s wrote %d bytes, want %d", fileName, out.n, outSize)
 	}
-	sum, err := sha256Hex(out.buf)
+	sum, err := startSHA256(out.buf)()
 	if err != nil {
 		return js.Value{}, js.Value{}, failf(codeInternal, "hashing the converted weights: %v", err)
 	}

@@ -20,7 +20,7 @@ import (
 const (
 	cacheDBName    = "resnet-weights"
 	cacheDBVersion = 2
-	filesStore     = "files"   // key -> Uint8Array of the weights file
+	filesStore     = "files"   // key -> Blob of the weights file (see put)
 	entriesStore   = "entries" // key -> {name, sha256, bytes, storedAt}
 	modelsStore    = "models"  // name -> the added model's entry (addedEntry)
 )
@@ -87,8 +87,9 @@ func globalIndexedDB() (v js.Value, err error) {
 	return js.Global().Get("Reflect").Call("get", js.Global(), "indexedDB"), nil
 }
 
-// get returns what is stored for key (a Uint8Array unless damaged), or
-// ok false if there is nothing.
+// get returns what is stored for key (a Blob, or a Uint8Array stored by
+// an earlier version of the page; anything else is damage), or ok false
+// if there is nothing.
 func (c *weightCache) get(ctx context.Context, key string) (file js.Value, ok bool, err error) {
 	txn, err := c.db.Transaction(idb.TransactionReadOnly, filesStore)
 	if err != nil {
@@ -131,7 +132,10 @@ func (c *weightCache) put(ctx context.Context, e *modelEntry, file, added js.Val
 	}
 	return c.write(ctx, func(s stores) error {
 		key := js.ValueOf(e.cacheKey())
-		if _, err := s.files.PutKey(key, file); err != nil {
+		// As a Blob, not the Uint8Array: Chromium writes a Blob 10 times
+		// faster and reads it back 4 times faster (bench/idb_blob.mjs).
+		blob := js.Global().Get("Blob").New([]any{file})
+		if _, err := s.files.PutKey(key, blob); err != nil {
 			return err
 		}
 		meta := js.ValueOf(map[string]any{"name": e.name, "sha256": e.sha256, "bytes": e.bytes, "storedAt": float64(time.Now().UnixMilli())})

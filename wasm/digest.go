@@ -14,15 +14,21 @@ import (
 // hashChunk is how much of a file the Go fallback copies in at a time.
 const hashChunk = 1 << 20
 
-// sha256Hex returns the lowercase hex SHA-256 of buf, a Uint8Array.
-// WebCrypto hashes about five times faster than Go compiled to WebAssembly
-// (50 ms against 240 ms for 47 MB), which counts on every cached start; it
-// only exists in secure contexts (https, localhost), so plain http falls
-// back to Go, which reads the file a chunk at a time.
-func sha256Hex(buf js.Value) (string, error) {
+// startSHA256 starts hashing buf, a Uint8Array, and returns a function
+// that waits for its lowercase hex SHA-256. WebCrypto hashes about five
+// times faster than Go compiled to WebAssembly (50 ms against 240 ms for
+// 47 MB), and off this thread, so the caller builds the model meanwhile;
+// it only exists in secure contexts (https, localhost), so plain http
+// falls back to Go, which hashes at once, reading a chunk at a time.
+func startSHA256(buf js.Value) func() (string, error) {
 	subtle := js.Global().Get("crypto").Get("subtle")
-	if subtle.Truthy() {
-		digest, err := jsgpu.Await(subtle.Call("digest", "SHA-256", buf), nil)
+	if !subtle.Truthy() {
+		sum := goSHA256Hex(buf)
+		return func() (string, error) { return sum, nil }
+	}
+	promise := subtle.Call("digest", "SHA-256", buf)
+	return func() (string, error) {
+		digest, err := jsgpu.Await(promise, nil)
 		if err != nil {
 			return "", err
 		}
@@ -30,10 +36,9 @@ func sha256Hex(buf js.Value) (string, error) {
 		js.CopyBytesToGo(sum, js.Global().Get("Uint8Array").New(digest))
 		return hex.EncodeToString(sum), nil
 	}
-	return goSHA256Hex(buf), nil
 }
 
-// goSHA256Hex is sha256Hex in Go.
+// goSHA256Hex is startSHA256 in Go.
 func goSHA256Hex(buf js.Value) string {
 	file := jsfile.Bytes{Value: buf}
 	h := sha256.New()

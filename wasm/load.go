@@ -22,67 +22,90 @@ import (
 // (ResNet-50: 123 MB at 2%, 130 MB at 10%).
 const loadGCPercent = 2
 
-// load makes the model described by msg.model the current one. With
-// msg.forPool, the result carries what a pool of workers for it needs.
+// load makes the model described by msg.model the current one. The
+// result carries what the page's pool of workers needs (the file, verified,
+// and the shared memory's size), and where the time went.
 func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]any, error) {
 	e, err := parseEntry(msg.Get("model"))
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	// WebAssembly memory never shrinks: collect often while tensors are
-	// decoded, folded and packed, so the heap stays near the packed model.
-	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	file, err := w.obtainWeights(context.Background(), e, msg.Get("file"), progress)
-	if err != nil {
-		return nil, err
-	}
-	notices := file.notices
-	obtained := time.Now()
-	progress(map[string]any{"phase": "build"})
-	// Manifests only list .safetensors files; not calling checkpoint.Read
-	// keeps the .pth reader and its unpickler out of the binary (170 kB).
-	ckpt, err := checkpoint.ReadSafetensorsFrom(jsfile.Bytes{Value: file.data}, e.bytes)
-	if err != nil {
-		return nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
-	}
-	clf, err := classifier.New(e.opts, ckpt)
-	if err != nil {
-		return nil, failf(codeModel, "The weights do not fit %s: %v", e.name, err)
-	}
 	pref, err := backendPreference(msg.Get("backend"))
 	if err != nil {
 		return nil, err
 	}
+	// WebAssembly memory never shrinks: collect often while tensors are
+	// decoded, folded and packed, so the heap stays near the packed model.
+	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
+	ctx := context.Background()
+	file, err := w.obtainWeights(ctx, e, msg.Get("file"), true, progress)
+	if err != nil {
+		return nil, err
+	}
+	progress(map[string]any{"phase": "build"})
+	clf, ckpt, err := buildClassifier(e, file)
+	if damaged := file.verified(); damaged != nil {
+		// The cached copy changed since it was stored: whatever was built
+		// from it goes, and the published file is downloaded again.
+		notices := append(file.notices, w.discardDamaged(ctx, e)...)
+		if file, err = w.obtainWeights(ctx, e, js.Undefined(), false, progress); err != nil {
+			return nil, err
+		}
+		file.notices = append(notices, file.notices...)
+		progress(map[string]any{"phase": "build"})
+		clf, ckpt, err = buildClassifier(e, file)
+	}
+	if err != nil {
+		return nil, err
+	}
+	notices := file.notices
 	onLost := func(notice string) {
 		post(map[string]any{"type": "backend", "backend": clf.Backend(), "notice": notice})
 	}
-	if notice := accelerate(context.Background(), pref, ckpt, clf, onLost); notice != "" {
+	if notice := accelerate(ctx, pref, ckpt, clf, onLost); notice != "" {
 		notices = append(notices, notice)
 	}
-	w.setModel(&loadedModel{name: e.name, entry: e, clf: clf})
+	m := &loadedModel{load: w.loads.Add(1), name: e.name, entry: e, clf: clf}
+	w.setModel(m)
 	// The decoded tensors and any previous model are garbage now;
 	// collect them before the first image needs the memory.
 	runtime.GC()
 	result := map[string]any{
 		"name":        e.name,
+		"load":        m.load,
 		"source":      file.source,
 		"notices":     anySlice(notices),
 		"backend":     clf.Backend(),
-		"timings":     map[string]any{"weights": ms(obtained.Sub(start)), "build": ms(time.Since(obtained))},
+		"timings":     file.timings,
 		"memoryBytes": wasmMemoryBytes(),
 	}
 	if clf.Backend() == kernel.Backend() {
 		// On the CPU the page may spread each image over a pool of workers
-		// (usePool); this is the shared memory they need.
+		// (usePool), which build their shares from this verified file.
 		result["poolBytes"] = pool.LayoutFor(clf.Model(), e.opts.Spec.Crop).Bytes
-		if msg.Get("forPool").Truthy() && file.source == fromNetwork && !file.cached {
-			// The pool's workers read the weights from the cache; without
-			// one they get this copy rather than download them again.
-			result["file"] = file.data
-		}
+		result["file"] = file.share
 	}
 	return result, nil
+}
+
+// buildClassifier reads file's tensors and builds e's classifier, adding
+// the time of each step to file.timings.
+func buildClassifier(e *modelEntry, file *weightsFile) (*classifier.Classifier, *checkpoint.Checkpoint, error) {
+	start := time.Now()
+	// Manifests only list .safetensors files; not calling checkpoint.Read
+	// keeps the .pth reader and its unpickler out of the binary (170 kB).
+	ckpt, err := checkpoint.ReadSafetensorsFrom(jsfile.Bytes{Value: file.data}, e.bytes)
+	if err != nil {
+		return nil, nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
+	}
+	parsed := time.Now()
+	clf, err := classifier.New(e.opts, ckpt)
+	if err != nil {
+		return nil, nil, failf(codeModel, "The weights do not fit %s: %v", e.name, err)
+	}
+	file.timings["parse"] = ms(parsed.Sub(start))
+	file.timings["build"] = ms(time.Since(parsed))
+	return clf, ckpt, nil
 }
 
 // backendPreference reads a load request's optional backend field.

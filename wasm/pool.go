@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"runtime"
 	"runtime/debug"
 	"syscall/js"
@@ -12,21 +11,25 @@ import (
 	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/wasm/jsfile"
 	"github.com/inbrowser/resnet/wasm/pool"
+	"github.com/inbrowser/resnet/webgpu/jsgpu"
 )
 
-// usePool makes the loaded model run each image on a pool of msg.workers
-// workers: this one, as worker 0, and those that have joined msg.memory
-// (see package pool). The model stays whole here: worker 0's share uses it,
+// usePool makes the model of load number msg.load run each image on a pool
+// of msg.workers workers: this one, as worker 0, and those that have joined
+// msg.memory (see package pool). The model stays whole here: worker 0's share uses it,
 // and the classifier falls back to it if the pool fails.
 func (w *worker) usePool(msg js.Value, _ func(map[string]any)) (map[string]any, error) {
-	m := w.current()
-	if m == nil {
-		return nil, failf(codeNoModel, "No model is loaded yet.")
-	}
 	f := fields{obj: msg}
+	load := f.integer("load", 1, 1<<53)
 	count := f.integer("workers", 2, 64)
 	if f.err != nil {
 		return nil, failf(codeBadRequest, "usePool: %v", f.err)
+	}
+	// The pool starts while the model already classifies; the page may
+	// have moved on to another model meanwhile.
+	m := w.current()
+	if m == nil || m.load != int64(load) {
+		return nil, failf(codeNoModel, "The model the pool was started for is no longer loaded.")
 	}
 	client, err := pool.NewClient(msg.Get("memory"), m.clf.Model(), m.entry.opts.Spec.Crop, count)
 	if err != nil {
@@ -37,9 +40,10 @@ func (w *worker) usePool(msg js.Value, _ func(map[string]any)) (map[string]any, 
 }
 
 // joinPool makes this worker worker msg.index (1 or more) of a pool of
-// msg.count for the model msg.model: it reads the weights (msg.file, or the cache the
-// coordinator has just filled), keeps its share of every layer, and serves
-// jobs from msg.memory until the pool ends.
+// msg.count for the model msg.model: it reads the weights msg.file (the
+// coordinator's verified copy: a Blob from the cache or a Uint8Array),
+// keeps its share of every layer, and serves jobs from msg.memory until
+// the pool ends.
 func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[string]any, error) {
 	e, err := parseEntry(msg.Get("model"))
 	if err != nil {
@@ -52,11 +56,17 @@ func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[stri
 		return nil, failf(codeBadRequest, "joinPool: %v", f.err)
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	file, err := w.obtainWeights(context.Background(), e, msg.Get("file"), progress)
-	if err != nil {
-		return nil, err
+	data := msg.Get("file")
+	if isInstance(data, "Blob") {
+		buf, err := jsgpu.Await(data.Call("arrayBuffer"), nil)
+		if err != nil {
+			return nil, failf(codeInternal, "joinPool: the weights could not be read (%v)", err)
+		}
+		data = js.Global().Get("Uint8Array").New(buf)
 	}
-	data := file.data
+	if !isInstance(data, "Uint8Array") || data.Get("byteLength").Int() != e.bytes {
+		return nil, failf(codeBadRequest, "joinPool: file must be the model's weights, as a Blob or Uint8Array of %d bytes", e.bytes)
+	}
 	ckpt, err := checkpoint.ReadSafetensorsFrom(jsfile.Bytes{Value: data}, e.bytes)
 	if err != nil {
 		return nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"syscall/js"
+	"time"
+
+	"github.com/inbrowser/resnet/webgpu/jsgpu"
 )
 
 // Where load found the weights.
@@ -16,44 +19,62 @@ const (
 	fromPage    = "page" // a copy the page kept: an added model that could not be stored
 )
 
-// weightsFile is a verified weights file and how it was obtained.
+// weightsFile is a weights file, how it was obtained, and its integrity
+// check, which for a cached file may still be running beside the build.
 type weightsFile struct {
 	data    js.Value // Uint8Array: read into Go a tensor at a time (jsfile)
+	share   js.Value // what the page passes to its pool's workers: the cache's Blob, else data
 	source  string   // fromCache, fromNetwork or fromPage
-	cached  bool     // the cache holds it now, where other workers can read it
+	cached  bool     // the cache holds it now
 	notices []string // cache trouble, for the user
+
+	check   *pendingCheck // nil once the file is known to be intact
+	timings map[string]any
 }
 
-// obtainWeights returns the verified weights file of e: given, a copy the
-// page holds, if it is a Uint8Array; else the cached copy if it passes its
-// size and hash; else a download, which is then cached. Cache trouble never
-// fails the load: it only adds a notice for the user.
-func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given js.Value, progress func(map[string]any)) (*weightsFile, error) {
+// verified waits for the file's integrity check; an error means the bytes
+// are not the published ones and nothing built from them may be used.
+func (f *weightsFile) verified() error {
+	if f.check == nil {
+		return nil
+	}
+	err := f.check.wait()
+	f.timings["verify"] = f.check.ms
+	f.check = nil
+	return err
+}
+
+// obtainWeights returns the weights file of e: given, a copy the page
+// holds, if it is a Uint8Array; else the cached copy if there is one of
+// the right size; else a download, verified and then cached. A cached
+// copy's SHA-256 is checked while the caller builds the model (see
+// verified); one that fails is deleted, and useCache false then skips the
+// cache. Cache trouble never fails the load: it only adds a notice.
+func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given js.Value, useCache bool, progress func(map[string]any)) (*weightsFile, error) {
+	start := time.Now()
 	if given.Truthy() {
-		if err := verify(given, e); err != nil {
+		if err := startCheck(given, e).wait(); err != nil {
 			return nil, failf(codeIntegrity, "The weights of %s the page passed are damaged (%v).", e.name, err)
 		}
-		return &weightsFile{data: given, source: fromPage}, nil
+		return &weightsFile{data: given, share: given, source: fromPage, timings: map[string]any{"verify": ms(time.Since(start))}}, nil
 	}
 	var notices []string
 	cache, err := w.weightCache(ctx)
 	if err != nil {
 		notices = append(notices, fmt.Sprintf("The weights cannot be cached (%v), so they will be downloaded again on every visit.", err))
 	}
-	if cache != nil {
+	if cache != nil && useCache {
 		progress(map[string]any{"phase": "cache"})
-		stored, ok, err := cache.get(ctx, e.cacheKey())
-		if err != nil {
+		f, err := cachedWeights(ctx, cache, e)
+		switch {
+		case err != nil:
 			notices = append(notices, fmt.Sprintf("The weight cache could not be read (%v).", err))
-		}
-		if ok {
-			if err := verify(stored, e); err == nil {
-				return &weightsFile{data: stored, source: fromCache, cached: true, notices: notices}, nil
-			}
-			notices = append(notices, "The cached weights were damaged, so they were deleted and downloaded again.")
-			if err := cache.delete(ctx, e.cacheKey()); err != nil {
-				notices = append(notices, fmt.Sprintf("The damaged weights could not be deleted (%v).", err))
-			}
+		case f != nil && f.check.sizeErr != nil:
+			notices = append(notices, w.discardDamaged(ctx, e)...)
+		case f != nil:
+			f.notices = notices
+			f.timings = map[string]any{"cacheRead": ms(time.Since(start))}
+			return f, nil
 		}
 	}
 
@@ -71,10 +92,12 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given js.Valu
 		}
 		return nil, err
 	}
+	downloaded := time.Now()
 	progress(map[string]any{"phase": "verify"})
-	if err := verify(file, e); err != nil {
+	if err := startCheck(file, e).wait(); err != nil {
 		return nil, failf(codeIntegrity, "The downloaded weights of %s are not the published ones (%v), so they were not used.", e.name, err)
 	}
+	timings := map[string]any{"download": ms(downloaded.Sub(start)), "verify": ms(time.Since(downloaded))}
 	cached := false
 	if cache != nil && w.clears.Load() != clears {
 		notices = append(notices, "The cache was cleared during the download, so the weights were not stored.")
@@ -88,24 +111,73 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given js.Valu
 			cached = true
 		}
 	}
-	return &weightsFile{data: file, source: fromNetwork, cached: cached, notices: notices}, nil
+	return &weightsFile{data: file, share: file, source: fromNetwork, cached: cached, notices: notices, timings: timings}, nil
 }
 
-// verify checks the size and SHA-256 of file, a Uint8Array, against the
-// manifest entry, without copying it into Go memory.
-func verify(file js.Value, e *modelEntry) error {
+// cachedWeights reads e's file from the cache and starts its integrity
+// check; nil if the cache has none.
+func cachedWeights(ctx context.Context, cache *weightCache, e *modelEntry) (*weightsFile, error) {
+	stored, ok, err := cache.get(ctx, e.cacheKey())
+	if err != nil || !ok {
+		return nil, err
+	}
+	f := &weightsFile{data: stored, share: stored, source: fromCache, cached: true}
+	if isInstance(stored, "Blob") {
+		// put stores Blobs; a Uint8Array stored by an earlier version
+		// of the page is read as it is.
+		buf, err := jsgpu.Await(stored.Call("arrayBuffer"), nil)
+		if err != nil {
+			return nil, err
+		}
+		f.data = js.Global().Get("Uint8Array").New(buf)
+	}
+	f.check = startCheck(f.data, e)
+	return f, nil
+}
+
+// discardDamaged deletes e's damaged file from the cache and says so.
+func (w *worker) discardDamaged(ctx context.Context, e *modelEntry) []string {
+	notices := []string{"The cached weights were damaged, so they were deleted and downloaded again."}
+	cache, _ := w.weightCache(ctx)
+	if err := cache.delete(ctx, e.cacheKey()); err != nil {
+		notices = append(notices, fmt.Sprintf("The damaged weights could not be deleted (%v).", err))
+	}
+	return notices
+}
+
+// pendingCheck is the check of a file's size and SHA-256 against its
+// manifest entry; the hash may run in the browser while Go goes on.
+type pendingCheck struct {
+	sizeErr error // known at once
+	wait    func() error
+	ms      float64 // how long the check took, once waited for
+}
+
+// startCheck starts checking file, a Uint8Array, against e, without
+// copying it into Go memory.
+func startCheck(file js.Value, e *modelEntry) *pendingCheck {
+	c := &pendingCheck{}
 	if !isInstance(file, "Uint8Array") {
-		return fmt.Errorf("want a Uint8Array, got %s", file.Type())
+		c.sizeErr = fmt.Errorf("want a Uint8Array, got %s", file.Type())
+	} else if n := file.Get("byteLength").Int(); n != e.bytes {
+		c.sizeErr = fmt.Errorf("%d bytes, want %d", n, e.bytes)
 	}
-	if n := file.Get("byteLength").Int(); n != e.bytes {
-		return fmt.Errorf("%d bytes, want %d", n, e.bytes)
+	if c.sizeErr != nil {
+		c.wait = func() error { return c.sizeErr }
+		return c
 	}
-	sum, err := sha256Hex(file)
-	if err != nil {
-		return err
+	start := time.Now()
+	digest := startSHA256(file)
+	c.wait = func() error {
+		sum, err := digest()
+		c.ms = ms(time.Since(start))
+		if err != nil {
+			return err
+		}
+		if sum != e.sha256 {
+			return fmt.Errorf("sha256 %s, want %s", sum, e.sha256)
+		}
+		return nil
 	}
-	if sum != e.sha256 {
-		return fmt.Errorf("sha256 %s, want %s", sum, e.sha256)
-	}
-	return nil
+	return c
 }

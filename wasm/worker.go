@@ -24,9 +24,12 @@ type worker struct {
 	// are not stored, so that a clear is never undone by a download that
 	// was already under way.
 	clears atomic.Int64
+
+	loads atomic.Int64 // numbers the loads, so that usePool can name one
 }
 
 type loadedModel struct {
+	load  int64 // which load made it (worker.loads)
 	name  string
 	entry *modelEntry
 	clf   *classifier.Classifier
