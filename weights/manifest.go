@@ -42,15 +42,18 @@ type Model struct {
 	Mean       []float32 `json:"mean"`       // per-channel normalization, RGB
 	Std        []float32 `json:"std"`
 	LabelsFile string    `json:"labels"`   // embedded labels file, one class name a line
-	DType      string    `json:"dtype"`    // tensor dtype in the file: "F16" or "F32"
+	DType      string    `json:"dtype"`    // tensor dtype in the file: "F16", "F32" or "I8" (int8 conv and fc weights, the rest F32)
 	File       string    `json:"file"`     // safetensors file name, next to the manifest
 	Bytes      int64     `json:"bytes"`    // size of File
 	SHA256     string    `json:"sha256"`   // lowercase hex digest of File
 	Accuracy   float64   `json:"accuracy"` // top-1 on the test set, with these exact weights
 	EvalImages int       `json:"eval_images,omitempty"`
 	Training   *Training `json:"training,omitempty"`
-	Source     string    `json:"source"` // where the weights come from
-	Default    bool      `json:"default,omitempty"`
+	// Quantized: for an int8 file made from a float one, what quantizing
+	// cost on the same EvalImages test images.
+	Quantized *Quantized `json:"quantized,omitempty"`
+	Source    string     `json:"source"` // where the weights come from
+	Default   bool       `json:"default,omitempty"`
 
 	// dir is the folder LoadDir read this entry from ("" for the embedded
 	// manifest): a labels file that is not embedded is looked for there.
@@ -70,6 +73,19 @@ type Training struct {
 	// (an initialisation choice; the network is unchanged).
 	ZeroInitResidual bool `json:"zero_init_residual,omitempty"`
 	Threads          int  `json:"threads,omitempty"`
+}
+
+// Quantized records the float file an int8 one was made from (by resnet
+// convert -dtype int8) and the two files' results on the same test images
+// (cmd/fashion-eval): the model's Accuracy is the int8 file's.
+type Quantized struct {
+	FromDType    string  `json:"from_dtype"` // "F16" or "F32"
+	FromBytes    int64   `json:"from_bytes"`
+	FromSHA256   string  `json:"from_sha256"`
+	FromAccuracy float64 `json:"from_accuracy"` // the float file's top-1 accuracy
+	// Agreement is the fraction of the images on which both files give the
+	// same top-1 class.
+	Agreement float64 `json:"agreement"`
 }
 
 // Load parses the embedded manifest.
@@ -148,8 +164,8 @@ func (md *Model) validate() error {
 		return errors.New("mean and std need 3 values each")
 	case md.LabelsFile == "":
 		return errors.New("missing labels")
-	case md.DType != "F16" && md.DType != "F32":
-		return fmt.Errorf("dtype %q (want F16 or F32)", md.DType)
+	case md.DType != "F16" && md.DType != "F32" && md.DType != "I8":
+		return fmt.Errorf("dtype %q (want F16, F32 or I8)", md.DType)
 	case md.File == "":
 		return errors.New("missing file")
 	case md.File != path.Base(md.File) || md.File == "." || md.File == ".." || strings.Contains(md.File, "\\"):
@@ -168,6 +184,22 @@ func (md *Model) validate() error {
 	for i, s := range md.Std {
 		if !(s > 0) {
 			return fmt.Errorf("std[%d] = %v must be positive", i, s)
+		}
+	}
+	if q := md.Quantized; q != nil {
+		switch {
+		case md.DType != "I8":
+			return fmt.Errorf("quantized is for I8 files, not %s", md.DType)
+		case q.FromDType != "F16" && q.FromDType != "F32":
+			return fmt.Errorf("quantized.from_dtype %q (want F16 or F32)", q.FromDType)
+		case q.FromBytes <= 0:
+			return errors.New("quantized.from_bytes must be positive")
+		case !IsSHA256(q.FromSHA256):
+			return fmt.Errorf("quantized.from_sha256 %q is not 64 lowercase hex digits", q.FromSHA256)
+		case q.FromAccuracy < 0 || q.FromAccuracy > 1 || q.Agreement < 0 || q.Agreement > 1:
+			return errors.New("quantized.from_accuracy and agreement must be in [0, 1]")
+		case md.EvalImages <= 0:
+			return errors.New("quantized needs eval_images, the number of images both files were measured on")
 		}
 	}
 	if _, err := md.Config(); err != nil {

@@ -72,6 +72,16 @@ func sample() map[string]any {
 	}
 }
 
+// quantized is a valid "quantized" record.
+func quantized() map[string]any {
+	return map[string]any{"from_dtype": "F16", "from_bytes": 6, "from_sha256": sha("abcdef"), "from_accuracy": 0.912, "agreement": 0.995}
+}
+
+// int8Sample makes m an int8 entry with its quantized record.
+func int8Sample(m map[string]any) {
+	m["dtype"], m["eval_images"], m["quantized"] = "I8", 10000, quantized()
+}
+
 func sha(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
@@ -122,6 +132,16 @@ func TestParse(t *testing.T) {
 	if labels, err := md.Labels(); err != nil || len(labels) != 10 {
 		t.Errorf("Labels = %q, %v", labels, err)
 	}
+	// An int8 entry with what quantizing cost.
+	q := sample()
+	int8Sample(q)
+	m, err = Parse(encode(t, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md := m.Models[0]; md.DType != "I8" || md.Quantized == nil || md.Quantized.Agreement != 0.995 || md.Quantized.FromDType != "F16" {
+		t.Errorf("int8 entry parsed as %+v (quantized %+v)", md, md.Quantized)
+	}
 	// No default marked: the first model.
 	m, err = Parse(encode(t, a))
 	if err != nil {
@@ -150,7 +170,14 @@ func TestParseRejects(t *testing.T) {
 		"crop over resize":  func(m map[string]any) { m["crop"] = 40; m["input_size"] = 40 },
 		"two means":         func(m map[string]any) { m["mean"] = []float64{0.1, 0.2} },
 		"zero std":          func(m map[string]any) { m["std"] = []float64{0.1, 0, 0.1} },
-		"bad dtype":         func(m map[string]any) { m["dtype"] = "I8" },
+		"bad dtype":         func(m map[string]any) { m["dtype"] = "BF16" },
+		"quantized F16":     func(m map[string]any) { m["quantized"] = quantized() },
+		"quantized no eval": func(m map[string]any) { m["dtype"] = "I8"; m["quantized"] = quantized() },
+		"quantized from I8": func(m map[string]any) { int8Sample(m); m["quantized"].(map[string]any)["from_dtype"] = "I8" },
+		"quantized bad sha": func(m map[string]any) { int8Sample(m); m["quantized"].(map[string]any)["from_sha256"] = "abc" },
+		"quantized 0 bytes": func(m map[string]any) { int8Sample(m); m["quantized"].(map[string]any)["from_bytes"] = 0 },
+		"agreement percent": func(m map[string]any) { int8Sample(m); m["quantized"].(map[string]any)["agreement"] = 99.9 },
+		"quantized unknown": func(m map[string]any) { int8Sample(m); m["quantized"].(map[string]any)["bits"] = 8 },
 		"accuracy percent":  func(m map[string]any) { m["accuracy"] = 91.0 },
 		"missing labels":    func(m map[string]any) { delete(m, "labels") },
 		"missing source":    func(m map[string]any) { delete(m, "source") },
