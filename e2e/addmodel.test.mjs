@@ -241,13 +241,27 @@ test('a 10-class training checkpoint dropped with its labels file uses those lab
 
   // Stored at half precision: half the size, logits within 1e-3 of float32's.
   await page.click('#real-photos summary');
-  await page.check('#store-f16');
+  await page.selectOption('#store-dtype', 'f16');
   await drop(page, [{ file: 'ten-classes.pth', as: 'half.pth' }]);
   const half = await addedCard(page, 'half.pth');
   assert.match(half.details, /^stored in this browser \(22 MB, f16\)/);
   const got = await pageResult(page, 'half');
   const d = relativeDiff(got.logits, want.logits);
   assert.ok(d <= 1e-3, `f16 logits differ from float32's by ${d} of the largest`);
+
+  // Stored as int8: a quarter of the size, and the logits the CLI gives for
+  // the same checkpoint converted by `resnet convert -dtype int8`.
+  await page.selectOption('#store-dtype', 'int8');
+  await drop(page, [{ file: 'ten-classes.pth', as: 'quarter.pth' }]);
+  const quarter = await addedCard(page, 'quarter.pth');
+  assert.match(quarter.details, /^stored in this browser \(11 MB, int8\)/);
+  await run(cli, ['convert', join(scratch.dir, 'ten-classes.pth'), join(scratch.dir, 'quarter.safetensors'), '-dtype', 'int8']);
+  const want8 = await cliResult('quarter.safetensors', '-labels', join(scratch.dir, 'ten-classes.txt'));
+  const got8 = await pageResult(page, 'quarter');
+  assert.deepEqual(got8.top.map((c) => c.index), want8.top.map((c) => c.index), 'int8: top-5');
+  const d8 = relativeDiff(got8.logits, want8.logits);
+  assert.ok(d8 <= 1e-5, `int8 logits differ from the CLI's by ${d8} of the largest`);
+  t.diagnostic(`int8 logits against float32's: ${relativeDiff(got8.logits, want.logits).toExponential(2)} of the largest`);
 });
 
 test('torchvision’s official checkpoints are recognised by their hash, not their name', async (t) => {
@@ -340,7 +354,7 @@ test('the help panel downloads a checkpoint by URL, and says why when a site ref
 test('with the quota used up an added model still classifies, uncached, and says so', async (t) => {
   const { page } = await freshPage(t);
   const cdp = await page.context().newCDPSession(page);
-  // Room for the bundled model (22 MB), not for the checkpoint (45 MB).
+  // Room for the bundled model (11 MB), not for the checkpoint (45 MB).
   await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(server.url).origin, quotaSize: 30_000_000 });
   await openApp(page, server.url);
   await drop(page, [{ file: 'ten-classes.pth' }, { file: 'photo', as: 'chelsea.png' }]);

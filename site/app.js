@@ -227,7 +227,7 @@ async function main() {
   // it wait for that load.
   async function addModel(source, { labels, onProgress } = {}) {
     const { model, notices } = await ResNet.addModel(source, {
-      labels, onProgress, dtype: $('store-f16').checked ? 'f16' : 'f32', variant: $('add-variant').value,
+      labels, onProgress, dtype: $('store-dtype').value, variant: $('add-variant').value,
     });
     await panel.refresh(model.name);
     choose(model.name);

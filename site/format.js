@@ -9,6 +9,11 @@ export function formatBytes(n) {
   return `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+/** A weights file's dtype as the page names it: f32, f16, int8. */
+export function formatDType(dtype) {
+  return dtype === 'I8' ? 'int8' : dtype.toLowerCase();
+}
+
 /** 0.42 ms, 4.1 ms, 37 ms, 1.2 s */
 export function formatMs(ms) {
   if (ms >= 1000) return `${(ms / 1000).toFixed(1)} s`;

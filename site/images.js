@@ -1,7 +1,7 @@
 // Image mode: files arrive by drop, paste or the file picker; each gets a
 // result card with a preview, the top-5 bars and the timings.
 import { renderBars, timingText } from './bars.js';
-import { formatBytes } from './format.js';
+import { formatBytes, formatDType } from './format.js';
 import { describeInfo, PHASE_TEXT } from './models.js';
 import { toast } from './notify.js';
 import { superseded } from './resnet.js';
@@ -208,7 +208,7 @@ async function addInto(session, file, labels, card) {
     card.bar.remove();
     card.li.classList.remove('pending');
     card.status.textContent = `Added as the model “${info.name}”: ${describeInfo(info)}. Classifying with it from now on.`;
-    const where = info.stored ? `stored in this browser (${formatBytes(info.bytes)}, ${info.dtype.toLowerCase()})` : 'not stored: it works until this page is closed';
+    const where = info.stored ? `stored in this browser (${formatBytes(info.bytes)}, ${formatDType(info.dtype)})` : 'not stored: it works until this page is closed';
     card.timings.textContent = [where, ...(labels ? [`class names from ${labels.name}`] : []), ...info.notices].join(' · ');
   } catch (e) {
     card.bar.remove();

@@ -2,7 +2,7 @@
 // models), the person's added models with their controls, and the "Classify
 // real photos" help panel, whose URL field and options feed addModel.
 import { ResNet } from './resnet.js';
-import { formatBytes, formatPercent } from './format.js';
+import { formatBytes, formatDType, formatPercent } from './format.js';
 import { toast } from './notify.js';
 
 const $ = (id) => document.getElementById(id);
@@ -66,7 +66,7 @@ export function setupModelPanel({ chosen, changed, add }) {
       const name = Object.assign(document.createElement('strong'), { textContent: m.name });
       const meta = Object.assign(document.createElement('span'), {
         className: 'added-meta',
-        textContent: `${describeInfo(m)} · ${m.dtype.toLowerCase()} · ${formatBytes(m.bytes)}${m.stored ? '' : ' · not stored: this visit only'}`,
+        textContent: `${describeInfo(m)} · ${formatDType(m.dtype)} · ${formatBytes(m.bytes)}${m.stored ? '' : ' · not stored: this visit only'}`,
       });
       text.append(name, meta);
       li.append(text);

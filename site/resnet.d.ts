@@ -38,7 +38,7 @@ export interface ModelInfo {
   classNames: string[];
   official: null | { name: string; weights: string; acc1: number; title: string; url: string };
   bytes: number;              // size of the stored weights
-  dtype: 'F32' | 'F16';
+  dtype: 'F32' | 'F16' | 'I8';
   accuracy: number | null;    // top-1, 0..1, where known
   source: string;
   added: boolean;
@@ -60,7 +60,7 @@ export interface AddModelOptions {
   name?: string;
   labels?: string | string[] | Blob;
   variant?: 'v1.5' | 'v1';
-  dtype?: 'f32' | 'f16';
+  dtype?: 'f32' | 'f16' | 'int8';
   onProgress?: (event: ProgressEvent) => void;
 }
 

@@ -27,15 +27,21 @@ func addMsg(file []byte, fields map[string]any) map[string]any {
 }
 
 // TestAddModelThenLoad adds a checkpoint where there is no IndexedDB (as
-// under Node): the reply carries the converted file, which then loads and
-// classifies like any model.
+// under Node), stored as f16 and as int8: the reply carries the converted
+// file, which then loads and classifies like any model.
 func TestAddModelThenLoad(t *testing.T) {
+	for _, tc := range []struct{ dtype, stored string }{{"f16", "F16"}, {"int8", "I8"}} {
+		t.Run(tc.dtype, func(t *testing.T) { addThenLoad(t, tc.dtype, tc.stored) })
+	}
+}
+
+func addThenLoad(t *testing.T, dtype, stored string) {
 	file, err := testWeightsFile()
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := &worker{}
-	r := call(t, w, addMsg(file, map[string]any{"labels": strings.Join(labels, "\n") + "\n", "dtype": "f16"}))
+	r := call(t, w, addMsg(file, map[string]any{"labels": strings.Join(labels, "\n") + "\n", "dtype": dtype}))
 	if !r.Get("ok").Bool() {
 		t.Fatalf("addModel failed: %s", r.Get("error").Get("message").String())
 	}
@@ -44,7 +50,7 @@ func TestAddModelThenLoad(t *testing.T) {
 		t.Fatal("without IndexedDB the model must come back unstored, with its file")
 	}
 	m := res.Get("model")
-	for field, want := range map[string]string{"name": "mine", "arch": "resnet18", "variant": "v1.5", "dtype": "F16"} {
+	for field, want := range map[string]string{"name": "mine", "arch": "resnet18", "variant": "v1.5", "dtype": stored} {
 		if got := m.Get(field).String(); got != want {
 			t.Errorf("model.%s = %q, want %q", field, got, want)
 		}
@@ -57,6 +63,11 @@ func TestAddModelThenLoad(t *testing.T) {
 	}
 	if got := m.Get("added").Get("labels").String(); got != labelsFile {
 		t.Errorf("added.labels = %q, want %q", got, labelsFile)
+	}
+	// The test file is fp16: f16 keeps its size, int8 about halves it (conv
+	// and fc weights a byte each; the F32 BatchNorm and scales add under 1%).
+	if got, limit := res.Get("file").Get("byteLength").Int(), map[string]int{"F16": len(file) + 1<<16, "I8": len(file) * 51 / 100}[stored]; got > limit || m.Get("bytes").Int() != got {
+		t.Errorf("converted file %d bytes (model.bytes %d), want at most %d for the %d-byte fp16 file", got, m.Get("bytes").Int(), limit, len(file))
 	}
 
 	load := call(t, w, map[string]any{"id": 2, "op": "load", "model": m, "file": res.Get("file")})
@@ -123,7 +134,7 @@ func TestAddModelRefusesBadInput(t *testing.T) {
 		{"truncated", addMsg(file[:len(file)/2], nil), codeModel},
 		{"labels of another length", addMsg(file, map[string]any{"labels": "a\nb\nc\n"}), codeLabels},
 		{"a bundled model's name", addMsg(file, map[string]any{"name": "fashion-resnet18", "reserved": []any{"fashion-resnet18"}}), codeBadRequest},
-		{"unknown dtype", addMsg(file, map[string]any{"dtype": "int8"}), codeBadRequest},
+		{"unknown dtype", addMsg(file, map[string]any{"dtype": "bf16"}), codeBadRequest},
 		{"unknown variant", addMsg(file, map[string]any{"variant": "v2"}), codeBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
