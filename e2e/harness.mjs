@@ -83,17 +83,20 @@ export async function fixtureImages(dir) {
  * Sets up a test file of the app: before its tests, the app built and
  * served, the fixture images written and Chromium started; after them, all
  * of it gone. Returns {server, images, browser} (filled in before the first
- * test) and newPage(t, viewport?), which opens a page in a fresh browser
- * context that closes when test t ends and fails t on any uncaught error in
- * the page.
+ * test) and newPage(t, viewport?, {allow}?), which opens a page in a fresh
+ * browser context that closes when test t ends and fails t on any uncaught
+ * error in the page but those allow matches.
  */
 export function appSuite(name) {
   const app = {
-    async newPage(t, viewport = { width: 1280, height: 900 }) {
+    // allow: a RegExp of the uncaught errors a test injects on purpose.
+    async newPage(t, viewport = { width: 1280, height: 900 }, { allow } = {}) {
       const context = await app.browser.newContext({ viewport });
       t.after(() => context.close());
       const page = await context.newPage();
-      page.on('pageerror', (e) => assert.fail(`uncaught error in the page: ${e.message}`));
+      page.on('pageerror', (e) => {
+        if (!allow?.test(e.message)) assert.fail(`uncaught error in the page: ${e.message}`);
+      });
       return page;
     },
   };

@@ -3,6 +3,7 @@
 // is terminated, or when the page is not cross-origin isolated.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   appSuite, dropFiles, openApp, pngPayload, resultOf, screenshot, waitWorkers,
 } from './harness.mjs';
@@ -64,45 +65,97 @@ test('two workers give the same logits as one, for both bundled models', async (
   }
 });
 
+/** Resolves when the Playwright worker handle w has closed (ended or terminated). */
+const closed = (w) => new Promise((resolve) => w.once('close', resolve));
+
 // The page's answer to a broken pool: finish every image on the
-// coordinator's own copy of the model, say so, and keep working.
-async function expectFallback(page, names) {
+// coordinator's own copy of the model, say so, terminate the broken pool's
+// workers, start fresh ones, and keep working.
+async function expectFallback(page, names, brokenClosed) {
   for (const [i, name] of names.entries()) {
     const r = await resultOf(page, name, 60_000);
     assert.equal(r.top1, app.images[i % app.images.length].class, `${name}: ${r.status}`);
   }
-  assert.doesNotMatch(await page.textContent('#backend'), /workers/);
-  assert.match(await page.textContent('#notices'), /on 2 workers failed/);
+  assert.match(await page.textContent('#notices'), /on 2 workers failed \(.+\); classifying with Go WASM SIMD128 instead\./);
+  await Promise.race([brokenClosed, sleep(10_000).then(() => { throw new Error('the broken worker was not terminated'); })]);
+  await waitWorkers(page, 2);
+  assert.match(await page.textContent('#notices'), /The 2 workers are running again\./);
   const after = 'after-fallback.png';
   await dropFiles(page, [await pngPayload(app.images[0], after)]);
   assert.equal((await resultOf(page, after)).top1, app.images[0].class);
+  assert.match(await page.textContent('#backend'), /on 2 workers$/);
 }
 
-test('a worker that crashes makes the page fall back to one worker', async (t) => {
-  const page = await app.newPage(t);
+/** Opens the app on two workers; returns the page, its pool worker and a promise of that worker's end. */
+async function poolPage(t, allow) {
+  const page = await app.newPage(t, undefined, { allow });
   await openApp(page, `${app.server.url}?workers=2`);
   await waitWorkers(page, 2);
   const worker = await poolWorker(page, 'resnet-pool-1');
-  // An uncaught exception in the worker, as a crash of its runtime gives.
-  await worker.evaluate(() => { setTimeout(() => { throw new Error('injected crash'); }); });
-  const names = app.images.map((im) => `crash-${im.index}.png`);
+  return { page, worker, workerClosed: closed(worker) };
+}
+
+/** Drops one fixture image per class, named prefix-<index>.png; returns the names. */
+async function dropAll(page, prefix) {
+  const names = app.images.map((im) => `${prefix}-${im.index}.png`);
   await dropFiles(page, await Promise.all(app.images.map((im, i) => pngPayload(im, names[i]))));
-  await expectFallback(page, names);
+  return names;
+}
+
+test('a worker that crashes makes the page fall back, then start fresh workers', async (t) => {
+  const { page, worker, workerClosed } = await poolPage(t);
+  // An uncaught exception in the worker's JavaScript.
+  await worker.evaluate(() => { setTimeout(() => { throw new Error('injected crash'); }); });
+  await expectFallback(page, await dropAll(page, 'crash'), workerClosed);
   await screenshot(page, 'workers-crashed');
 });
 
+test('a worker whose Go program exits (a Go panic, its fatal message posted) is replaced', async (t) => {
+  const { page, worker, workerClosed } = await poolPage(t);
+  // The worker's next wait for a job (within a second) panics in Go, which
+  // ends the Go program as any unrecovered panic or fatal error does:
+  // exit code 2, and site/worker.js posts its fatal message.
+  await worker.evaluate(() => { Atomics.waitAsync = () => { throw new Error('injected: no waitAsync'); }; });
+  await expectFallback(page, await dropAll(page, 'exit'), workerClosed);
+});
+
+test('a worker left dead mid-call by an exception through its WebAssembly frames is replaced', async (t) => {
+  const { page, worker, workerClosed } = await poolPage(t, /injected: through the frames/);
+  // A throwing getter read by Go (Value.Get) unwinds the instance in the
+  // middle of a call, as a trap does; the error surfaces as an unhandled
+  // rejection, which the page never hears of: only the coordinator's
+  // deadline finds that the worker no longer answers.
+  await worker.evaluate(() => {
+    const waitAsync = Atomics.waitAsync;
+    Atomics.waitAsync = (...args) => ({ get async() { throw new Error('injected: through the frames'); }, value: waitAsync(...args).value });
+  });
+  await expectFallback(page, await dropAll(page, 'unwound'), workerClosed);
+});
+
+test('a worker that is slow once (blocked past the deadline, then alive) does not cost the pool for good', async (t) => {
+  const { page, worker, workerClosed } = await poolPage(t);
+  // Blocks the worker's thread for longer than the coordinator waits for a
+  // job (5 s plus 20 times the slowest job): it misses the deadline, but
+  // it is not dead.
+  await worker.evaluate(() => { setTimeout(() => { const end = Date.now() + 8000; while (Date.now() < end); }); });
+  await expectFallback(page, await dropAll(page, 'slow'), workerClosed);
+  // Still working on two workers afterwards, image after image.
+  for (let i = 0; i < 3; i++) {
+    await dropFiles(page, [await pngPayload(app.images[i], `later-${i}.png`)]);
+    assert.equal((await resultOf(page, `later-${i}.png`)).top1, app.images[i].class);
+  }
+  assert.match(await page.textContent('#backend'), /on 2 workers$/);
+});
+
 test('a worker that closes itself while images are classified makes the page fall back', async (t) => {
-  const page = await app.newPage(t);
-  await openApp(page, `${app.server.url}?workers=2`);
-  await waitWorkers(page, 2);
-  const worker = await poolWorker(page, 'resnet-pool-1');
+  const { page, worker, workerClosed } = await poolPage(t);
   const names = [];
   for (let i = 0; i < 30; i++) names.push(`term-${i}.png`);
   await dropFiles(page, await Promise.all(names.map((n, i) => pngPayload(app.images[i % app.images.length], n))));
   // The worker ends between two images (its event loop runs only while it
   // waits for the next one): no error event, it just stops answering.
   await worker.evaluate(() => self.close());
-  await expectFallback(page, names);
+  await expectFallback(page, names, workerClosed);
 });
 
 test('a worker terminated while a classification is in flight: every image still gets its answer', async (t) => {
@@ -120,17 +173,20 @@ test('a worker terminated while a classification is in flight: every image still
     const pending = clf.classify(blob);
     // Reaching into the pool (not an API): kill a worker, with no warning,
     // while the image is on its way through the coordinator and the pool.
-    clf.pool.engines[0].worker.terminate();
+    const broken = clf.pool;
+    broken.engines[0].worker.terminate();
     const results = [await pending, await clf.classify(blob)];
+    const brokenGone = clf.pool !== broken && broken.engines.length === 0;
     clf.dispose();
-    return { before, labels: results.map((x) => x.top[0].label), backends: results.map((x) => x.backend), workers: clf.workers };
+    return { before, labels: results.map((x) => x.top[0].label), backends: results.map((x) => x.backend), brokenGone };
   }, png);
   assert.match(r.before, /on 2 workers$/);
   assert.deepEqual(r.labels, [im.class, im.class]);
   // The image in flight, or at the latest the next one, found the pool
-  // broken and ran on the coordinator's own copy; the pool is gone.
+  // broken and ran on the coordinator's own copy; the broken pool is gone
+  // (a fresh one may be starting).
   assert.ok(r.backends.some((b) => !/workers/.test(b)), `backends: ${r.backends}`);
-  assert.equal(r.workers, 1);
+  assert.ok(r.brokenGone, 'the broken pool is still in use');
 });
 
 test('a page that is not cross-origin isolated runs one worker and says why', async (t) => {

@@ -167,6 +167,9 @@ async function callAny(op, args) {
 const POOL_ABORT = 2;
 const POOL_WAITED_WORDS = [0, 4]; // job, barrier phase
 
+// How many times a classifier starts its pool again after it failed.
+const MAX_POOL_RESTARTS = 2;
+
 /** How many workers load() spreads each image over unless told. */
 export const defaultWorkers = () => Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
 
@@ -484,6 +487,8 @@ export class ResNet {
     this.engine = engine;
     this.pool = null; // null: one worker runs each image
     this.workersReady = Promise.resolve(); // see startPool
+    this.poolPlan = null; // what startPool was given, to start the workers again
+    this.poolRestarts = 0;
     engine.onFail = () => this.stopPool(); // the pool cannot outlive its coordinator
     this.model = entry; // the manifest entry
     this.backend = info.backend; // e.g. 'Go WASM SIMD128'; updated by classify
@@ -505,6 +510,7 @@ export class ResNet {
    * "on N workers") or could not (a notice says why).
    */
   startPool(model, info, count) {
+    this.poolPlan = { model, info, count };
     const engine = this.engine;
     const started = performance.now();
     this.workersReady = Pool.start(engine, model, info.file, count, info.poolBytes, info.load).then((pool) => {
@@ -512,13 +518,26 @@ export class ResNet {
       this.pool = pool;
       this.loadTimings.workers = performance.now() - started;
       this.backend = pool.backend;
-      this.onBackendChange?.({ backend: pool.backend });
+      this.onBackendChange?.({ backend: pool.backend, notice: this.poolRestarts ? `The ${count} workers are running again.` : undefined });
     }, (e) => {
       if (this.engine !== engine) return;
       const notice = `The ${count} workers could not start (${e.message}); the classifier runs on one.`;
       this.notices.push(notice);
       this.onBackendChange?.({ backend: this.backend, notice });
     });
+  }
+
+  /**
+   * After the pool failed (a worker crashed, or fell so far behind that the
+   * coordinator gave up on it), starts fresh workers: a worker that was
+   * only slow once does not cost the pool for the rest of the page's life.
+   * A pool that keeps failing is given up after MAX_POOL_RESTARTS.
+   */
+  restartPool() {
+    if (!this.poolPlan || this.poolRestarts >= MAX_POOL_RESTARTS) return;
+    this.poolRestarts++;
+    const { model, info, count } = this.poolPlan;
+    this.startPool(model, info, count);
   }
 
   /**
@@ -552,6 +571,7 @@ export class ResNet {
     if (r.fallback) {
       this.stopPool(); // its workers are stopped or broken; the coordinator now runs alone
       this.onBackendChange?.({ backend: r.backend, notice: r.fallback });
+      this.restartPool();
     }
     this.backend = r.backend;
     return {

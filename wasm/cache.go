@@ -132,8 +132,8 @@ func (c *weightCache) put(ctx context.Context, e *modelEntry, file, added js.Val
 	}
 	return c.write(ctx, func(s stores) error {
 		key := js.ValueOf(e.cacheKey())
-		// As a Blob, not the Uint8Array: Chromium writes a Blob 10 times
-		// faster and reads it back 4 times faster (bench/idb_blob.mjs).
+		// As a Blob, not the Uint8Array: Chromium writes a Blob over 10
+		// times faster and reads it back 4 times faster (bench/idb_blob.mjs).
 		blob := js.Global().Get("Blob").New([]any{file})
 		if _, err := s.files.PutKey(key, blob); err != nil {
 			return err

@@ -40,11 +40,10 @@ func (w *worker) usePool(msg js.Value, _ func(map[string]any)) (map[string]any, 
 }
 
 // joinPool makes this worker worker msg.index (1 or more) of a pool of
-// msg.count for the model msg.model: it reads the weights msg.file (the
-// coordinator's verified copy: a Blob from the cache or a Uint8Array),
-// keeps its share of every layer, and serves jobs from msg.memory until
-// the pool ends.
-func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[string]any, error) {
+// msg.count for the model msg.model: it reads the weights msg.file (a Blob
+// of the coordinator's verified copy), keeps its share of every layer, and
+// serves jobs from msg.memory until the pool ends.
+func (w *worker) joinPool(msg js.Value, _ func(map[string]any)) (map[string]any, error) {
 	e, err := parseEntry(msg.Get("model"))
 	if err != nil {
 		return nil, err
@@ -56,17 +55,15 @@ func (w *worker) joinPool(msg js.Value, progress func(map[string]any)) (map[stri
 		return nil, failf(codeBadRequest, "joinPool: %v", f.err)
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	data := msg.Get("file")
-	if isInstance(data, "Blob") {
-		buf, err := jsgpu.Await(data.Call("arrayBuffer"), nil)
-		if err != nil {
-			return nil, failf(codeInternal, "joinPool: the weights could not be read (%v)", err)
-		}
-		data = js.Global().Get("Uint8Array").New(buf)
+	file := msg.Get("file")
+	if !isInstance(file, "Blob") || file.Get("size").Int() != e.bytes {
+		return nil, failf(codeBadRequest, "joinPool: file must be the model's weights, a Blob of %d bytes", e.bytes)
 	}
-	if !isInstance(data, "Uint8Array") || data.Get("byteLength").Int() != e.bytes {
-		return nil, failf(codeBadRequest, "joinPool: file must be the model's weights, as a Blob or Uint8Array of %d bytes", e.bytes)
+	buf, err := jsgpu.Await(file.Call("arrayBuffer"), nil)
+	if err != nil {
+		return nil, failf(codeInternal, "joinPool: the weights could not be read (%v)", err)
 	}
+	data := js.Global().Get("Uint8Array").New(buf)
 	ckpt, err := checkpoint.ReadSafetensorsFrom(jsfile.Bytes{Value: data}, e.bytes)
 	if err != nil {
 		return nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)

@@ -23,7 +23,7 @@ const (
 // check, which for a cached file may still be running beside the build.
 type weightsFile struct {
 	data    js.Value // Uint8Array: read into Go a tensor at a time (jsfile)
-	share   js.Value // what the page passes to its pool's workers: the cache's Blob, else data
+	share   js.Value // a Blob of it for the page's pool workers: the cache's own, else a copy (see blobOf)
 	source  string   // fromCache, fromNetwork or fromPage
 	cached  bool     // the cache holds it now
 	notices []string // cache trouble, for the user
@@ -56,7 +56,7 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given js.Valu
 		if err := startCheck(given, e).wait(); err != nil {
 			return nil, failf(codeIntegrity, "The weights of %s the page passed are damaged (%v).", e.name, err)
 		}
-		return &weightsFile{data: given, share: given, source: fromPage, timings: map[string]any{"verify": ms(time.Since(start))}}, nil
+		return &weightsFile{data: given, share: blobOf(given), source: fromPage, timings: map[string]any{"verify": ms(time.Since(start))}}, nil
 	}
 	var notices []string
 	cache, err := w.weightCache(ctx)
@@ -111,7 +111,7 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given js.Valu
 			cached = true
 		}
 	}
-	return &weightsFile{data: file, share: file, source: fromNetwork, cached: cached, notices: notices, timings: timings}, nil
+	return &weightsFile{data: file, share: blobOf(file), source: fromNetwork, cached: cached, notices: notices, timings: timings}, nil
 }
 
 // cachedWeights reads e's file from the cache and starts its integrity
@@ -133,6 +133,13 @@ func cachedWeights(ctx context.Context, cache *weightCache, e *modelEntry) (*wei
 	}
 	f.check = startCheck(f.data, e)
 	return f, nil
+}
+
+// blobOf returns a Blob of a Uint8Array's bytes. The page keeps it for as
+// long as the model, to start pool workers again: a Blob's bytes live
+// outside the page's heap, and posting one to a worker copies nothing.
+func blobOf(data js.Value) js.Value {
+	return js.Global().Get("Blob").New([]any{data})
 }
 
 // discardDamaged deletes e's damaged file from the cache and says so.

@@ -186,7 +186,7 @@ func (c *Classifier) run(features bool) (logits []float32, fm engine.FeatureMap,
 			return logits, fm, c.accel.Name(), "", nil
 		}
 		if err != nil {
-			fallback = fmt.Sprintf("%s failed (%v); classifying with %s from now on.", c.accel.Name(), err, kernel.Backend())
+			fallback = fmt.Sprintf("%s failed (%v); classifying with %s instead.", c.accel.Name(), err, kernel.Backend())
 			c.accel.Close()
 			c.accel = nil
 		}
