@@ -404,8 +404,14 @@ func decode(dst []float32, src []byte, dt DType) {
 // first, so src may be dst's own memory.
 func dequantize(dst []float32, src []byte, scale []float32, perChannel, from int) {
 	src = src[:len(dst)]
-	for i := len(dst) - 1; i >= 0; i-- {
-		dst[i] = float32(int8(src[i])) * scale[(from+i)/perChannel]
+	for end := len(dst); end > 0; {
+		o := (from + end - 1) / perChannel
+		start := max(o*perChannel-from, 0) // the channel's first value in dst
+		s := scale[o]
+		for i := end - 1; i >= start; i-- {
+			dst[i] = float32(int8(src[i])) * s
+		}
+		end = start
 	}
 }
 
