@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"slices"
 	"strings"
 	"syscall/js"
 
+	"github.com/inbrowser/resnet/engine/cam"
 	"github.com/inbrowser/resnet/engine/classifier"
 	"github.com/inbrowser/resnet/engine/preprocess"
 )
@@ -18,7 +20,8 @@ const defaultTopK = 5
 
 // classify classifies msg.image (an encoded image file's bytes) or
 // msg.pixels (RGBA bytes, msg.width x msg.height, as in ImageData); with
-// msg.logits the reply carries the network's raw output too.
+// msg.logits the reply carries the network's raw output too, and with
+// msg.cam (true, or a class index) class activation maps (camReply).
 func (w *worker) classify(msg js.Value, _ func(map[string]any)) (map[string]any, error) {
 	m := w.current()
 	if m == nil {
@@ -28,11 +31,16 @@ func (w *worker) classify(msg js.Value, _ func(map[string]any)) (map[string]any,
 	if err != nil {
 		return nil, imageError(err)
 	}
+	camClass, err := readCAMRequest(msg, m.clf.Options().Config.NumClasses)
+	if err != nil {
+		return nil, err
+	}
+	extras := classifier.Extras{FeatureMap: camClass != noCAM}
 	var r *classifier.Result
 	if img != nil {
-		r, err = m.clf.Classify(img, k)
+		r, err = m.clf.ClassifyWith(img, k, extras)
 	} else {
-		r, err = m.clf.ClassifyBytes(encoded, k)
+		r, err = m.clf.ClassifyBytesWith(encoded, k, extras)
 	}
 	if err != nil {
 		return nil, imageError(err)
@@ -59,7 +67,73 @@ func (w *worker) classify(msg js.Value, _ func(map[string]any)) (map[string]any,
 		}
 		result["logits"] = logits
 	}
+	if extras.FeatureMap {
+		if result["cam"], err = camReply(m.clf, r, camClass); err != nil {
+			return nil, failf(codeInternal, "class activation map: %v", err)
+		}
+	}
 	return result, nil
+}
+
+// noCAM and topCAM are readCAMRequest's answers for no map and the top
+// class's map.
+const (
+	noCAM  = -2
+	topCAM = -1
+)
+
+// readCAMRequest reads msg.cam: absent or false for no map, true for the
+// top class's, or a class index.
+func readCAMRequest(msg js.Value, classes int) (int, error) {
+	v := msg.Get("cam")
+	switch {
+	case v.IsUndefined() || v.IsNull() || v.Type() == js.TypeBoolean && !v.Bool():
+		return noCAM, nil
+	case v.Type() == js.TypeBoolean:
+		return topCAM, nil
+	case v.Type() == js.TypeNumber && v.Float() == float64(v.Int()) && v.Int() >= 0 && v.Int() < classes:
+		return v.Int(), nil
+	}
+	return 0, failf(codeBadRequest, "classify: cam must be true or a class index from 0 to %d", classes-1)
+}
+
+// camReply is the class activation maps of a result: one for each class
+// of r.Top, in order, then class's if it is not among them; all of
+// feature-map size (fm.H x fm.W, unnormalized: cam.Compute), with the
+// crop the network saw in the picture's pixels and the picture's size.
+// The page normalizes, resizes and colours them itself (cam.Viridis,
+// which cmd/build-wasm publishes as viridis.js), so that another class of
+// the top ones needs no second request, and the feature map is not kept.
+func camReply(clf *classifier.Classifier, r *classifier.Result, class int) (map[string]any, error) {
+	classes := make([]int, 0, len(r.Top)+1)
+	for _, c := range r.Top {
+		classes = append(classes, c.Index)
+	}
+	if class >= 0 && !slices.Contains(classes, class) {
+		classes = append(classes, class)
+	}
+	fm := *r.FeatureMap
+	maps := make([]any, len(classes))
+	for i, c := range classes {
+		weights, err := clf.Model().ClassWeights(c)
+		if err != nil {
+			return nil, err
+		}
+		m, err := cam.Compute(fm, weights)
+		if err != nil {
+			return nil, err
+		}
+		values := js.Global().Get("Float32Array").New(len(m.Values))
+		for j, v := range m.Values {
+			values.SetIndex(j, v)
+		}
+		maps[i] = map[string]any{"index": c, "values": values}
+	}
+	return map[string]any{
+		"width": fm.W, "height": fm.H, "maps": maps,
+		"crop":  map[string]any{"x": r.Crop.X, "y": r.Crop.Y, "width": r.Crop.W, "height": r.Crop.H},
+		"image": map[string]any{"width": r.Size.X, "height": r.Size.Y},
+	}, nil
 }
 
 // readClassifyRequest returns the encoded image of a classify request, or

@@ -89,6 +89,11 @@ type Result struct {
 	// Crop x Crop x 3 input it came from (both the result's own).
 	FeatureMap *engine.FeatureMap `json:"-"`
 	Input      []float32          `json:"-"`
+	// Size is the picture's size (after EXIF orientation) and Crop the
+	// square the network saw in its pixels (preprocess.Spec.CropRegion),
+	// for placing a map of the crop over the picture.
+	Size image.Point       `json:"-"`
+	Crop preprocess.Region `json:"-"`
 }
 
 // New builds a classifier from weights already read into ckpt.
@@ -156,8 +161,9 @@ func (c *Classifier) ClassifyWith(img image.Image, k int, x Extras) (*Result, er
 		return nil, err
 	}
 	top := engine.TopK(logits, k)
+	b := img.Bounds()
 	r := &Result{Preprocess: prepared.Sub(start), Inference: time.Since(prepared), Backend: backend, Fallback: fallback,
-		Logits: append([]float32(nil), logits...)}
+		Logits: append([]float32(nil), logits...), Size: b.Size(), Crop: c.opts.Spec.CropRegion(b.Dx(), b.Dy())}
 	if x.FeatureMap {
 		fm = fm.Clone()
 		r.FeatureMap, r.Input = &fm, append([]float32(nil), c.input...)

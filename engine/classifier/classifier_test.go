@@ -3,6 +3,7 @@ package classifier
 import (
 	"errors"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"testing"
@@ -60,6 +61,10 @@ func TestClassifyBytes(t *testing.T) {
 	}
 	if r.Decode <= 0 || r.Inference <= 0 {
 		t.Errorf("timings not measured: %+v", r)
+	}
+	// chelsea.png is 451x300: the crop the network saw, in its pixels.
+	if want := clf.Options().Spec.CropRegion(451, 300); r.Size != image.Pt(451, 300) || r.Crop != want {
+		t.Errorf("size %v, crop %+v; want 451x300, %+v", r.Size, r.Crop, want)
 	}
 	// The same image again gives the same answer (the session is reused).
 	again, err := clf.ClassifyBytes(data, 3)

@@ -29,3 +29,25 @@ func CropImage(t []float32, s Spec) (*image.NRGBA, error) {
 	}
 	return img, nil
 }
+
+// Region is a rectangle in a picture's pixel coordinates, which need not
+// be whole: X, Y is its top-left corner, W x H its size.
+type Region struct {
+	X, Y, W, H float64
+}
+
+// CropRegion returns where the square Tensor takes from a w x h picture
+// lies in that picture: the resize scales each axis by the resized size
+// over the original one, so the crop's edges in the resized image map
+// back linearly. It may reach past the picture where Tensor pads (a crop
+// larger than the resized image), and it is not quite square when the
+// resized length was truncated. Pages use it to place what the network
+// saw, such as a class activation map, over the original picture.
+func (s Spec) CropRegion(w, h int) Region {
+	rw, rh := resizedSize(w, h, s.Resize)
+	sx, sy := float64(w)/float64(rw), float64(h)/float64(rh)
+	return Region{
+		X: float64(cropOffset(rw, s.Crop)) * sx, Y: float64(cropOffset(rh, s.Crop)) * sy,
+		W: float64(s.Crop) * sx, H: float64(s.Crop) * sy,
+	}
+}

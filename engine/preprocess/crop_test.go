@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,5 +45,33 @@ func TestCropImage(t *testing.T) {
 	}
 	if _, err := CropImage(make([]float32, 10), ImageNet); err == nil {
 		t.Error("a 10-value tensor accepted")
+	}
+}
+
+// TestCropRegion: the crop in the original picture's pixels, worked out by
+// hand from torchvision's resize (shorter side, longer one truncated) and
+// center crop (offsets rounded half to even, padding when larger).
+func TestCropRegion(t *testing.T) {
+	for _, c := range []struct {
+		w, h         int
+		resize, crop int
+		want         Region
+	}{
+		// 640x480 -> 341x256 (341.33 truncated); x offset round(58.5) = 58.
+		{640, 480, 256, 224, Region{X: 58 * 640.0 / 341, Y: 16 * 480.0 / 256, W: 224 * 640.0 / 341, H: 224 * 480.0 / 256}},
+		// Portrait: 300x500 -> 256x426; y offset round(101) = 101.
+		{300, 500, 256, 224, Region{X: 16 * 300.0 / 256, Y: 101 * 500.0 / 426, W: 224 * 300.0 / 256, H: 224 * 500.0 / 426}},
+		// The bundled models: the whole 32x32 picture.
+		{32, 32, 32, 32, Region{X: 0, Y: 0, W: 32, H: 32}},
+		{28, 28, 32, 32, Region{X: 0, Y: 0, W: 28, H: 28}},
+		// 20x10 -> 16x8, cropped to 16: 4 rows of padding above and below.
+		{20, 10, 8, 16, Region{X: 0, Y: -4 * 10.0 / 8, W: 20, H: 16 * 10.0 / 8}},
+	} {
+		s := Spec{Resize: c.resize, Crop: c.crop}
+		got := s.CropRegion(c.w, c.h)
+		const eps = 1e-9
+		if math.Abs(got.X-c.want.X) > eps || math.Abs(got.Y-c.want.Y) > eps || math.Abs(got.W-c.want.W) > eps || math.Abs(got.H-c.want.H) > eps {
+			t.Errorf("%dx%d, resize %d, crop %d: %+v, want %+v", c.w, c.h, c.resize, c.crop, got, c.want)
+		}
 	}
 }
