@@ -76,7 +76,7 @@ export interface LoadTimings {
   start: number;      // starting the worker's Go program (0 when a worker was reused)
   cacheRead?: number; // reading the weights from IndexedDB
   download?: number;  // downloading them
-  verify?: number;    // SHA-256 against the manifest (for a cached file, beside parse and build)
+  verify?: number;    // SHA-256 against the manifest; for a cached file it runs beside parse and build, and this is how long the load waited for it after them
   parse: number;      // reading the safetensors header
   build: number;      // decoding, folding BatchNorm and packing the weights
   workers?: number;   // the other workers starting and joining, after the load

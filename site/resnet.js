@@ -167,6 +167,10 @@ async function callAny(op, args) {
 const POOL_ABORT = 2;
 const POOL_WAITED_WORDS = [0, 4]; // job, barrier phase
 
+// How long a classifier waits for its first image before it starts its pool
+// anyway (see schedulePool).
+const POOL_START_DELAY_MS = 300;
+
 // How many times a classifier starts its pool again after it failed.
 const MAX_POOL_RESTARTS = 2;
 
@@ -343,7 +347,7 @@ export class ResNet {
    * training checkpoint holding one) or a .safetensors file, or the URL of
    * one. The architecture comes from the tensors; torchvision's official
    * ImageNet checkpoints are recognised by their SHA-256. The weights are
-   * converted to safetensors (dtype 'f32' or 'f16') and stored in this
+   * converted to safetensors (dtype 'f32', 'f16' or 'int8') and stored in this
    * browser with the model; when they cannot be stored (a full quota) the
    * model lasts as long as the page and the result's notices say so.
    * Options: name (default: the file's name), labels (a labels file's text,
@@ -447,7 +451,7 @@ export class ResNet {
         const noPool = !self.crossOriginIsolated ? 'This page is not cross-origin isolated'
           : typeof Atomics.waitAsync !== 'function' ? 'This browser lacks Atomics.waitAsync' : '';
         if (noPool) info.notices.push(`${noPool}, so the classifier runs on one worker instead of ${workers}.`);
-        else clf.startPool(withURL, info, workers);
+        else clf.schedulePool(withURL, info, workers);
       }
       return clf;
     } catch (e) {
@@ -486,8 +490,9 @@ export class ResNet {
   constructor(engine, entry, info) {
     this.engine = engine;
     this.pool = null; // null: one worker runs each image
-    this.workersReady = Promise.resolve(); // see startPool
-    this.poolPlan = null; // what startPool was given, to start the workers again
+    this.workersReady = Promise.resolve(); // see schedulePool
+    this.poolPlan = null; // what schedulePool was given, to start the workers again
+    this.startPoolSoon = null; // starts the scheduled pool at once
     this.poolRestarts = 0;
     engine.onFail = () => this.stopPool(); // the pool cannot outlive its coordinator
     this.model = entry; // the manifest entry
@@ -504,13 +509,27 @@ export class ResNet {
   }
 
   /**
-   * Starts the pool's other workers behind the first images, which the
-   * coordinator runs alone meanwhile: the first result does not wait for
-   * them. workersReady settles once they joined (the backend then says
-   * "on N workers") or could not (a notice says why).
+   * Starts the pool's other workers once the first image has its result,
+   * or after POOL_START_DELAY_MS if none comes: the first result neither
+   * waits for them nor shares the cores with their start. workersReady
+   * settles once they joined (the backend then says "on N workers") or
+   * could not (a notice says why).
    */
-  startPool(model, info, count) {
+  schedulePool(model, info, count) {
     this.poolPlan = { model, info, count };
+    this.workersReady = new Promise((resolve) => {
+      const start = () => {
+        if (this.startPoolSoon !== start) return;
+        this.startPoolSoon = null;
+        resolve(this.engine && this.startPool(model, info, count));
+      };
+      this.startPoolSoon = start;
+      setTimeout(start, POOL_START_DELAY_MS);
+    });
+  }
+
+  /** Starts the pool's other workers now; resolves as workersReady does. */
+  startPool(model, info, count) {
     const engine = this.engine;
     const started = performance.now();
     this.workersReady = Pool.start(engine, model, info.file, count, info.poolBytes, info.load).then((pool) => {
@@ -525,6 +544,7 @@ export class ResNet {
       this.notices.push(notice);
       this.onBackendChange?.({ backend: this.backend, notice });
     });
+    return this.workersReady;
   }
 
   /**
@@ -568,6 +588,7 @@ export class ResNet {
     if (!this.engine) throw disposed(); // while the file was read
     const r = await this.engine.call('classify', { ...request, k: topK, logits }, { transfer });
     if (r.model !== this.model.name) throw disposed(); // its worker moved on to the next model meanwhile
+    this.startPoolSoon?.();
     if (r.fallback) {
       this.stopPool(); // its workers are stopped or broken; the coordinator now runs alone
       this.onBackendChange?.({ backend: r.backend, notice: r.fallback });
