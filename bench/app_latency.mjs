@@ -115,7 +115,10 @@ async function visits(model, { throttle = false, firstOnly = false } = {}) {
 const STEPS = ['start', 'cacheRead', 'download', 'verify', 'parse', 'build', 'workers'];
 const stepTable = [];
 const addRow = (what, samples) => {
-  const med = (k) => (samples.some((s) => s[k] !== undefined) ? median(samples.map((s) => s[k] ?? 0)) : undefined);
+  const med = (k) => {
+    const values = samples.map((s) => s[k]).filter((v) => v !== undefined);
+    return values.length ? median(values) : undefined;
+  };
   stepTable.push(`| ${what} | ${fmt(med('toResult'))} | ${STEPS.map((k) => fmt(med(k))).join(' | ')} |`);
 };
 
@@ -133,7 +136,7 @@ try {
     addRow(`${model}: first visit at 50 Mbit/s`, slow.map((r) => r.first));
   }
   console.log(`Time from navigation to the first result, and the load's steps (resnet.js loadTimings); medians of ${RUNS} runs (${THROTTLED_RUNS} throttled); ${engine}.`);
-  console.log('verify overlaps parse and build for a cached file; workers start after the first result.\n');
+  console.log('For a cached file verify is the wait for the hash after parse and build, which it runs beside; workers join after the first result (shown when they had joined by then).\n');
   console.log(`| visit | to first result | ${STEPS.join(' | ')} |\n|---|--:|${STEPS.map(() => '--:|').join('')}`);
   console.log(stepTable.join('\n'));
 
