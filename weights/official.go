@@ -22,6 +22,10 @@ type Official struct {
 	Acc5    float64 `json:"acc5"`
 	Resize  int     `json:"resize"` // the weights' transforms: resize the shorter side,
 	Crop    int     `json:"crop"`   // then crop the center
+	// Bytes is the published file's size where it is known here (two
+	// independent public records of the file agree on it and on its full
+	// SHA-256); 0 where it is not, and -max-bytes bounds the download.
+	Bytes int64 `json:"bytes,omitempty"`
 }
 
 // torchvisionBase is where torchvision downloads its weights from.
@@ -31,13 +35,18 @@ func official(name, arch, weights, file string, acc1, acc5 float64, resize int) 
 	return Official{Name: name, Arch: arch, Weights: weights, File: file, URL: torchvisionBase + file, Acc1: acc1, Acc5: acc5, Resize: resize, Crop: 224}
 }
 
+func withBytes(o Official, n int64) Official {
+	o.Bytes = n
+	return o
+}
+
 // Officials lists torchvision 0.14's ImageNet-1K ResNet weights
 // (torchvision/models/resnet.py): V1 for every depth, V2 (a newer training
 // recipe, evaluated at resize 232) for 50, 101 and 152.
 var Officials = []Official{
-	official("resnet18", "resnet18", "IMAGENET1K_V1", "resnet18-f37072fd.pth", 69.758, 89.078, 256),
+	withBytes(official("resnet18", "resnet18", "IMAGENET1K_V1", "resnet18-f37072fd.pth", 69.758, 89.078, 256), 46830571),
 	official("resnet34", "resnet34", "IMAGENET1K_V1", "resnet34-b627a593.pth", 73.314, 91.420, 256),
-	official("resnet50", "resnet50", "IMAGENET1K_V1", "resnet50-0676ba61.pth", 76.130, 92.862, 256),
+	withBytes(official("resnet50", "resnet50", "IMAGENET1K_V1", "resnet50-0676ba61.pth", 76.130, 92.862, 256), 102530333),
 	official("resnet50-v2", "resnet50", "IMAGENET1K_V2", "resnet50-11ad3fa6.pth", 80.858, 95.434, 232),
 	official("resnet101", "resnet101", "IMAGENET1K_V1", "resnet101-63fe2227.pth", 77.374, 93.546, 256),
 	official("resnet101-v2", "resnet101", "IMAGENET1K_V2", "resnet101-cd907fc2.pth", 81.886, 95.780, 232),

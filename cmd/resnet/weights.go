@@ -181,7 +181,7 @@ func fetch(ctx context.Context, off weights.Official, src, dir string, dtype che
 	}
 
 	removeStale(dir, off.File)
-	pth, err := download(ctx, src, dir, off.File, prefix, maxBytes)
+	pth, err := download(ctx, src, dir, off.File, prefix, maxBytes, off.Bytes)
 	if err != nil {
 		return nil, err
 	}
@@ -268,9 +268,18 @@ func fetch(ctx context.Context, off weights.Official, src, dir string, dtype che
 func modelName(off weights.Official) string { return "imagenet-" + off.Name }
 
 // download streams src into a temporary file in dir, checking the length
-// against Content-Length and the SHA-256 against prefix, and returns the
-// file's path. On error the file is removed.
-func download(ctx context.Context, src, dir, name, prefix string, maxBytes int64) (_ string, err error) {
+// against Content-Length and, when known (size > 0), the published size,
+// and the SHA-256 against prefix, and returns the file's path. It reads at
+// most the published size, else maxBytes, plus one byte. On error the file
+// is removed.
+func download(ctx context.Context, src, dir, name, prefix string, maxBytes, size int64) (_ string, err error) {
+	limit, what := maxBytes, fmt.Sprintf("-max-bytes %d", maxBytes)
+	if size > 0 {
+		if size > maxBytes {
+			return "", fmt.Errorf("download: %s is published at %d bytes, over -max-bytes %d", name, size, maxBytes)
+		}
+		limit, what = size, fmt.Sprintf("the published size of %s, %d bytes", name, size)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
 	if err != nil {
 		return "", err
@@ -283,8 +292,8 @@ func download(ctx context.Context, src, dir, name, prefix string, maxBytes int64
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("download: server answered %s for %s", resp.Status, src)
 	}
-	if resp.ContentLength > maxBytes {
-		return "", fmt.Errorf("download: %s is %d bytes, over -max-bytes %d", src, resp.ContentLength, maxBytes)
+	if resp.ContentLength > limit {
+		return "", fmt.Errorf("download: %s is %d bytes, over %s", src, resp.ContentLength, what)
 	}
 	f, err := createTemp(dir, "."+name+".download-*")
 	if err != nil {
@@ -300,10 +309,10 @@ func download(ctx context.Context, src, dir, name, prefix string, maxBytes int64
 	h := sha256.New()
 	fw := &errWriter{w: f}
 	bar := newProgress(progressOut, name, resp.ContentLength)
-	n, err := io.Copy(io.MultiWriter(fw, h, bar), io.LimitReader(resp.Body, maxBytes+1))
+	n, err := io.Copy(io.MultiWriter(fw, h, bar), io.LimitReader(resp.Body, limit+1))
 	bar.done(n)
-	if n > maxBytes {
-		return "", fmt.Errorf("download of %s went past -max-bytes %d: not a ResNet checkpoint", src, maxBytes)
+	if n > limit {
+		return "", fmt.Errorf("download of %s went past %s: not the published checkpoint", src, what)
 	}
 	if fw.err != nil {
 		return "", fmt.Errorf("saving the download in %s: %w", dir, fw.err)
@@ -313,6 +322,9 @@ func download(ctx context.Context, src, dir, name, prefix string, maxBytes int64
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return "", fmt.Errorf("download of %s truncated: got %d of %d bytes", src, n, resp.ContentLength)
+	}
+	if size > 0 && n != size {
+		return "", fmt.Errorf("download of %s has %d bytes, not the published %d", src, n, size)
 	}
 	if err := f.Sync(); err != nil {
 		return "", fmt.Errorf("saving the download in %s: %w", dir, err)

@@ -69,7 +69,7 @@ func withOfficials(t *testing.T, files map[string]string) {
 	}
 	for name, file := range files {
 		o := officials[name]
-		o.File = file
+		o.File, o.Bytes = file, 0 // a test's own file, of its own size
 		officials[name] = o
 	}
 }
@@ -440,6 +440,7 @@ func TestFetchFailures(t *testing.T) {
 	file := served("resnet18", payload)
 
 	t.Run("wrong hash", func(t *testing.T) {
+		withOfficials(t, map[string]string{"resnet18": "resnet18-f37072fd.pth"}) // of this payload's size
 		srv, _ := fileServer(t, map[string][]byte{"resnet18-f37072fd.pth": payload})
 		expectFailure(t, 1, "does not start with f37072fd", "resnet18", "-base", srv.URL+"/models")
 	})
@@ -497,6 +498,34 @@ func TestFetchFailures(t *testing.T) {
 		}))
 		defer srv.Close()
 		expectFailure(t, 1, "went past -max-bytes 1000000", "resnet18", "-max-bytes", "1000000", "-base", srv.URL)
+	})
+	t.Run("endless body, published size", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			chunk := make([]byte, 64<<10)
+			for r.Context().Err() == nil {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		}))
+		defer srv.Close()
+		// No -max-bytes: the table's size of resnet18 stops it.
+		expectFailure(t, 1, "went past the published size of resnet18-f37072fd.pth, 46830571 bytes", "resnet18", "-base", srv.URL)
+	})
+	t.Run("short of the published size", func(t *testing.T) {
+		withOfficials(t, map[string]string{"resnet18": file})
+		o := officials["resnet18"]
+		o.Bytes = int64(len(payload)) + 1
+		officials["resnet18"] = o
+		srv, _ := fileServer(t, map[string][]byte{file: payload})
+		expectFailure(t, 1, fmt.Sprintf("has %d bytes, not the published %d", len(payload), len(payload)+1), "resnet18", "-base", srv.URL+"/models/")
+	})
+	t.Run("published size over -max-bytes", func(t *testing.T) {
+		srv, n := fileServer(t, nil)
+		expectFailure(t, 1, "resnet50-0676ba61.pth is published at 102530333 bytes, over -max-bytes 1000", "resnet50", "-max-bytes", "1000", "-base", srv.URL)
+		if n.Load() != 0 {
+			t.Errorf("%d requests, want none", n.Load())
+		}
 	})
 	t.Run("too large", func(t *testing.T) {
 		withOfficials(t, map[string]string{"resnet18": file})
