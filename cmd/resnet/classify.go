@@ -84,7 +84,7 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(out, "model loaded in %s\n", ms(time.Since(start)))
 	for i, path := range images {
-		data, err := readLimited(path, maxImageBytes)
+		data, err := readLimited(path, maxImageBytes, preprocess.SniffBytes, preprocess.Sniff)
 		if err != nil {
 			return err
 		}
@@ -181,7 +181,7 @@ func loadManifestModel(dir, name string) (*classifier.Classifier, error) {
 			return nil, err
 		}
 	}
-	data, err := readLimited(md.Path(dir), maxWeightsBytes)
+	data, err := readLimited(md.Path(dir), maxWeightsBytes, checkpoint.HeadBytes, checkpoint.Sniff)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ type fileNotes struct {
 // The notes are only given once the model has loaded, so that a bad file
 // ends in its one error line.
 func loadFile(path, archName string, v1 bool, labelsFile string) (*classifier.Classifier, fileNotes, error) {
-	data, err := readLimited(path, maxWeightsBytes)
+	data, err := readLimited(path, maxWeightsBytes, checkpoint.HeadBytes, checkpoint.Sniff)
 	if err != nil {
 		return nil, fileNotes{}, err
 	}
@@ -242,8 +242,10 @@ func loadFile(path, archName string, v1 bool, labelsFile string) (*classifier.Cl
 }
 
 // readLimited reads a file of at most limit bytes, refusing a larger one
-// (or an endless one, such as /dev/zero) with a clear error.
-func readLimited(path string, limit int64) ([]byte, error) {
+// (or an endless one, such as /dev/zero) with a clear error. sniff, if not
+// nil, checks the first bytes (at most headBytes) before the rest is read,
+// so that a stream of the wrong kind fails without filling memory.
+func readLimited(path string, limit int64, headBytes int, sniff func(head []byte) error) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -252,7 +254,17 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
 		return nil, fmt.Errorf("%s is %d bytes, over the %d-byte limit", path, fi.Size(), limit)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	head := make([]byte, headBytes)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if sniff != nil {
+		if err := sniff(head[:n]); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	data, err := io.ReadAll(io.MultiReader(bytes.NewReader(head[:n]), io.LimitReader(f, limit+1-int64(n))))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -275,7 +287,7 @@ func readLabels(path string, classes int) ([]string, error) {
 		}
 		return labels, nil
 	}
-	data, err := readLimited(path, 64<<20)
+	data, err := readLimited(path, 64<<20, 0, nil)
 	if err != nil {
 		return nil, err
 	}

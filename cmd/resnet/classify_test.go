@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"image/color"
 	"image/png"
 	"math"
@@ -242,7 +243,7 @@ func TestClassifyBadFiles(t *testing.T) {
 		{"NaN", []string{"-weights", file("nan.safetensors", nan)}, "tensor conv1.weight: value 0 is NaN"},
 		{"os.system", []string{"-weights", file("evil.pth", evil.Bytes())}, "unsupported pickle global posix.system"},
 		{"labels", []string{"-weights", file("ten.safetensors", good), "-labels", labels}, "nine.txt has 9 lines, but the model has 10 classes"},
-		{"endless weights", []string{"-weights", "/dev/zero"}, "/dev/zero is larger than the"},
+		{"endless weights", []string{"-weights", "/dev/zero"}, "/dev/zero: this is neither a PyTorch .pth"},
 	} {
 		code, stdout, stderr := runCLI(append(append([]string{"classify"}, tc.args...), img)...)
 		if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.want) {
@@ -250,8 +251,26 @@ func TestClassifyBadFiles(t *testing.T) {
 		}
 	}
 	code, _, stderr := runCLI("classify", "-weights", file("ok.safetensors", good), "/dev/zero")
-	if code != 1 || !strings.Contains(stderr, "/dev/zero is larger than the") {
+	if code != 1 || !strings.Contains(stderr, "/dev/zero: preprocess: not a supported image") {
 		t.Errorf("an endless image: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestReadLimitedStream: a stream that starts like a checkpoint but goes on
+// past the limit is refused at the limit.
+func TestReadLimitedStream(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() {
+		w.Write(append([]byte("PK\x03\x04"), make([]byte, 5000)...))
+		w.Close()
+	}()
+	_, err = readLimited(fmt.Sprintf("/dev/fd/%d", r.Fd()), 1000, checkpoint.HeadBytes, checkpoint.Sniff)
+	if err == nil || !strings.Contains(err.Error(), "is larger than the 1000-byte limit") {
+		t.Errorf("readLimited: %v", err)
 	}
 }
 

@@ -38,7 +38,7 @@ func runConvert(args []string, stdout, _ io.Writer) error {
 		return err
 	}
 	in, out := pos[0], pos[1]
-	b, err := readLimited(in, maxWeightsBytes)
+	b, err := readLimited(in, maxWeightsBytes, checkpoint.HeadBytes, checkpoint.Sniff)
 	if err != nil {
 		return err
 	}

@@ -147,19 +147,20 @@ func Read(b []byte) (*Checkpoint, error) {
 // until asked for. Names are normalised: when every one starts with
 // DataParallel's "module.", that is dropped.
 func ReadFrom(src Source, size int64) (*Checkpoint, error) {
-	head := make([]byte, min(size, 16))
+	head := make([]byte, min(size, HeadBytes))
 	src.CopyAt(head, 0)
+	if err := Sniff(head); err != nil {
+		return nil, err
+	}
 	var c *Checkpoint
 	var err error
 	switch {
 	case bytes.HasPrefix(head, zipMagic):
 		c, err = readPTHFrom(src, size)
-	case bytes.HasPrefix(head, legacyMagic):
-		err = errors.New("legacy (pre-1.6) torch.save format is not supported; re-save it with a newer PyTorch")
-	case looksLikeSafetensors(head, size):
+	case binary.LittleEndian.Uint64(head) <= uint64(size-8): // a header that fits the file
 		c, err = ReadSafetensorsFrom(src, int(size))
 	default:
-		err = errors.New("this is neither a PyTorch .pth (the zip torch.save writes) nor a safetensors file")
+		err = errNotCheckpoint
 	}
 	if err != nil {
 		return nil, err
@@ -168,10 +169,23 @@ func ReadFrom(src Source, size int64) (*Checkpoint, error) {
 	return c, nil
 }
 
-// looksLikeSafetensors reports whether a file starts as safetensors does:
-// a little-endian header length that fits the file, then "{".
-func looksLikeSafetensors(head []byte, size int64) bool {
-	return len(head) > 8 && head[8] == '{' && binary.LittleEndian.Uint64(head) <= uint64(size-8)
+// HeadBytes is how much of a file Sniff looks at.
+const HeadBytes = 16
+
+var errNotCheckpoint = errors.New("this is neither a PyTorch .pth (the zip torch.save writes) nor a safetensors file")
+
+// Sniff tells from a file's first HeadBytes bytes whether it can be a
+// checkpoint ReadFrom reads: a zip (a PyTorch .pth), or an 8-byte length
+// followed by "{" (safetensors). A reader of a stream of unknown length
+// (a pipe, /dev/zero) calls it before reading the rest into memory.
+func Sniff(head []byte) error {
+	switch {
+	case bytes.HasPrefix(head, zipMagic), len(head) > 8 && head[8] == '{':
+		return nil
+	case bytes.HasPrefix(head, legacyMagic):
+		return errors.New("legacy (pre-1.6) torch.save format is not supported; re-save it with a newer PyTorch")
+	}
+	return errNotCheckpoint
 }
 
 // dataParallelPrefix starts every name in the state_dict of a model wrapped

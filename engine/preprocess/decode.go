@@ -72,6 +72,20 @@ func pixelCount(n int64, plural string) string {
 	return s + " megapixel" + plural
 }
 
+// SniffBytes is how much of a file Sniff needs: the longest magic number
+// of the formats Decode reads (WebP's "RIFF????WEBPVP8").
+const SniffBytes = 16
+
+// Sniff tells from a file's first SniffBytes bytes whether it is in a
+// format Decode reads, so that a reader of a stream of unknown length
+// (/dev/zero) can stop before reading the rest.
+func Sniff(head []byte) error {
+	if _, _, err := image.DecodeConfig(bytes.NewReader(head)); errors.Is(err, image.ErrFormat) {
+		return fmt.Errorf("preprocess: %w", ErrUnsupported)
+	}
+	return nil
+}
+
 // Decode decodes a JPEG, PNG, GIF (first frame), BMP, TIFF or WebP image.
 //
 // It reads the header first and refuses, with a *TooLargeError, an image
