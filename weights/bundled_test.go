@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inbrowser/resnet/engine/classifier"
 	"github.com/inbrowser/resnet/tools/fashionmnist"
 	"github.com/inbrowser/resnet/weights"
 )
@@ -77,7 +76,7 @@ func TestBundledModelsMatchPyTorch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			clf, err := classifier.FromManifest(md, data)
+			clf, err := md.Classifier(data)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -133,7 +133,7 @@ func evaluate(md *weights.Model, path string, images []fashionmnist.Image, f *Fi
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	f.DType = fileDType(data)
-	opts, err := classifier.OptionsFor(md)
+	opts, err := md.Options()
 	if err != nil {
 		return nil, err
 	}

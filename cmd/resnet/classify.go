@@ -185,7 +185,7 @@ func loadManifestModel(dir, name string) (*classifier.Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return classifier.FromManifest(md, data)
+	return md.Classifier(data)
 }
 
 // fileNotes is what the person is told about a weights file: which model

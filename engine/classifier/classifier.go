@@ -14,7 +14,6 @@ import (
 	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/engine/kernel"
 	"github.com/inbrowser/resnet/engine/preprocess"
-	"github.com/inbrowser/resnet/weights"
 )
 
 // Options describe a model: its architecture, the preprocessing it was
@@ -221,40 +220,4 @@ func (c *Classifier) Backend() string {
 		return c.accel.Name()
 	}
 	return kernel.Backend()
-}
-
-// FromManifest builds the classifier a manifest entry describes from the
-// bytes of its weights file, which must match the entry's size and SHA-256.
-func FromManifest(md *weights.Model, data []byte) (*Classifier, error) {
-	if err := md.Check(data); err != nil {
-		return nil, err
-	}
-	opts, err := OptionsFor(md)
-	if err != nil {
-		return nil, err
-	}
-	ckpt, err := checkpoint.Read(data)
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", md.Name, err)
-	}
-	return New(opts, ckpt)
-}
-
-// OptionsFor turns a manifest entry into classifier options.
-func OptionsFor(md *weights.Model) (Options, error) {
-	cfg, err := md.Config()
-	if err != nil {
-		return Options{}, fmt.Errorf("model %s: %w", md.Name, err)
-	}
-	labels, err := md.Labels()
-	if err != nil {
-		return Options{}, err
-	}
-	if len(md.Mean) != 3 || len(md.Std) != 3 {
-		return Options{}, fmt.Errorf("model %s: mean and std need 3 values each", md.Name)
-	}
-	spec := preprocess.Spec{Resize: md.Resize, Crop: md.Crop}
-	copy(spec.Mean[:], md.Mean)
-	copy(spec.Std[:], md.Std)
-	return Options{Config: cfg, Spec: spec, Labels: labels}, nil
 }
