@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch's single-thread latency for ResNet-18/50 at 224x224: the
-reference the Go engine's benchmarks are compared with (BENCHMARKS.md).
+reference the Go engine's benchmarks are compared with (docs/benchmark-log.md, "Native engine vs PyTorch").
 
 Every convolution runs on oneDNN (to_mkldnn model and an mkldnn input):
 Debian's default BLAS path is about ten times slower and is not the bar.

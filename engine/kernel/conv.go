@@ -19,9 +19,10 @@ import "fmt"
 // NR panel of B (32 KiB in wasm, NR = 8) in L1 or L2. KC covers the whole
 // reduction of every 1x1 conv but ResNet-50's 2048-channel ones, so that
 // most output tiles are written once, with their epilogue, rather than
-// summed over several passes: in Chromium, ResNet-50 took 248-250 ms
-// with KC 1024 against 265-270 with 256 and 246-259 with 2048 (alternated
-// runs, 2026-11-30); ResNet-18 did not change.
+// summed over several passes: in Chromium, KC 1024 ran ResNet-50 about 6%
+// faster than 256, and 2048 was no faster than 1024 (alternated runs of
+// bench/run.mjs; docs/benchmark-log.md, "Fourth session"); ResNet-18 did
+// not change.
 const (
 	kc = 1024
 	mc = 24 * 4 // a multiple of every MR we use (4 and 6)

@@ -10,10 +10,11 @@
 // broadcasts a float with f32.load + f32x4.splat. Written by hand, the k
 // loop is a plain wasm loop, the unrolled steps address their operands by
 // constant offsets, and A is broadcast with v128.load32_splat. In Chromium
-// (bench/run.mjs, 2026-11-30) ResNet-50 went from 249 to 190 ms and
-// ResNet-18 from 80 to 63 against the archsimd kernel this replaces; with
-// f32.load + f32x4.splat instead of load32_splat only to 232 and 77.
-// Unrolled 4, 8 and 16 times: 200, 192, 195 ms; a 6x8 tile: 212 ms.
+// that took a quarter off ResNet-50's time and a fifth off ResNet-18's
+// against the archsimd kernel this replaces, against 7% and 4% with
+// f32.load + f32x4.splat instead of load32_splat; unrolling 8 times beat 4
+// and 16, and a 6x8 tile was slower (bench/run.mjs; docs/benchmark-log.md,
+// "Fifth session").
 //
 //	go generate ./engine/kernel
 package main

@@ -266,7 +266,7 @@ func winograd4WeightsGeneric(u []float32, us int, g []float32, gs, n int) {
 // this made the F(4x4) convs at 28x28, 14x14 and 7x7 11-12% faster
 // (BenchmarkWinograd), layer 4's kernels outnumbering its tiles 64 to 1;
 // in Chromium, whose compiler is newer, whole networks did not change
-// measurably (2026-11-30, three alternated runs).
+// measurably (three alternated runs of bench/run.mjs).
 func g6(x0, x1, x2 float32) (y0, y1, y2, y3, y4, y5 float32) {
 	s, t, d := x0+x2, x0+4*x2, x1+x1
 	return x0, s + x1, s - x1, t + d, t - d, x2

@@ -7,7 +7,7 @@ import "simd/archsimd"
 // Register tile for WASM SIMD128: 4 rows x 8 columns is 8 accumulators of 4
 // floats plus loads, within the 16 v128 registers of Go's wasm backend.
 // Larger tiles spill: 6 x 8 ran ResNet-18 and ResNet-50 7-17% slower in
-// Chromium (2026-11-30, bench/run.mjs).
+// Chromium (bench/run.mjs; docs/benchmark-log.md, "Later the same day").
 const (
 	mr = 4
 	nr = 8
