@@ -102,7 +102,8 @@ async function visits(model, { throttle = false, firstOnly = false } = {}) {
       await waitReady(page, model);
       out[visit] = {
         toResult: await page.evaluate(() => window.firstResultAt),
-        ...JSON.parse(await page.getAttribute('#load-steps', 'data-timings')),
+        // The page shows the steps since issue 15; before, there are none.
+        ...JSON.parse(await page.evaluate(() => document.getElementById('load-steps')?.dataset.timings ?? '{}')),
       };
     }
     out.engine = await page.textContent('#backend');
