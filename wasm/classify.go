@@ -3,9 +3,11 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"slices"
 	"strings"
 	"syscall/js"
@@ -113,8 +115,10 @@ func camReply(clf *classifier.Classifier, r *classifier.Result, class int) (map[
 		classes = append(classes, class)
 	}
 	fm := *r.FeatureMap
-	maps := make([]any, len(classes))
-	for i, c := range classes {
+	// All maps' values in one buffer, crossing into JavaScript at once.
+	n := fm.H * fm.W
+	raw := make([]byte, 0, 4*n*len(classes))
+	for _, c := range classes {
 		weights, err := clf.Model().ClassWeights(c)
 		if err != nil {
 			return nil, err
@@ -123,11 +127,16 @@ func camReply(clf *classifier.Classifier, r *classifier.Result, class int) (map[
 		if err != nil {
 			return nil, err
 		}
-		values := js.Global().Get("Float32Array").New(len(m.Values))
-		for j, v := range m.Values {
-			values.SetIndex(j, v)
+		for _, v := range m.Values {
+			raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
 		}
-		maps[i] = map[string]any{"index": c, "values": values}
+	}
+	buf := js.Global().Get("Uint8Array").New(len(raw))
+	js.CopyBytesToJS(buf, raw)
+	values := js.Global().Get("Float32Array").New(buf.Get("buffer"))
+	maps := make([]any, len(classes))
+	for i, c := range classes {
+		maps[i] = map[string]any{"index": c, "values": values.Call("subarray", i*n, (i+1)*n)}
 	}
 	return map[string]any{
 		"width": fm.W, "height": fm.H, "maps": maps,

@@ -80,7 +80,7 @@ func TestBuildLayout(t *testing.T) {
 	if err := json.Unmarshal(read("assets.json"), &assets); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"resnet.wasm", "resnet-simd.wasm", "wasm_exec.js", "worker.js", "resnet.js", "app.js", "style.css", "models/tiny.safetensors"} {
+	for _, name := range []string{"resnet.wasm", "resnet-simd.wasm", "wasm_exec.js", "worker.js", "resnet.js", "app.js", "style.css", "viridis.js", "models/tiny.safetensors"} {
 		hashed, ok := assets[name]
 		if !ok {
 			t.Errorf("assets.json lacks %s", name)
@@ -126,6 +126,7 @@ func TestBuildLayout(t *testing.T) {
 		`src="` + assets["app.js"] + `"`,
 		`href="` + assets["style.css"] + `"`,
 		`"./resnet.js":"./` + assets["resnet.js"] + `"`,
+		`"./viridis.js":"./` + assets["viridis.js"] + `"`, // generated, not in site/
 	} {
 		if !strings.Contains(index, want) {
 			t.Errorf("index.html lacks %s", want)

@@ -44,6 +44,11 @@ func (d *dist) addSite(dir string) error {
 	if index == nil {
 		return fmt.Errorf("%s has no index.html", dir)
 	}
+	// Generated from the engine rather than kept in the site.
+	modules = append(modules, "viridis.js")
+	if _, err := d.addHashed("viridis.js", viridisModule()); err != nil {
+		return err
+	}
 	html, err := rewriteIndex(string(index), d.assets, modules)
 	if err != nil {
 		return err
