@@ -85,6 +85,32 @@ export interface LoadTimings {
 export interface ClassifyOptions {
   topK?: number;
   logits?: boolean;
+  /** true: the top class's activation map; a class index: that class's. Also fills `cams`. */
+  cam?: boolean | number;
+}
+
+/** A rectangle in a picture's pixels; its edges need not be whole pixels. */
+export interface PixelRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * A class activation map (docs/cam.md): how much each position of the
+ * last feature map adds to the class's logit (Zhou et al.'s M_k, without
+ * the fc bias: the logit is the mean of values plus the bias).
+ */
+export interface ClassActivationMap {
+  index: number;          // the class
+  label: string;
+  width: number;          // positions across: 7 for a 224-pixel input, 1 for the bundled 32-pixel models
+  height: number;
+  values: Float32Array;   // height x width, row-major, unnormalized
+  /** The square the network saw (resized and center-cropped), in the input's pixels; it may reach past the input where preprocessing pads. */
+  crop: PixelRect;
+  input: { width: number; height: number }; // the input's size (after EXIF orientation)
 }
 
 export interface Prediction {
@@ -96,9 +122,21 @@ export interface Prediction {
 export interface Classification {
   top: Prediction[];
   logits?: Float32Array;
+  /** With the cam option: the asked class's map. */
+  cam?: ClassActivationMap;
+  /** With the cam option: the map of each class of top, in its order. */
+  cams?: ClassActivationMap[];
   backend: string;
   timings: { decode: number; preprocess: number; inference: number; total: number };
+  model: string;       // the model's name
+  modelSource: string; // where its weights come from (its entry's source)
+  date: string;        // when the result came, ISO 8601
 }
+
+/** A result as exportResults takes it: a Classification and the picture's name, or an error. */
+export type ResultRecord =
+  | (Classification & { file?: string })
+  | { file?: string; model?: string; date?: string; error: string };
 
 export type ClassifyInput =
   | Blob | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | ImageBitmap | HTMLVideoElement | ImageData;
@@ -119,6 +157,13 @@ export function superseded(e: unknown): boolean;
 export function defaultWorkers(): number;
 
 export class ResNet {
+  /**
+   * Writes results as a file's text: 'csv' (UTF-8 with a byte-order mark,
+   * quoted text, CRLF; a row a record: file, model, model_source, backend,
+   * date, label_i/index_i/prob_i of each top class, the timings in ms,
+   * error) or 'json' ({exported, results}).
+   */
+  static exportResults(records: ResultRecord[], format: 'csv' | 'json'): string;
   /** The entries of the page's manifest.json (bundled models). */
   static models(): Promise<object[]>;
   static listModels(): Promise<ModelInfo[]>;
@@ -131,7 +176,7 @@ export class ResNet {
   static clearCache(): Promise<CacheInfo>;
 
   /** The loaded model's manifest entry. */
-  readonly model: { name: string; bytes: number; arch: string; labels: string[] };
+  readonly model: { name: string; bytes: number; arch: string; labels: string[]; crop: number; source: string };
   readonly backend: string;
   readonly source: 'cache' | 'network' | 'page';
   readonly notices: string[];

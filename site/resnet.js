@@ -254,6 +254,33 @@ function pixelsOf(input) {
   }
 }
 
+/**
+ * classify's {cam, cams} from the worker's maps (wasm/classify.go's
+ * camReply): those of the top classes, then the asked class's if it was
+ * not among them; asked is classify's cam option.
+ */
+function mapsOf(wire, topLength, asked, labels) {
+  const maps = wire.maps.map(({ index, values }) => ({
+    index, label: labels[index], width: wire.width, height: wire.height, values,
+    crop: { ...wire.crop }, input: { ...wire.image },
+  }));
+  return { cam: asked === true ? maps[0] : maps.find((m) => m.index === asked), cams: maps.slice(0, topLength) };
+}
+
+// Columns of exportResults' CSV after the top classes' (label, index, prob).
+const CSV_TIMINGS = ['decode', 'preprocess', 'inference', 'total'];
+
+/**
+ * One CSV field: text in double quotes (quotes doubled), numbers as they
+ * are. Text a spreadsheet would take for a formula (=, +, -, @, tab or
+ * carriage return first) gets a leading apostrophe, as OWASP advises.
+ */
+function csvField(v) {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
+  const text = String(v ?? '');
+  return `"${(/^[=+\-@\t\r]/.test(text) ? `'${text}` : text).replaceAll('"', '""')}"`;
+}
+
 // Tabs of the page tell each other when the weight cache changed.
 const cacheChannel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('resnet-weight-cache') : null;
 const cacheChanged = () => cacheChannel?.postMessage('changed');
@@ -322,6 +349,38 @@ async function checkpointBytes(source) {
 }
 
 export class ResNet {
+  /**
+   * Writes results as a file's text, format 'csv' or 'json'. Each record
+   * is what classify resolved to with file (the picture's name) added, or
+   * {file, model, date, error} for a picture that could not be classified.
+   * CSV: a header row, then one row a record (file, model, model_source,
+   * backend, date, label_i, index_i, prob_i for each of the top classes,
+   * decode_ms, preprocess_ms, inference_ms, total_ms, error); UTF-8 with a
+   * byte-order mark, so that spreadsheets read it as UTF-8; text quoted;
+   * CRLF line ends (RFC 4180). JSON: {exported, results: [{file, model,
+   * modelSource, backend, date, top, timings, error?}]}.
+   */
+  static exportResults(records, format) {
+    const rows = records.map((r) => ({
+      file: r.file ?? '', model: r.model ?? '', modelSource: r.modelSource ?? '', backend: r.backend ?? '',
+      date: r.date ?? '', top: (r.top ?? []).map(({ index, label, prob }) => ({ index, label, prob })),
+      timings: r.timings ? Object.fromEntries(CSV_TIMINGS.map((k) => [k, r.timings[k]])) : null,
+      ...(r.error && { error: String(r.error) }),
+    }));
+    if (format === 'json') return `${JSON.stringify({ exported: new Date().toISOString(), results: rows }, null, 2)}\n`;
+    if (format !== 'csv') throw new ResNetError('bad-request', 'The export format must be "csv" or "json".');
+    const k = Math.max(0, ...rows.map((r) => r.top.length));
+    const ranks = Array.from({ length: k }, (_, i) => i + 1);
+    const header = ['file', 'model', 'model_source', 'backend', 'date',
+      ...ranks.flatMap((i) => [`label_${i}`, `index_${i}`, `prob_${i}`]), ...CSV_TIMINGS.map((t) => `${t}_ms`), 'error'];
+    const lines = [header.map(csvField), ...rows.map((r) => [
+      r.file, r.model, r.modelSource, r.backend, r.date,
+      ...ranks.flatMap((i) => { const c = r.top[i - 1]; return c ? [c.label, c.index, c.prob] : ['', '', '']; }),
+      ...CSV_TIMINGS.map((t) => r.timings?.[t] ?? ''), r.error ?? '',
+    ].map(csvField))];
+    return `\uFEFF${lines.map((l) => l.join(',')).join('\r\n')}\r\n`;
+  }
+
   /** The models of manifest.json, as published by the build. */
   static async models() {
     return (await manifest()).models;
@@ -568,9 +627,13 @@ export class ResNet {
    * ms; for pixel inputs, decode is the time taken to read the pixels.
    * backend names what ran the network (an accelerator may fall back to
    * the CPU engine). With logits: true the result also has logits, the
-   * network's raw output as a Float32Array.
+   * network's raw output as a Float32Array. With cam: true (the top class)
+   * or a class index it has cam, that class's activation map, and cams,
+   * one map for each class of top, in its order (see resnet.d.ts's
+   * ClassActivationMap; docs/cam.md). model, modelSource and date (ISO
+   * 8601) say which model gave the result and when, for exportResults.
    */
-  async classify(input, { topK = 5, logits = false } = {}) {
+  async classify(input, { topK = 5, logits = false, cam = false } = {}) {
     const disposed = () => new ResNetError('disposed', 'This classifier has been disposed.');
     if (!this.engine) throw disposed();
     const start = performance.now();
@@ -586,7 +649,7 @@ export class ResNet {
       transfer = [pixels.buffer];
     }
     if (!this.engine) throw disposed(); // while the file was read
-    const r = await this.engine.call('classify', { ...request, k: topK, logits }, { transfer });
+    const r = await this.engine.call('classify', { ...request, k: topK, logits, ...(cam !== false && { cam }) }, { transfer });
     if (r.model !== this.model.name) throw disposed(); // its worker moved on to the next model meanwhile
     this.startPoolSoon?.();
     if (r.fallback) {
@@ -598,8 +661,12 @@ export class ResNet {
     return {
       top: r.top,
       ...(logits && { logits: r.logits }),
+      ...(r.cam && mapsOf(r.cam, r.top.length, cam, this.model.labels)),
       backend: r.backend,
       timings: { ...r.timings, decode: readTime ?? r.timings.decode, total: performance.now() - start },
+      model: this.model.name,
+      modelSource: this.model.source,
+      date: new Date().toISOString(),
     };
   }
 

@@ -1,7 +1,9 @@
 // A page using resnet.js as its declarations (site/resnet.d.ts) describe
 // it; `tsc -p e2e/types` checks this file, so a declaration that drifts
 // from the library's documented use fails the tests.
-import { ResNet, ResNetError, defaultWorkers, type ModelInfo } from '../../site/resnet.js';
+import {
+  ResNet, ResNetError, defaultWorkers, type ClassActivationMap, type ModelInfo, type PixelRect, type ResultRecord,
+} from '../../site/resnet.js';
 
 async function addAndClassify(file: File, labels: File, photo: Blob): Promise<void> {
   const { model, notices } = await ResNet.addModel(file, {
@@ -18,6 +20,21 @@ async function addAndClassify(file: File, labels: File, photo: Blob): Promise<vo
   const { top, logits, timings } = await clf.classify(photo, { topK: 3, logits: true });
   const best: { label: string; prob: number; index: number } = top[0];
   console.log(best.label, best.prob, best.index, logits?.length, timings.inference, clf.backend, clf.model.name, added);
+
+  // Class activation maps: the top class's, then another class's; the crop in the photo's pixels.
+  const withMap = await clf.classify(photo, { cam: true });
+  const map: ClassActivationMap | undefined = withMap.cam;
+  if (map) {
+    const { x, y, width, height }: PixelRect = map.crop;
+    console.log(map.index, map.label, map.width * map.height === map.values.length, x, y, width, height, map.input.width);
+  }
+  const second = await clf.classify(photo, { cam: withMap.top[1].index });
+  console.log(second.cam?.values[0], second.cams?.length, clf.model.crop);
+
+  const records: ResultRecord[] = [{ ...withMap, file: 'photo.jpg' }, { file: 'bad.txt', error: 'not an image' }];
+  const csv: string = ResNet.exportResults(records, 'csv');
+  const json: string = ResNet.exportResults(records, 'json');
+  console.log(csv.length, JSON.parse(json).results.length, withMap.model, withMap.modelSource, withMap.date);
   clf.dispose();
 
   await ResNet.updateModel(model.name, { variant: 'v1' });
