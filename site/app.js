@@ -47,7 +47,11 @@ const session = {
   ready(clf) {
     this.clf = clf;
     this.next.resolve(clf);
+    for (const fn of this.watchers) fn(clf);
   },
+  watchers: [],
+  /** Calls fn(clf) with each classifier that becomes ready. */
+  watch(fn) { this.watchers.push(fn); },
   /** No model can ever load (the list of models failed): waiting files fail. */
   fail(error) {
     this.next.reject(error);

@@ -2,9 +2,10 @@
 // result card with a preview, the top-5 bars and the timings.
 import { renderBars, timingText } from './bars.js';
 import { formatBytes, formatDType } from './format.js';
+import { drawHeatmap, featureMapSide, MIN_CAM_INPUT, MIN_MAP_SIDE, placeOverCrop, showsHeatmaps } from './heatmap.js';
 import { describeInfo, PHASE_TEXT } from './models.js';
 import { toast } from './notify.js';
-import { superseded } from './resnet.js';
+import { ResNet, superseded } from './resnet.js';
 import { kindOf } from './sniff.js';
 
 const $ = (id) => document.getElementById(id);
@@ -86,6 +87,31 @@ export function setupImages(session) {
     results.replaceChildren();
     $('results-head').hidden = true;
   });
+
+  for (const format of ['csv', 'json']) {
+    $(`export-${format}`).addEventListener('click', () => {
+      // Every picture's card that is done, top to bottom as the page shows them.
+      const records = [...results.querySelectorAll('.result:not(.model-file):not(.pending)')].map((li) => cardRecords.get(li)).filter(Boolean);
+      if (records.length === 0) {
+        toast('There are no results to export yet.', 'error');
+        return;
+      }
+      const type = format === 'csv' ? 'text/csv;charset=utf-8' : 'application/json';
+      const stamp = new Date().toISOString().slice(0, 19).replaceAll(':', '-');
+      download(new Blob([ResNet.exportResults(records, format)], { type }), `resnet-results-${stamp}.${format}`);
+    });
+  }
+}
+
+// The record of each picture's card for the export (ResNet.exportResults):
+// its classification with the file name, or its error.
+const cardRecords = new WeakMap();
+
+/** Saves blob as a file called name, as a link with a download attribute does. */
+function download(blob, name) {
+  const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(blob), download: name });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
 }
 
 /** Builds a card for file in its waiting state, with a preview of it if withPreview. */
@@ -130,7 +156,7 @@ function resultCard(file, withPreview = true) {
   timings.className = 'timings';
   body.append(head, status, bars, timings);
   li.append(preview, body);
-  return { li, preview, status, bars, timings };
+  return { li, preview, status, bars, timings, name: file.name || 'Pasted image' };
 }
 
 // A classification that met a model change (resnet.js's superseded) is run
@@ -149,25 +175,94 @@ async function classifyInto(session, file, card) {
       clf = await session.classifier();
       card.status.textContent = 'Classifying…';
       try {
-        r = await clf.classify(file);
+        // The top classes' maps come with the result when they can show something.
+        r = await clf.classify(file, { cam: showsHeatmaps(clf.model) });
       } catch (e) {
         if (!superseded(e) || attempt >= MAX_ATTEMPTS) throw e;
       }
     }
-    renderBars(card.bars, r.top);
+    if (r.cams) addHeatmap(card, r, clf.model);
+    else {
+      renderBars(card.bars, r.top);
+      card.bars.after(noHeatmapNote(clf.model));
+    }
     card.status.textContent = `${clf.model.name} says: ${r.top[0].label}`;
     // Finished results are announced politely, one at a time (errors are alerts).
-    $('results-announcer').textContent = `${file.name || 'Pasted image'}: ${r.top[0].label}`;
+    $('results-announcer').textContent = `${card.name}: ${r.top[0].label}`;
     card.timings.textContent = timingText(r);
+    cardRecords.set(card.li, { file: card.name, ...r });
     card.li.classList.remove('pending');
   } catch (e) {
+    cardRecords.set(card.li, { file: card.name, model: session.current()?.model.name, date: new Date().toISOString(), error: e.message });
     showFailure(card, e.message);
   } finally {
     card.li.removeAttribute('aria-busy');
   }
 }
 
+// Numbers the cards' radio groups.
+let heatmaps = 0;
+
+/**
+ * Gives a classified card its heatmap: a toggle that shows the map of the
+ * class picked in the bars (the top one first) over the preview, placed on
+ * the square the network saw, and a caption saying what it shows.
+ */
+function addHeatmap(card, r, model) {
+  const layer = document.createElement('div');
+  layer.className = 'cam-crop';
+  layer.hidden = true;
+  const canvas = document.createElement('canvas');
+  canvas.className = 'cam-canvas';
+  canvas.width = canvas.height = model.crop; // the map at the size the network saw, as `resnet classify -cam` draws it
+  canvas.setAttribute('role', 'img');
+  layer.append(canvas);
+  card.preview.append(layer);
+  placeOverCrop(layer, r.cams[0]);
+
+  const toggle = document.createElement('button');
+  toggle.type = 'button';
+  toggle.className = 'button small secondary cam-toggle';
+  toggle.textContent = 'Heatmap';
+  toggle.setAttribute('aria-pressed', 'false');
+  toggle.setAttribute('aria-label', `Heatmap over ${card.name}`);
+  const caption = document.createElement('p');
+  caption.className = 'cam-caption';
+  caption.hidden = true;
+  const row = document.createElement('div');
+  row.className = 'cam-row';
+  row.append(toggle, caption);
+
+  let shown = -1; // the index in r.top of the map on the canvas
+  const show = (i, on) => {
+    if (i !== shown) {
+      const cam = r.cams[i];
+      drawHeatmap(canvas, cam);
+      canvas.dataset.class = String(cam.index);
+      canvas.setAttribute('aria-label', `Heatmap of ${cam.label} over ${card.name}`);
+      caption.textContent = `Where the network found evidence for “${cam.label}”: most in yellow, least in purple, within the outlined square it saw.`;
+      shown = i;
+    }
+    toggle.setAttribute('aria-pressed', String(on));
+    layer.hidden = caption.hidden = !on;
+    card.li.classList.toggle('cam-on', on);
+  };
+  renderBars(card.bars, r.top, { name: `cam-${++heatmaps}`, checked: 0, onPick: (i) => show(i, true) });
+  toggle.addEventListener('click', () => show(Math.max(shown, 0), toggle.getAttribute('aria-pressed') !== 'true'));
+  card.bars.after(row);
+}
+
+/** Why a model's cards have no heatmap: its last feature map is too small to show where. */
+function noHeatmapNote(model) {
+  const side = featureMapSide(model.crop);
+  return Object.assign(document.createElement('p'), {
+    className: 'hint cam-note',
+    textContent: `No heatmap: ${model.name} sees ${model.crop}×${model.crop} pixels, so its last feature map is ${side}×${side}, too coarse to show where the evidence is (heatmaps need ${MIN_MAP_SIDE}×${MIN_MAP_SIDE}: inputs of ${MIN_CAM_INPUT} pixels or more, such as ImageNet models’ 224).`,
+  });
+}
+
 function showFailure(card, message) {
+  if (!cardRecords.has(card.li)) cardRecords.set(card.li, { file: card.name, date: new Date().toISOString(), error: message });
   card.li.classList.remove('pending');
   card.li.removeAttribute('aria-busy');
   card.li.classList.add('failed');

@@ -10,6 +10,7 @@
 // counts the live ones (the tests read it).
 import { renderBars } from './bars.js';
 import { formatMs } from './format.js';
+import { drawHeatmap, MIN_CAM_INPUT, placeOverCrop, showsHeatmaps } from './heatmap.js';
 import { superseded } from './resnet.js';
 
 const $ = (id) => document.getElementById(id);
@@ -39,6 +40,7 @@ export function setupWebcam(session) {
   let busy = false;
   let skipped = 0;
   let done = []; // completion times of recent classifications
+  const heatmap = setupHeatmap(session);
 
   const showError = (message) => {
     errorText.textContent = message;
@@ -107,6 +109,7 @@ export function setupWebcam(session) {
     stopTracks(stream);
     stream = null;
     video.srcObject = null;
+    heatmap.draw(undefined);
     setState('off');
     $('webcam-fps').textContent = '–';
   }
@@ -121,9 +124,10 @@ export function setupWebcam(session) {
       return;
     }
     busy = true;
-    clf.classify(video).then((r) => {
+    clf.classify(video, { cam: heatmap.wanted(clf) }).then((r) => {
       if (gen !== generation) return;
       renderBars($('webcam-bars'), r.top);
+      heatmap.draw(r.cam, clf.model.crop);
       $('webcam-inference').textContent = formatMs(r.timings.inference);
       const now = performance.now();
       done.push(now);
@@ -139,6 +143,47 @@ export function setupWebcam(session) {
   toggle.addEventListener('click', () => (state === 'off' ? start() : stop()));
   setLoops(0);
   return { stop };
+}
+
+/**
+ * The live heatmap: a toggle (absent, with a note, for models whose maps
+ * are too coarse) and the top class's map of the latest frame over the
+ * video, on the square the network saw. The video is mirrored and fills
+ * its 4:3 frame (object-fit: cover), and the map's layer is mirrored too.
+ */
+function setupHeatmap(session) {
+  const toggle = $('webcam-heatmap');
+  const note = $('webcam-heatmap-note');
+  const crop = $('webcam-cam-crop');
+  const canvas = $('webcam-cam-canvas');
+  let on = false;
+  const update = (clf) => {
+    const can = Boolean(clf && showsHeatmaps(clf.model));
+    toggle.hidden = $('webcam-heatmap-hint').hidden = !can;
+    note.hidden = can || !clf;
+    if (clf && !can) note.textContent = `No heatmap with ${clf.model.name}: its ${clf.model.crop}-pixel input is too small to show where the evidence is (heatmaps need ${MIN_CAM_INPUT} pixels or more).`;
+    if (!can) crop.hidden = true;
+  };
+  toggle.addEventListener('click', () => {
+    on = !on;
+    toggle.setAttribute('aria-pressed', String(on));
+    if (!on) crop.hidden = true;
+  });
+  session.watch(update);
+  return {
+    /** Whether to ask clf for the map of the next frame. */
+    wanted: (clf) => on && showsHeatmaps(clf.model),
+    /** Shows cam at side x side pixels (or hides the layer when there is none). */
+    draw(cam, side) {
+      crop.hidden = !(on && cam);
+      if (crop.hidden) return;
+      placeOverCrop(crop, cam, { boxWidth: 4, boxHeight: 3, fit: 'cover' });
+      if (canvas.width !== side) canvas.width = canvas.height = side; // the size the network saw
+      drawHeatmap(canvas, cam);
+      canvas.dataset.class = String(cam.index);
+      canvas.setAttribute('aria-label', `Heatmap of ${cam.label} over the camera picture`);
+    },
+  };
 }
 
 function cameraErrorMessage(e) {
