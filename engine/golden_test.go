@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/internal/goldens"
 )
 
 // golden is one model with an input and PyTorch's logits for it, written by
@@ -20,53 +20,6 @@ type golden struct {
 	Classes int    `json:"classes"`
 	Input   int    `json:"input"`
 	Width   int    `json:"width"`
-}
-
-// largeGoldenDir is where .ci/run writes the full-size goldens (too large to
-// commit). RESNET_GOLDEN_DIR overrides it.
-func largeGoldenDir() string {
-	if d := os.Getenv("RESNET_GOLDEN_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "testdata-gen", "golden")
-}
-
-// requireGoldens fails in CI and skips loudly elsewhere when the generated
-// goldens are missing, so a CI run can never pass without checking them.
-func requireGoldens(t *testing.T, dir, name string) {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(dir, name+".json")); err == nil {
-		return
-	}
-	msg := "golden " + name + " missing in " + dir + ": run `/usr/bin/python3 tools/golden/make_goldens.py testdata-gen/golden` (needs Debian's python3-torch)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip("SKIPPED, NOT CHECKED: " + msg)
-}
-
-func readF32(t *testing.T, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
-
-// nchwToNHWC converts PyTorch's [1][3][h][w] input to the engine's layout.
-func nchwToNHWC(x []float32, h, w int) []float32 {
-	out := make([]float32, len(x))
-	for c := range 3 {
-		for p := range h * w {
-			out[p*3+c] = x[c*h*w+p]
-		}
-	}
-	return out
 }
 
 func loadGolden(t *testing.T, dir, name, weightsExt string) (*Model, []float32, []float32, int) {
@@ -102,8 +55,8 @@ func loadGolden(t *testing.T, dir, name, weightsExt string) (*Model, []float32, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	input := nchwToNHWC(readF32(t, filepath.Join(dir, name+".input.f32")), g.Input, g.Input)
-	return m, input, readF32(t, filepath.Join(dir, name+".logits.f32")), g.Input
+	input := goldens.CHWToHWC(goldens.ReadF32(t, filepath.Join(dir, name+".input.f32")), 3, g.Input, g.Input)
+	return m, input, goldens.ReadF32(t, filepath.Join(dir, name+".logits.f32")), g.Input
 }
 
 // checkLogits applies the project's accuracy bar: every logit within 1e-4 of
@@ -135,7 +88,7 @@ func checkLogits(t *testing.T, got, want []float32) {
 }
 
 func runGolden(t *testing.T, dir, name string) {
-	requireGoldens(t, dir, name)
+	goldens.Require(t, dir, name+".json")
 	var first []float32 // logits of the first format, to compare the others with
 	for _, ext := range []string{".safetensors", ".pth"} {
 		if _, err := os.Stat(filepath.Join(dir, name+ext)); err != nil {
@@ -175,6 +128,6 @@ func TestFullGoldens(t *testing.T) {
 		t.Skip("full-size goldens skipped in -short mode")
 	}
 	for _, name := range []string{"resnet18", "resnet50", "resnet50-v1"} {
-		t.Run(name, func(t *testing.T) { runGolden(t, largeGoldenDir(), name) })
+		t.Run(name, func(t *testing.T) { runGolden(t, goldens.LargeDir(1), name) })
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/internal/goldens"
 )
 
 // int8Tolerance bounds how far the int8 networks' logits may be from the
@@ -24,7 +25,7 @@ const int8Tolerance = 0.03
 // int8Tolerance of the float network's with the same top-1. Go's writer
 // quantizes NAME.safetensors to the same bytes.
 func runInt8Golden(t *testing.T, dir, name string) {
-	requireGoldens(t, dir, name)
+	goldens.Require(t, dir, name+".json")
 	if _, err := os.Stat(filepath.Join(dir, name+".int8.safetensors")); err != nil {
 		msg := name + ".int8.safetensors missing in " + dir + ": goldens older than the int8 format; run tools/golden/make_goldens.py again"
 		if os.Getenv("CI") != "" {
@@ -37,7 +38,7 @@ func runInt8Golden(t *testing.T, dir, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkLogits(t, logits, readF32(t, filepath.Join(dir, name+".int8.logits.f32")))
+	checkLogits(t, logits, goldens.ReadF32(t, filepath.Join(dir, name+".int8.logits.f32")))
 
 	var scale, worst float64
 	for i, v := range float {
@@ -97,6 +98,6 @@ func TestFullInt8Goldens(t *testing.T) {
 		t.Skip("full-size goldens skipped in -short mode")
 	}
 	for _, name := range []string{"resnet18", "resnet50", "resnet50-v1"} {
-		t.Run(name, func(t *testing.T) { runInt8Golden(t, largeGoldenDir(), name) })
+		t.Run(name, func(t *testing.T) { runInt8Golden(t, goldens.LargeDir(1), name) })
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/inbrowser/resnet/engine/cam"
+	"github.com/inbrowser/resnet/internal/goldens"
 )
 
 // camGolden is engine/testdata's description of a narrow model's class
@@ -20,17 +21,6 @@ type camGolden struct {
 		Map       [2]int `json:"map"`
 		Channels  int    `json:"channels"`
 	} `json:"cam"`
-}
-
-// chwToHWC reorders PyTorch's [C][H][W] into [H][W][C].
-func chwToHWC(x []float32, c, h, w int) []float32 {
-	out := make([]float32, len(x))
-	for ci := range c {
-		for p := range h * w {
-			out[p*c+ci] = x[ci*h*w+p]
-		}
-	}
-	return out
 }
 
 // checkMap fails unless got is within tol of the largest |want| of want,
@@ -64,8 +54,8 @@ func TestFeatureMapGoldens(t *testing.T) {
 			}
 			h, w := g.CAM.Input[0], g.CAM.Input[1]
 			mh, mw, c := g.CAM.Map[0], g.CAM.Map[1], g.CAM.Channels
-			input := chwToHWC(float32s(fetchBytes(t, *testdataURL+g.CAM.InputFile)), 3, h, w)
-			layer4 := chwToHWC(float32s(fetchBytes(t, *testdataURL+name+".layer4.f32")), c, mh, mw)
+			input := goldens.CHWToHWC(float32s(fetchBytes(t, *testdataURL+g.CAM.InputFile)), 3, h, w)
+			layer4 := goldens.CHWToHWC(float32s(fetchBytes(t, *testdataURL+name+".layer4.f32")), c, mh, mw)
 			cams := float32s(fetchBytes(t, *testdataURL+name+".cam.f32"))
 			type mapCase struct {
 				opts Options

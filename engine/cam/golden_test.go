@@ -1,7 +1,6 @@
 package cam
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -12,6 +11,7 @@ import (
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/internal/goldens"
 )
 
 // golden is the description tools/golden/make_goldens.py writes of a
@@ -28,53 +28,6 @@ type golden struct {
 		Channels  int    `json:"channels"`
 		Top       int    `json:"top"`
 	} `json:"cam"`
-}
-
-// largeGoldenDir is where test.sh writes the full-size goldens;
-// RESNET_GOLDEN_DIR overrides it.
-func largeGoldenDir() string {
-	if d := os.Getenv("RESNET_GOLDEN_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "testdata-gen", "golden")
-}
-
-// requireCAMGoldens fails in CI and skips loudly elsewhere when the
-// generated maps are missing, so that a CI run cannot pass unchecked.
-func requireCAMGoldens(t *testing.T, dir, name string) {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(dir, name+".cam.f32")); err == nil {
-		return
-	}
-	msg := "golden " + name + ".cam.f32 missing in " + dir + ": run `/usr/bin/python3 tools/golden/make_goldens.py testdata-gen/golden` (needs Debian's python3-torch)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip("SKIPPED, NOT CHECKED: " + msg)
-}
-
-func readF32(t *testing.T, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
-
-// chwToHWC reorders PyTorch's [C][H][W] into the engine's [H][W][C].
-func chwToHWC(x []float32, c, h, w int) []float32 {
-	out := make([]float32, len(x))
-	for ci := range c {
-		for p := range h * w {
-			out[p*c+ci] = x[ci*h*w+p]
-		}
-	}
-	return out
 }
 
 // goldenFeatures loads network name from dir and runs it on its CAM input
@@ -113,7 +66,7 @@ func goldenFeatures(t *testing.T, dir, name string) (golden, *engine.Model, engi
 		t.Fatal(err)
 	}
 	h, w := g.CAM.Input[0], g.CAM.Input[1]
-	input := chwToHWC(readF32(t, filepath.Join(dir, g.CAM.InputFile)), 3, h, w)
+	input := goldens.CHWToHWC(goldens.ReadF32(t, filepath.Join(dir, g.CAM.InputFile)), 3, h, w)
 	s := m.NewSession()
 	if _, err := s.Run(input, h, w); err != nil {
 		t.Fatal(err)
@@ -148,13 +101,13 @@ func within(t *testing.T, what string, got, want []float32, tol float64) float64
 // resized to the input) with PyTorch's, each within 1e-4 of its largest
 // magnitude.
 func checkAgainstPyTorch(t *testing.T, dir, name string) {
-	requireCAMGoldens(t, dir, name)
+	goldens.Require(t, dir, name+".cam.f32")
 	g, m, fm := goldenFeatures(t, dir, name)
 	mh, mw, c := g.CAM.Map[0], g.CAM.Map[1], g.CAM.Channels
-	ratio := within(t, "layer4", fm.Values, chwToHWC(readF32(t, filepath.Join(dir, name+".layer4.f32")), c, mh, mw), 1e-4)
+	ratio := within(t, "layer4", fm.Values, goldens.CHWToHWC(goldens.ReadF32(t, filepath.Join(dir, name+".layer4.f32")), c, mh, mw), 1e-4)
 	t.Logf("layer4 (%dx%dx%d): max |diff| / largest = %.3g", mh, mw, c, ratio)
 
-	cams := readF32(t, filepath.Join(dir, name+".cam.f32"))
+	cams := goldens.ReadF32(t, filepath.Join(dir, name+".cam.f32"))
 	var worst float64
 	for k := range g.Classes {
 		w, err := m.ClassWeights(k)
@@ -175,7 +128,7 @@ func checkAgainstPyTorch(t *testing.T, dir, name string) {
 	w, _ := m.ClassWeights(g.CAM.Top)
 	top, _ := Compute(fm, w)
 	shown := top.Normalized().Resize(g.CAM.Input[0], g.CAM.Input[1])
-	ratio = within(t, "top class, normalized and resized", shown.Values, readF32(t, filepath.Join(dir, name+".cam-up.f32")), 1e-4)
+	ratio = within(t, "top class, normalized and resized", shown.Values, goldens.ReadF32(t, filepath.Join(dir, name+".cam-up.f32")), 1e-4)
 	t.Logf("top class %d normalized and resized to %dx%d: max |diff| = %.3g", g.CAM.Top, g.CAM.Input[0], g.CAM.Input[1], ratio)
 }
 
@@ -194,6 +147,6 @@ func TestFullGoldenCAMs(t *testing.T) {
 		t.Skip("full-size goldens skipped in -short mode")
 	}
 	for _, name := range []string{"resnet18", "resnet50", "resnet50-v1"} {
-		t.Run(name, func(t *testing.T) { checkAgainstPyTorch(t, largeGoldenDir(), name) })
+		t.Run(name, func(t *testing.T) { checkAgainstPyTorch(t, goldens.LargeDir(2), name) })
 	}
 }
