@@ -1,56 +1,17 @@
 package engine
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/inbrowser/resnet/engine/arch"
-	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/internal/goldens"
 )
 
-// golden is one model with an input and PyTorch's logits for it, written by
-// tools/golden/make_goldens.py.
-type golden struct {
-	Arch    string `json:"arch"`
-	Variant string `json:"variant"`
-	Classes int    `json:"classes"`
-	Input   int    `json:"input"`
-	Width   int    `json:"width"`
-}
-
 func loadGolden(t *testing.T, dir, name, weightsExt string) (*Model, []float32, []float32, int) {
 	t.Helper()
-	var g golden
-	meta, err := os.ReadFile(filepath.Join(dir, name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(meta, &g); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := arch.ParseName(g.Arch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Variant, err = arch.ParseVariant(g.Variant); err != nil {
-		t.Fatal(err)
-	}
-	cfg.NumClasses = g.Classes
-	if g.Width != 0 {
-		cfg.BaseWidth = g.Width
-	}
-	data, err := os.ReadFile(filepath.Join(dir, name+weightsExt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ckpt, err := checkpoint.Read(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, cfg, ckpt := goldens.Load(t, dir, name, weightsExt)
 	m, err := New(cfg, ckpt)
 	if err != nil {
 		t.Fatal(err)

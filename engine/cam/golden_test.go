@@ -1,66 +1,20 @@
 package cam
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/inbrowser/resnet/engine"
-	"github.com/inbrowser/resnet/engine/arch"
-	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/internal/goldens"
 )
 
-// golden is the description tools/golden/make_goldens.py writes of a
-// network, with its class activation maps.
-type golden struct {
-	Arch    string `json:"arch"`
-	Variant string `json:"variant"`
-	Classes int    `json:"classes"`
-	Width   int    `json:"width"`
-	CAM     struct {
-		InputFile string `json:"input_file"`
-		Input     [2]int `json:"input"` // height, width
-		Map       [2]int `json:"map"`
-		Channels  int    `json:"channels"`
-		Top       int    `json:"top"`
-	} `json:"cam"`
-}
-
 // goldenFeatures loads network name from dir and runs it on its CAM input
 // with the CPU engine.
-func goldenFeatures(t *testing.T, dir, name string) (golden, *engine.Model, engine.FeatureMap) {
+func goldenFeatures(t *testing.T, dir, name string) (goldens.Network, *engine.Model, engine.FeatureMap) {
 	t.Helper()
-	var g golden
-	meta, err := os.ReadFile(filepath.Join(dir, name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(meta, &g); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := arch.ParseName(g.Arch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Variant, err = arch.ParseVariant(g.Variant); err != nil {
-		t.Fatal(err)
-	}
-	cfg.NumClasses = g.Classes
-	if g.Width != 0 {
-		cfg.BaseWidth = g.Width
-	}
-	data, err := os.ReadFile(filepath.Join(dir, name+".safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ckpt, err := checkpoint.Read(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, cfg, ckpt := goldens.Load(t, dir, name, ".safetensors")
 	m, err := engine.New(cfg, ckpt)
 	if err != nil {
 		t.Fatal(err)

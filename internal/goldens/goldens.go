@@ -4,11 +4,65 @@ package goldens
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/inbrowser/resnet/engine/arch"
+	"github.com/inbrowser/resnet/engine/checkpoint"
 )
+
+// Network is what make_goldens.py writes of a network, NAME.json.
+type Network struct {
+	Arch    string `json:"arch"`
+	Variant string `json:"variant"`
+	Classes int    `json:"classes"`
+	Input   int    `json:"input"` // the side of NAME.input.f32
+	Width   int    `json:"width"` // the base width, 0 for torchvision's 64
+	CAM     struct {
+		InputFile string `json:"input_file"`
+		Input     [2]int `json:"input"` // height, width
+		Map       [2]int `json:"map"`
+		Channels  int    `json:"channels"`
+		Top       int    `json:"top"`
+	} `json:"cam"`
+}
+
+// Load reads network name's description and its weights, NAME+weightsExt,
+// from dir, and returns them with the architecture they describe.
+func Load(t *testing.T, dir, name, weightsExt string) (Network, arch.Config, *checkpoint.Checkpoint) {
+	t.Helper()
+	var g Network
+	meta, err := os.ReadFile(filepath.Join(dir, name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(meta, &g); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := arch.ParseName(g.Arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Variant, err = arch.ParseVariant(g.Variant); err != nil {
+		t.Fatal(err)
+	}
+	cfg.NumClasses = g.Classes
+	if g.Width != 0 {
+		cfg.BaseWidth = g.Width
+	}
+	data, err := os.ReadFile(filepath.Join(dir, name+weightsExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt, err := checkpoint.Read(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, cfg, ckpt
+}
 
 // LargeDir is where test.sh writes the full-size goldens (too large to
 // commit), relative to a package up depth folders below the module root;
