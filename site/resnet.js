@@ -161,12 +161,6 @@ async function callAny(op, args) {
   }
 }
 
-// The control words of a pool's shared memory that the page touches
-// (wasm/pool/pool.go lays them out): setting abort wakes and stops every
-// worker waiting on a job or at a barrier.
-const POOL_ABORT = 2;
-const POOL_WAITED_WORDS = [0, 4]; // job, barrier phase
-
 // How long a classifier waits for its first image before it starts its pool
 // anyway (see schedulePool).
 const POOL_START_DELAY_MS = 300;
@@ -185,11 +179,12 @@ export const defaultWorkers = () => Math.max(1, Math.min(navigator.hardwareConcu
  * back on; the pool starts the other count - 1.
  */
 class Pool {
-  // file: the coordinator's verified weights (a Blob from the cache, or
-  // bytes); load: the number of the coordinator's load, which the pool
-  // joins only if it is still the loaded one.
-  static async start(coordinator, model, file, count, bytes, load) {
-    const pool = new Pool(new SharedArrayBuffer(bytes));
+  // info is the coordinator's load result: file (a Blob of its verified
+  // weights), poolBytes, poolControl and load, the number of the load,
+  // which the pool joins only if it is still the loaded one.
+  static async start(coordinator, model, info, count) {
+    const { file, load } = info;
+    const pool = new Pool(new SharedArrayBuffer(info.poolBytes), info.poolControl);
     try {
       // Worker i of the pool is named for its slice, i + 1.
       pool.engines = await Promise.all(Array.from({ length: count - 1 }, (_, i) => Engine.start(`resnet-pool-${i + 1}`)));
@@ -205,17 +200,23 @@ class Pool {
     }
   }
 
-  constructor(memory) {
+  // control: the layout of the memory's control words, from
+  // wasm/pool/pool.go: {header, abort, waited}.
+  constructor(memory, control) {
     this.memory = memory;
+    this.control = control;
     this.engines = [];
   }
 
   get size() { return this.engines.length + 1; } // the coordinator too
 
+  // Setting the abort word wakes and stops every worker waiting on a job
+  // or at a barrier.
   abort() {
-    const ctl = new Int32Array(this.memory, 0, 16);
-    Atomics.store(ctl, POOL_ABORT, 1);
-    for (const word of POOL_WAITED_WORDS) Atomics.notify(ctl, word);
+    const { header, abort, waited } = this.control;
+    const ctl = new Int32Array(this.memory, 0, header);
+    Atomics.store(ctl, abort, 1);
+    for (const word of waited) Atomics.notify(ctl, word);
   }
 
   stop() {
@@ -591,7 +592,7 @@ export class ResNet {
   startPool(model, info, count) {
     const engine = this.engine;
     const started = performance.now();
-    this.workersReady = Pool.start(engine, model, info.file, count, info.poolBytes, info.load).then((pool) => {
+    this.workersReady = Pool.start(engine, model, info, count).then((pool) => {
       if (this.engine !== engine) return pool.stop(); // disposed meanwhile
       this.pool = pool;
       this.loadTimings.workers = performance.now() - started;

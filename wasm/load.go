@@ -83,6 +83,7 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 		// On the CPU the page may spread each image over a pool of workers
 		// (usePool), which build their shares from this verified file.
 		result["poolBytes"] = pool.LayoutFor(clf.Model(), e.opts.Spec.Crop).Bytes
+		result["poolControl"] = pool.ControlWords()
 		result["file"] = file.share
 	}
 	return result, nil

@@ -37,7 +37,7 @@ import (
 	"github.com/inbrowser/resnet/webgpu/jsgpu" // its Await: the promise helper the WebGPU backend uses
 )
 
-// Control words. AbortWord is also set by the page (site/resnet.js).
+// Control words. AbortWord is also set by the page (see ControlWords).
 const (
 	jobWord     = 0 // bumped by the coordinator to start an inference
 	AbortWord   = 2 // nonzero: give up; the pool is finished
@@ -45,6 +45,12 @@ const (
 	phaseWord   = 4 // barrier: phases completed
 	headerWords = 16
 )
+
+// ControlWords tells the page (site/resnet.js) where the control words it
+// touches are: it sets the abort word and wakes the waited ones.
+func ControlWords() map[string]any {
+	return map[string]any{"header": headerWords, "abort": AbortWord, "waited": []any{jobWord, phaseWord}}
+}
 
 // barrierSpins is how many times a worker checks the barrier before it
 // sleeps on it.
