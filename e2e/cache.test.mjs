@@ -70,7 +70,7 @@ test('a reload loads the weights from IndexedDB without requesting them', async 
   await page.reload();
   assert.match(await waitReady(page), /from this browser’s cache/);
   assert.equal(weightRequests.length, 1, `the reload requested weights again: ${weightRequests}`);
-  assert.match(await page.textContent('#load-steps'), /^worker start [\d.]+ m?s · cache read [\d.]+ m?s · integrity check [\d.]+ m?s · parse [\d.]+ m?s · build [\d.]+ m?s/);
+  assert.match(await page.textContent('#load-steps'), /^worker start\s[\d.]+ m?s · cache read\s[\d.]+ m?s · integrity check\s[\d.]+ m?s · parse\s[\d.]+ m?s · build\s[\d.]+ m?s/);
   await classifyOne(page, 'cached-visit.png');
   assert.match(await page.textContent('#cache-text'), /^Weights cache: \d+(\.\d)? MB \(1 model\) · site storage [\d.]+ [kMG]B of [\d.]+ [kMG]B$/);
 

@@ -22,7 +22,7 @@ test('two workers give the same logits as one, for both bundled models', async (
   const page = await app.newPage(t);
   await openApp(page, `${app.server.url}?workers=2`);
   await waitWorkers(page, 2);
-  assert.match(await page.textContent('#load-steps'), / · other workers [\d.]+ m?s$/);
+  assert.match(await page.textContent('#load-steps'), / · other workers\s[\d.]+ m?s$/);
   assert.equal(await page.inputValue('#workers-select'), '2');
   await screenshot(page, 'workers-2');
   const pngs = await Promise.all(app.images.map(async (im) => (await pngPayload(im, '')).bytes.toString('base64')));

@@ -73,7 +73,7 @@ const LOAD_STEPS = [
 ];
 
 function showSteps(timings) {
-  const steps = LOAD_STEPS.filter(([key]) => timings[key] !== undefined).map(([key, name]) => `${name} ${formatMs(timings[key])}`);
+  const steps = LOAD_STEPS.filter(([key]) => timings[key] !== undefined).map(([key, name]) => `${name}\u00a0${formatMs(timings[key])}`);
   $('load-steps').textContent = steps.join(' · ');
   $('load-steps').dataset.timings = JSON.stringify(timings); // exact values, for benchmarks and tests
   $('load-steps').hidden = false;
