@@ -3,7 +3,6 @@
 package webgpu
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -13,49 +12,19 @@ import (
 
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/arch"
-	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/internal/goldens"
 )
-
-// golden is engine/testdata's description of a narrow model.
-type golden struct {
-	Arch    string `json:"arch"`
-	Variant string `json:"variant"`
-	Classes int    `json:"classes"`
-	Input   int    `json:"input"`
-	Width   int    `json:"width"`
-}
 
 // loadGolden fetches a committed narrow model with its input (NHWC) and
 // PyTorch's logits.
 func loadGolden(t *testing.T, name string) (*engine.Plan, []float32, []float32, int) {
 	t.Helper()
-	var g golden
-	if err := json.Unmarshal(fetchBytes(t, *testdataURL+name+".json"), &g); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := arch.ParseName(g.Arch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Variant, err = arch.ParseVariant(g.Variant); err != nil {
-		t.Fatal(err)
-	}
-	cfg.NumClasses, cfg.BaseWidth = g.Classes, g.Width
-	ckpt, err := checkpoint.Read(fetchBytes(t, *testdataURL+name+".safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, cfg, ckpt := goldens.LoadWith(t, func(file string) []byte { return fetchBytes(t, *testdataURL+file) }, name, ".safetensors")
 	plan, err := engine.Fold(cfg, ckpt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nchw := float32s(fetchBytes(t, *testdataURL+name+".input.f32"))
-	input := make([]float32, len(nchw))
-	for c := range 3 {
-		for p := range g.Input * g.Input {
-			input[p*3+c] = nchw[c*g.Input*g.Input+p]
-		}
-	}
+	input := goldens.CHWToHWC(float32s(fetchBytes(t, *testdataURL+name+".input.f32")), 3, g.Input, g.Input)
 	return plan, input, float32s(fetchBytes(t, *testdataURL+name+".logits.f32")), g.Input
 }
 

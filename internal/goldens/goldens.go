@@ -34,12 +34,21 @@ type Network struct {
 // from dir, and returns them with the architecture they describe.
 func Load(t *testing.T, dir, name, weightsExt string) (Network, arch.Config, *checkpoint.Checkpoint) {
 	t.Helper()
+	return LoadWith(t, func(file string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}, name, weightsExt)
+}
+
+// LoadWith is Load with the files read by read (a browser test fetches
+// them).
+func LoadWith(t *testing.T, read func(file string) []byte, name, weightsExt string) (Network, arch.Config, *checkpoint.Checkpoint) {
+	t.Helper()
 	var g Network
-	meta, err := os.ReadFile(filepath.Join(dir, name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(meta, &g); err != nil {
+	if err := json.Unmarshal(read(name+".json"), &g); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := arch.ParseName(g.Arch)
@@ -53,11 +62,7 @@ func Load(t *testing.T, dir, name, weightsExt string) (Network, arch.Config, *ch
 	if g.Width != 0 {
 		cfg.BaseWidth = g.Width
 	}
-	data, err := os.ReadFile(filepath.Join(dir, name+weightsExt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ckpt, err := checkpoint.Read(data)
+	ckpt, err := checkpoint.Read(read(name + weightsExt))
 	if err != nil {
 		t.Fatal(err)
 	}
