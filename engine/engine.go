@@ -1,7 +1,9 @@
 // Package engine runs ResNet inference on the CPU: it turns an architecture
 // and a checkpoint into an execution plan (BatchNorm folded into each conv,
-// the residual add and ReLU fused into the conv that ends a block) and runs
-// it on NHWC float32 tensors with the kernels of package kernel.
+// the residual add and ReLU fused into the conv that ends a block) and a
+// schedule (the order of the layers and the buffers each reads and writes,
+// which the WebGPU backend executes too), and runs it on NHWC float32
+// tensors with the kernels of package kernel.
 package engine
 
 import (
@@ -20,9 +22,10 @@ type Model struct {
 	Config   arch.Config
 	shard    shardOf // which slice of every conv this model holds
 	features int
-	stem     conv // its then is the max-pool's output's
-	blocks   []block
-	fcW      []float32 // [classes][features], PyTorch's Linear layout
+	schedule Schedule
+	convs    []conv     // in Plan.Convs' order, as the schedule names them; the stem first
+	then     []exchange // what each step's output needs before the next conv reads it
+	fcW      []float32  // [classes][features], PyTorch's Linear layout
 	fcB      []float32
 }
 
@@ -33,7 +36,6 @@ type conv struct {
 	weights  *kernel.PackedWeights
 	winograd kernel.WinogradTile // 0: a direct GEMM
 	byRows   bool                // workers split it by output rows, not channels
-	then     exchange            // what its output needs before the next layer
 	bias     []float32
 }
 
@@ -42,21 +44,11 @@ type conv struct {
 type exchange int
 
 const (
-	gatherChannels exchange = iota // every worker's channels, to every worker
+	noExchange     exchange = iota // the next layer reads only the worker's own rows
+	gatherChannels                 // every worker's channels, to every worker
 	gatherRows                     // every worker's rows, to every worker
 	haloRows                       // the row before and after its own, to each worker
-	noExchange                     // the next layer reads only the worker's own rows
 )
-
-type block struct {
-	convs      []conv
-	downsample *conv // nil: the shortcut is the block's input
-	byRows     bool  // workers split all its convs by output rows
-	// The session buffers (see Session) each conv and the downsample
-	// write (see assignBuffers).
-	convBufs []int
-	dsBuf    int
-}
 
 // Option tunes how a model is packed.
 type Option func(*options)
@@ -94,17 +86,9 @@ func (m *Model) ShardOf(index, count int) (*Model, error) {
 	sh := shardOf{index, count}
 	v := *m
 	v.shard = sh
-	v.blocks = make([]block, len(m.blocks))
-	for i, b := range m.blocks {
-		b.convs = slices.Clone(b.convs)
-		for j := range b.convs {
-			b.convs[j] = b.convs[j].share(sh)
-		}
-		if b.downsample != nil {
-			ds := b.downsample.share(sh)
-			b.downsample = &ds
-		}
-		v.blocks[i] = b
+	v.convs = make([]conv, len(m.convs))
+	for i, cv := range m.convs {
+		v.convs[i] = cv.share(sh)
 	}
 	return &v, nil
 }
@@ -184,7 +168,8 @@ type convWeights struct {
 	err  func() error // nil, or what rows found wrong once packing is done
 }
 
-// build packs p's convolutions, the weights of each as folded gives them.
+// build packs p's convolutions, the weights of each as folded gives them,
+// for p's schedule.
 func build(p *Plan, folded func(FoldedConv) (convWeights, error), opts []Option) (*Model, error) {
 	o := options{inputSize: 224, shard: shardOf{0, 1}}
 	for _, opt := range opts {
@@ -193,51 +178,32 @@ func build(p *Plan, folded func(FoldedConv) (convWeights, error), opts []Option)
 	if err := shard.Check(o.shard.index, o.shard.count); err != nil {
 		return nil, err
 	}
-	m := &Model{Config: p.Config, shard: o.shard, features: p.Features, fcW: p.FCWeight, fcB: p.FCBias}
-	packConv := func(fc FoldedConv, outSide int, byRows bool) (conv, error) {
+	m := &Model{Config: p.Config, shard: o.shard, features: p.Features, fcW: p.FCWeight, fcB: p.FCBias,
+		schedule: p.Schedule(o.inputSize)}
+	convs := p.Convs()
+	m.convs = make([]conv, len(convs))
+	spec := func(i int) arch.Conv { return convs[i].Conv }
+	err := m.schedule.walk(spec, o.inputSize, o.inputSize, func(_ int, st Step, in, _ shape) error {
+		if st.Op != OpConv && st.Op != OpDownsample {
+			return nil
+		}
+		fc := *convs[st.Conv]
 		w, err := folded(fc)
 		if err != nil {
-			return conv{}, err
+			return err
 		}
-		cv := pack(fc.Conv, w, outSide, o.shard, byRows)
+		// The stem is split by rows. Any conv of a block can ask splitByRows
+		// about it: where all its convs keep the size, each one's input is
+		// the block's, and else the block is split by channels.
+		byRows := st.Block < 0 || splitByRows(p.Blocks[st.Block], in.h)
+		m.convs[st.Conv] = pack(fc.Conv, w, st.Winograd, o.shard, byRows)
 		if w.err != nil {
-			if err := w.err(); err != nil {
-				return conv{}, err
-			}
+			return w.err()
 		}
-		return cv, nil
-	}
-	side := p.Stem.OutSize(o.inputSize)
-	var err error
-	if m.stem, err = packConv(p.Stem, side, true); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
-	}
-	var sizes [4]int // each session buffer's size at this input size
-	sizes[stemBuf] = side * side * p.Stem.Out
-	side = arch.PoolOutSize(side)
-	sizes[poolBuf] = side * side * p.Stem.Out
-	x := poolBuf // the block input
-	for _, fb := range p.Blocks {
-		b := block{byRows: splitByRows(fb, side)}
-		b.dsBuf, b.convBufs = assignBuffers(x, fb, side, &sizes)
-		x = b.convBufs[len(fb.Convs)-1]
-		in := side
-		for _, fc := range fb.Convs {
-			side = fc.OutSize(side)
-			cv, err := packConv(fc, side, b.byRows)
-			if err != nil {
-				return nil, err
-			}
-			b.convs = append(b.convs, cv)
-		}
-		if fb.Downsample != nil {
-			ds, err := packConv(*fb.Downsample, fb.Downsample.OutSize(in), b.byRows)
-			if err != nil {
-				return nil, err
-			}
-			b.downsample = &ds
-		}
-		m.blocks = append(m.blocks, b)
 	}
 	m.planExchanges()
 	return m, nil
@@ -268,22 +234,29 @@ func splitByRows(b FoldedBlock, side int) bool {
 	return wide
 }
 
-// planExchanges sets what each layer's output needs before the next conv
-// reads it (the stem's is the max-pool's output's).
+// planExchanges sets what each step's output needs before the next conv
+// (OpConv) reads it: see exchangeBefore. The stem's output needs nothing,
+// since each worker computes the rows its share of the max-pool reads; the
+// max-pool's output, split by rows as the stem is, needs what the stem's
+// would. A downsample's needs nothing either: a worker adds the projection
+// only to its own channels or rows.
 func (m *Model) planExchanges() {
-	layers := []*conv{&m.stem}
-	for i := range m.blocks {
-		for j := range m.blocks[i].convs {
-			layers = append(layers, &m.blocks[i].convs[j])
+	m.then = make([]exchange, len(m.schedule.Steps))
+	from := -1     // the step whose output the next conv reads
+	var prev *conv // the conv that computed it
+	for k, st := range m.schedule.Steps {
+		switch st.Op {
+		case OpConv:
+			cv := &m.convs[st.Conv]
+			if from >= 0 {
+				m.then[from] = exchangeBefore(prev, cv)
+			}
+			from, prev = k, cv
+		case OpMaxPool:
+			from = k
 		}
 	}
-	for i, cv := range layers {
-		var next *conv // nil: the global pooling
-		if i+1 < len(layers) {
-			next = layers[i+1]
-		}
-		cv.then = exchangeBefore(cv, next)
-	}
+	m.then[from] = exchangeBefore(prev, nil)
 }
 
 // exchangeBefore is what the output of cv needs before next reads it: split
@@ -303,11 +276,11 @@ func exchangeBefore(cv, next *conv) exchange {
 	return noExchange
 }
 
-// pack lays out worker sh's share of one folded conv for its kernel, given
-// the side of the output it will typically produce: the whole conv if the
-// workers split it by rows, else its share of the output channels.
-func pack(c arch.Conv, w convWeights, outSide int, sh shardOf, byRows bool) conv {
-	cv := conv{spec: c, winograd: winogradTile(c, outSide), byRows: byRows}
+// pack lays out worker sh's share of one folded conv for its kernel (tile:
+// Winograd's, or 0 for a GEMM): the whole conv if the workers split it by
+// rows, else its share of the output channels.
+func pack(c arch.Conv, w convWeights, tile kernel.WinogradTile, sh shardOf, byRows bool) conv {
+	cv := conv{spec: c, winograd: tile, byRows: byRows}
 	lo, hi := 0, c.Out
 	if !byRows {
 		lo, hi = shard.Range(c.Out, sh.index, sh.count)
@@ -330,13 +303,6 @@ func winogradTile(c arch.Conv, outSide int) kernel.WinogradTile {
 	return kernel.F4x4
 }
 
-// run computes dst = epilogue(conv(src)) for an h x w input, the rows or
-// channels of worker sh, and returns the output's height and width.
-func (cv *conv) run(dst, src []float32, h, w int, ep kernel.Epilogue, ws *kernel.Workspace, sh shardOf) (int, int) {
-	y0, y1 := cv.rows(geometry(cv.spec, h, w).OutH(), sh)
-	return cv.runRows(dst, src, h, w, ep, ws, y0, y1)
-}
-
 // rows is the output rows of oh that worker sh computes.
 func (cv *conv) rows(oh int, sh shardOf) (y0, y1 int) {
 	if cv.byRows {
@@ -345,8 +311,9 @@ func (cv *conv) rows(oh int, sh shardOf) (y0, y1 int) {
 	return 0, oh
 }
 
-// runRows is run writing output rows [y0, y1) only.
-func (cv *conv) runRows(dst, src []float32, h, w int, ep kernel.Epilogue, ws *kernel.Workspace, y0, y1 int) (int, int) {
+// runRows computes output rows [y0, y1) of dst = epilogue(conv(src)) for
+// an h x w input, the channels this conv holds.
+func (cv *conv) runRows(dst, src []float32, h, w int, ep kernel.Epilogue, ws *kernel.Workspace, y0, y1 int) {
 	g := geometry(cv.spec, h, w)
 	ep.Bias = cv.bias
 	if cv.winograd != 0 {
@@ -354,7 +321,6 @@ func (cv *conv) runRows(dst, src []float32, h, w int, ep kernel.Epilogue, ws *ke
 	} else {
 		kernel.Conv2DRows(dst, src, g, cv.weights, ep, ws, y0, y1)
 	}
-	return g.OutH(), g.OutW()
 }
 
 // NumClasses is the length of the logits.
@@ -376,9 +342,9 @@ func (m *Model) ClassWeights(class int) ([]float32, error) {
 // allocates nothing.
 type Session struct {
 	m        *Model
-	x        Exchanger    // completes each activation of a sharded model
-	h, w     int          // input size the buffers are laid out for
-	bufs     [4][]float32 // activations, passed around the network (see assignBuffers)
+	x        Exchanger                    // completes each activation of a sharded model
+	h, w     int                          // input size the buffers are laid out for
+	bufs     [ActivationBuffers][]float32 // the schedule's buffers
 	features []float32
 	sums     []float64
 	logits   []float32
@@ -402,69 +368,6 @@ func (f FeatureMap) Clone() FeatureMap {
 	return f
 }
 
-// The buffers the stem writes its output and the max-pool's to; the
-// blocks' buffers follow (see assignBuffers).
-const (
-	stemBuf = 1
-	poolBuf = 0
-)
-
-// assignBuffers picks the session buffers of block b, whose input is side x
-// side in buffer x: its convs alternate between two of the other three
-// buffers and the downsample writes the third. Any choice is safe: the
-// last conv reads the other conv buffer and the shortcut (x or the third).
-// Where the kernel allows it (kernel.OutputOverResidual) the last conv
-// writes over the shortcut, whose values it adds as it goes and which
-// nothing reads after it; else into its conv buffer. Of the roles, the one
-// with the largest output takes the buffer that is largest so far (sizes,
-// updated), so that the few large activations keep to the same buffers:
-// ResNet-50's four buffers come to 2.25 times its largest activation
-// instead of 3.25.
-func assignBuffers(x int, b FoldedBlock, side int, sizes *[4]int) (ds int, convs []int) {
-	last := len(b.Convs) - 1
-	var need [3]int // even convs, odd convs, downsample
-	overShortcut := false
-	for i, s := 0, side; i < len(b.Convs); i++ {
-		c, in := b.Convs[i].Conv, s
-		s = c.OutSize(s)
-		if i == last && kernel.OutputOverResidual(geometry(c, in, in), winogradTile(c, s)) {
-			overShortcut = true
-			break
-		}
-		need[i%2] = max(need[i%2], s*s*c.Out)
-	}
-	if b.Downsample != nil {
-		s := b.Downsample.OutSize(side)
-		need[2] = s * s * b.Downsample.Out
-	}
-	var free []int
-	for i := range 4 {
-		if i != x {
-			free = append(free, i)
-		}
-	}
-	roles := []int{0, 1, 2}
-	// Stable sorts keep the plain rotation where sizes tie.
-	slices.SortStableFunc(free, func(a, b int) int { return sizes[b] - sizes[a] })
-	slices.SortStableFunc(roles, func(a, b int) int { return need[b] - need[a] })
-	var buf [3]int
-	for i, r := range roles {
-		buf[r] = free[i]
-		sizes[free[i]] = max(sizes[free[i]], need[r])
-	}
-	for i := range b.Convs {
-		convs = append(convs, buf[i%2])
-	}
-	if overShortcut {
-		// The shortcut holds an activation of the output's shape already.
-		convs[last] = x
-		if b.Downsample != nil {
-			convs[last] = buf[2]
-		}
-	}
-	return buf[2], convs
-}
-
 // NewSession returns a session for m.
 func (m *Model) NewSession() *Session {
 	return &Session{m: m, ws: kernel.NewWorkspace(),
@@ -476,10 +379,10 @@ func (m *Model) NewSession() *Session {
 // the other workers' channels.
 func (s *Session) SetExchanger(x Exchanger) { s.x = x }
 
-// exchange gives the activation buf, an h x w x c tensor of a sharded
-// model, what the next layer reads of the other workers' slices (see
-// exchange); a whole model has nothing to get.
-func (s *Session) exchange(buf []float32, h, w, c int, what exchange) error {
+// exchange gives the activation buf, of shape a, of a sharded model what
+// the next layer reads of the other workers' slices (see exchange); a
+// whole model has nothing to get.
+func (s *Session) exchange(buf []float32, a shape, what exchange) error {
 	if s.m.shard.count == 1 || what == noExchange {
 		return nil
 	}
@@ -488,11 +391,11 @@ func (s *Session) exchange(buf []float32, h, w, c int, what exchange) error {
 	}
 	switch what {
 	case gatherRows:
-		return s.x.ExchangeRows(buf, h, w*c)
+		return s.x.ExchangeRows(buf, a.h, a.w*a.c)
 	case haloRows:
-		return s.x.ExchangeHalo(buf, h, w*c)
+		return s.x.ExchangeHalo(buf, a.h, a.w*a.c)
 	}
-	return s.x.Exchange(buf, h*w, c)
+	return s.x.Exchange(buf, a.h*a.w, a.c)
 }
 
 // MinInputSize is the smallest input side the network accepts: five halvings
@@ -517,45 +420,41 @@ func (s *Session) Run(input []float32, h, w int) ([]float32, error) {
 		s.allocate(h, w)
 	}
 	m := s.m
-	// Stem: conv, then max-pool into the first block's input. A worker of
-	// several computes its rows of the pooled output, and of the stem's
-	// output the rows they read.
-	g := geometry(m.stem.spec, h, w)
-	c, sh, sw := g.OutC, g.OutH(), g.OutW()
-	p0, p1, y0, y1 := stemRows(g, m.shard.index, m.shard.count)
-	h, w = arch.PoolOutSize(sh), arch.PoolOutSize(sw)
-	m.stem.runRows(s.bufs[stemBuf], input, g.InH, g.InW, kernel.Epilogue{ReLU: true}, s.ws, y0, y1)
-	kernel.MaxPool(s.bufs[poolBuf], s.bufs[stemBuf], sh, sw, c, p0, p1, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
-	if err := s.exchange(s.bufs[poolBuf], h, w, c, m.stem.then); err != nil {
+	err := m.walk(h, w, func(k int, st Step, in, out shape) error {
+		src := input
+		if st.In >= 0 {
+			src = s.bufs[st.In]
+		}
+		switch st.Op {
+		case OpConv, OpDownsample:
+			cv := &m.convs[st.Conv]
+			y0, y1 := cv.rows(out.h, m.shard)
+			if st.In == Image {
+				// A worker of several computes the stem's rows that its
+				// share of the max-pool reads.
+				_, _, y0, y1 = stemRows(geometry(cv.spec, in.h, in.w), m.shard.index, m.shard.count)
+			}
+			ep := kernel.Epilogue{ReLU: st.ReLU}
+			if st.Shortcut != NoBuffer {
+				ep.Residual = s.bufs[st.Shortcut]
+			}
+			cv.runRows(s.bufs[st.Out], src, in.h, in.w, ep, s.ws, y0, y1)
+		case OpMaxPool:
+			p0, p1 := shard.Rows(out.h, m.shard.index, m.shard.count)
+			kernel.MaxPool(s.bufs[st.Out], src, in.h, in.w, in.c, p0, p1, arch.PoolKernel, arch.PoolStride, arch.PoolPad)
+		case OpAvgPool:
+			s.last = FeatureMap{H: in.h, W: in.w, C: in.c, Values: src[:in.values()]}
+			kernel.GlobalAvgPool(s.features, src, in.h, in.w, in.c, s.sums)
+			return nil
+		case OpFC:
+			kernel.FullyConnected(s.logits, s.features, m.fcW, m.fcB)
+			return nil
+		}
+		return s.exchange(s.bufs[st.Out], out, m.then[k])
+	})
+	if err != nil {
 		return nil, err
 	}
-
-	x := s.bufs[poolBuf] // the block input
-	for _, b := range m.blocks {
-		shortcut := x
-		if b.downsample != nil {
-			// A worker adds the projection only to its own channels or rows,
-			// so the projection needs no exchange.
-			b.downsample.run(s.bufs[b.dsBuf], x, h, w, kernel.Epilogue{}, s.ws, m.shard)
-			shortcut = s.bufs[b.dsBuf]
-		}
-		for i, cv := range b.convs {
-			ep := kernel.Epilogue{ReLU: true}
-			if i == len(b.convs)-1 {
-				ep.Residual = shortcut
-			}
-			out := s.bufs[b.convBufs[i]]
-			h, w = cv.run(out, x, h, w, ep, s.ws, m.shard)
-			if err := s.exchange(out, h, w, cv.spec.Out, cv.then); err != nil {
-				return nil, err
-			}
-			x = out
-		}
-		c = b.convs[len(b.convs)-1].spec.Out
-	}
-	s.last = FeatureMap{H: h, W: w, C: c, Values: x[:h*w*c]}
-	kernel.GlobalAvgPool(s.features, x, h, w, c, s.sums)
-	kernel.FullyConnected(s.logits, s.features, m.fcW, m.fcB)
 	return s.logits, nil
 }
 
@@ -579,7 +478,7 @@ func stemRows(g kernel.Conv, index, count int) (p0, p1, y0, y1 int) {
 // of count reads: those under its share of the stem (empty if it has
 // none). Only those need to reach it.
 func (m *Model) InputRows(h, w, index, count int) (lo, hi int) {
-	g := geometry(m.stem.spec, h, w)
+	g := geometry(m.convs[0].spec, h, w) // the stem
 	p0, p1, y0, y1 := stemRows(g, index, count)
 	if p0 >= p1 {
 		return 0, 0
@@ -603,12 +502,14 @@ func (s *Session) allocate(inH, inW int) {
 
 // bufferSizes is the number of values each session buffer must hold for an
 // inH x inW input: the largest activation written to it.
-func (m *Model) bufferSizes(inH, inW int) [4]int {
-	var size [4]int
-	m.eachConv(inH, inW, func(_ *conv, g kernel.Conv, buf int) { size[buf] = max(size[buf], g.M()*g.OutC) })
-	g := geometry(m.stem.spec, inH, inW)
-	h, w := arch.PoolOutSize(g.OutH()), arch.PoolOutSize(g.OutW())
-	size[poolBuf] = max(size[poolBuf], h*w*g.OutC)
+func (m *Model) bufferSizes(inH, inW int) [ActivationBuffers]int {
+	var size [ActivationBuffers]int
+	m.walk(inH, inW, func(_ int, st Step, _, out shape) error {
+		if st.Out >= 0 {
+			size[st.Out] = max(size[st.Out], out.values())
+		}
+		return nil
+	})
 	return size
 }
 
@@ -616,32 +517,23 @@ func (m *Model) bufferSizes(inH, inW int) [4]int {
 // an inH x inW input.
 func (m *Model) winogradScratch(inH, inW int) kernel.WinogradScratch {
 	var s kernel.WinogradScratch
-	m.eachConv(inH, inW, func(cv *conv, g kernel.Conv, _ int) {
-		if cv.winograd != 0 {
+	m.walk(inH, inW, func(_ int, st Step, in, _ shape) error {
+		if st.Op != OpConv && st.Op != OpDownsample {
+			return nil
+		}
+		if cv := &m.convs[st.Conv]; cv.winograd != 0 {
+			g := geometry(cv.spec, in.h, in.w)
 			y0, y1 := cv.rows(g.OutH(), m.shard)
 			s = s.Max(kernel.WinogradScratchFor(g, cv.weights.N, cv.winograd, y0, y1))
 		}
+		return nil
 	})
 	return s
 }
 
-// eachConv calls f with every conv of the network in order, its geometry
-// at an inH x inW input and the session buffer it writes.
-func (m *Model) eachConv(inH, inW int, f func(cv *conv, g kernel.Conv, buf int)) {
-	g := geometry(m.stem.spec, inH, inW)
-	f(&m.stem, g, stemBuf)
-	h, w := arch.PoolOutSize(g.OutH()), arch.PoolOutSize(g.OutW())
-	for _, b := range m.blocks {
-		if b.downsample != nil {
-			f(b.downsample, geometry(b.downsample.spec, h, w), b.dsBuf)
-		}
-		for i := range b.convs {
-			cv := &b.convs[i]
-			g := geometry(cv.spec, h, w)
-			f(cv, g, b.convBufs[i])
-			h, w = g.OutH(), g.OutW()
-		}
-	}
+// walk walks m's schedule for an inH x inW input (see Schedule.walk).
+func (m *Model) walk(inH, inW int, f func(k int, st Step, in, out shape) error) error {
+	return m.schedule.walk(func(i int) arch.Conv { return m.convs[i].spec }, inH, inW, f)
 }
 
 // LargestActivation is the number of values in the largest activation any

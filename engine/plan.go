@@ -13,8 +13,9 @@ import (
 const bnEpsilon = 1e-5
 
 // Plan is a network with every BatchNorm folded into its convolution: what
-// each backend executes. The CPU backend packs it for its GEMM kernels; the
-// WebGPU backend uploads it. Within a block, each conv but the last is
+// each backend executes, in the order and with the buffers its Schedule
+// gives. The CPU backend packs it for its GEMM kernels; the WebGPU backend
+// uploads it. Within a block, each conv but the last is
 // followed by ReLU; the last adds the shortcut (the block input, or the
 // downsample's output) and then applies ReLU.
 type Plan struct {
@@ -46,7 +47,7 @@ func Fold(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, fc := range p.convs() {
+	for _, fc := range p.Convs() {
 		if *fc, err = foldBatchNorm(fc.Conv, ckpt.Tensors); err != nil {
 			return nil, err
 		}
@@ -65,11 +66,27 @@ func outline(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Plan, error) {
 	if err := ckpt.Check(net.Tensors()); err != nil {
 		return nil, fmt.Errorf("checkpoint does not fit %s (%s): %w", cfg.Name(), cfg.Variant, err)
 	}
-	p := &Plan{Config: cfg, Stem: FoldedConv{Conv: net.Stem}, Features: net.FCIn,
-		FCWeight: ckpt.Tensors["fc.weight"].Values(), FCBias: ckpt.Tensors["fc.bias"].Values()}
+	p := layout(net)
+	p.FCWeight, p.FCBias = ckpt.Tensors["fc.weight"].Values(), ckpt.Tensors["fc.bias"].Values()
 	if err := errors.Join(finite("fc.weight", p.FCWeight, 0), finite("fc.bias", p.FCBias, 0)); err != nil {
 		return nil, err
 	}
+	return p, nil
+}
+
+// Layout returns cfg's plan without weights (no conv's Weight or Bias, no
+// FCWeight or FCBias): enough for its Schedule, not to run.
+func Layout(cfg arch.Config) (*Plan, error) {
+	net, err := cfg.Build()
+	if err != nil {
+		return nil, err
+	}
+	return layout(net), nil
+}
+
+// layout is net's plan without weights.
+func layout(net *arch.Network) *Plan {
+	p := &Plan{Config: net.Config, Stem: FoldedConv{Conv: net.Stem}, Features: net.FCIn}
 	for _, b := range net.Blocks {
 		var fb FoldedBlock
 		for _, c := range b.Convs {
@@ -80,12 +97,13 @@ func outline(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Plan, error) {
 		}
 		p.Blocks = append(p.Blocks, fb)
 	}
-	return p, nil
+	return p
 }
 
-// convs lists the plan's convolutions: the stem, then each block's convs
-// and its downsample.
-func (p *Plan) convs() []*FoldedConv {
+// Convs lists the plan's convolutions in torchvision's module order (as
+// arch.Network.Convs): the stem, then each block's convs and its
+// downsample. A Schedule's steps name convs by their index here.
+func (p *Plan) Convs() []*FoldedConv {
 	all := []*FoldedConv{&p.Stem}
 	for i := range p.Blocks {
 		b := &p.Blocks[i]

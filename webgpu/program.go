@@ -63,24 +63,35 @@ type program struct {
 	mapH, mapW, mapChannel int
 }
 
-// The buffers of a compiled network. Four activation buffers rotate over
-// the blocks: the block input, two for the block's intermediate convs and
-// one for the projected shortcut. Split-K convs
-// write their partial sums, always f32, to bufPartials. Run writes the
-// caller's image, f32 with its own channel count, to bufImage; the first
-// dispatch pads it into bufInput.
+// The buffers of a compiled network. The first engine.ActivationBuffers
+// are the schedule's activation buffers (see compile), each sized for the
+// largest activation. Split-K convs write their partial sums, always f32,
+// to bufPartials. Run writes the caller's image, f32 with its own channel
+// count, to bufImage; the first dispatch pads it into bufInput, which the
+// stem reads as the schedule's engine.Image.
 const (
-	bufInput    bufferID = 4
-	bufFeatures bufferID = 5
-	bufLogits   bufferID = 6
-	bufPartials bufferID = 7
-	bufImage    bufferID = 8
-	bufProbs    bufferID = 9
+	bufInput bufferID = engine.ActivationBuffers + iota
+	bufFeatures
+	bufLogits
+	bufPartials
+	bufImage
+	bufProbs
 )
 
 // compile lays out plan for an inH x inW input, with each conv computed as
 // choose says. With softmax the program ends in probabilities instead of
 // logits.
+//
+// The dispatches follow the plan's schedule, the CPU engine's for inputs
+// of that size (engine.Plan.Schedule): the same layers in the same order,
+// each reading and overwriting the activations it does on the CPU, with
+// one exception. Where the schedule writes a block's last conv over its
+// shortcut, the GPU writes the step's Spare instead, since WebGPU forbids
+// binding one buffer both for reading (the residual) and for writing in a
+// dispatch; the two buffers then swap names for the rest of the schedule.
+// That is why every activation buffer is sized for the largest activation,
+// where the CPU sizes each for what it is given. The schedule's choice of
+// Winograd or GEMM is the CPU's: every conv here is an implicit GEMM.
 func compile(plan *engine.Plan, inH, inW int, softmax bool, choose func(step) convKernel) (*program, error) {
 	if inH < engine.MinInputSize || inW < engine.MinInputSize || inH > engine.MaxInputSize || inW > engine.MaxInputSize {
 		return nil, fmt.Errorf("input is %dx%d; the network takes sides from %d to %d", inW, inH, engine.MinInputSize, engine.MaxInputSize)
@@ -107,48 +118,69 @@ func compile(plan *engine.Plan, inH, inW int, softmax bool, choose func(step) co
 		return oh, ow
 	}
 
-	h, w := conv(&plan.Stem, inH, inW, bufInput, 1, noBuffer, true)
-	c := plan.Stem.Out
-	pool := step{op: opMaxPool, inH: h, inW: w, channels: c, src: 1, dst: 0,
-		pool: arch.PoolKernel, stride: arch.PoolStride, poolPad: arch.PoolPad, residual: noBuffer}
-	h, w = pool.outSize()
-	p.steps = append(p.steps, pool)
-
-	x := bufferID(0) // the block input
-	for bi := range plan.Blocks {
-		b := &plan.Blocks[bi]
-		free := others(x)
-		shortcut := x
-		if b.Downsample != nil {
-			conv(b.Downsample, h, w, x, free[2], noBuffer, false)
-			shortcut = free[2]
-		}
-		in := x
-		for i := range b.Convs {
-			residual := noBuffer
-			if i == len(b.Convs)-1 {
-				residual = shortcut
-			}
-			h, w = conv(&b.Convs[i], h, w, in, free[i%2], residual, true)
-			in = free[i%2]
-		}
-		x, c = in, b.Convs[len(b.Convs)-1].Out
+	// name is the program's buffer of each of the schedule's, and dims the
+	// height, width and channels each holds.
+	var name [engine.ActivationBuffers]bufferID
+	for i := range name {
+		name[i] = bufferID(i)
 	}
-	p.steps = append(p.steps, step{op: opAvgPool, inH: h, inW: w, channels: c, src: x, dst: bufFeatures,
-		residual: noBuffer})
-	p.featureMap, p.mapH, p.mapW, p.mapChannel = x, h, w, c
+	buf := func(b engine.Buffer) bufferID {
+		switch b {
+		case engine.NoBuffer:
+			return noBuffer
+		case engine.Image:
+			return bufInput
+		case engine.Features:
+			return bufFeatures
+		case engine.Logits:
+			return bufLogits
+		}
+		return name[b]
+	}
+	type dims struct{ h, w, c int }
+	at := map[engine.Buffer]dims{engine.Image: {inH, inW, p.inC}}
+	convs := plan.Convs()
+	for _, st := range plan.Schedule(max(inH, inW)).Steps {
+		in := at[st.In]
+		switch st.Op {
+		case engine.OpConv, engine.OpDownsample:
+			fc, dst := convs[st.Conv], buf(st.Out)
+			if st.OverShortcut() {
+				dst = buf(st.Spare)
+			}
+			h, w := conv(fc, in.h, in.w, buf(st.In), dst, buf(st.Shortcut), st.ReLU)
+			if st.OverShortcut() {
+				name[st.Out], name[st.Spare] = name[st.Spare], name[st.Out]
+			}
+			at[st.Out] = dims{h, w, fc.Out}
+		case engine.OpMaxPool:
+			pool := step{op: opMaxPool, inH: in.h, inW: in.w, channels: in.c, src: buf(st.In), dst: buf(st.Out),
+				pool: arch.PoolKernel, stride: arch.PoolStride, poolPad: arch.PoolPad, residual: noBuffer}
+			h, w := pool.outSize()
+			p.steps = append(p.steps, pool)
+			at[st.Out] = dims{h, w, in.c}
+		case engine.OpAvgPool:
+			p.steps = append(p.steps, step{op: opAvgPool, inH: in.h, inW: in.w, channels: in.c, src: buf(st.In),
+				dst: buf(st.Out), residual: noBuffer})
+			p.featureMap, p.mapH, p.mapW, p.mapChannel = buf(st.In), in.h, in.w, in.c
+		case engine.OpFC:
+			// The fully connected layer is a 1x1 conv over a 1x1 image:
+			// PyTorch's Linear weight [classes][features] is OIHW with H =
+			// W = 1, laid out as a conv's; matvec.wgsl computes it.
+			fc := &engine.FoldedConv{Conv: arch.Conv{Name: "fc", In: plan.Features, Out: plan.Config.NumClasses, Kernel: 1, Stride: 1},
+				Weight: plan.FCWeight, Bias: plan.FCBias}
+			p.steps = append(p.steps, step{op: opMatVec, conv: fc, inH: 1, inW: 1, channels: plan.Features, src: buf(st.In),
+				dst: buf(st.Out), residual: noBuffer})
+		}
+	}
 
-	// The fully connected layer is a 1x1 conv over a 1x1 image: PyTorch's
-	// Linear weight [classes][features] is OIHW with H = W = 1, laid out as
-	// a conv's; matvec.wgsl computes it.
-	fc := &engine.FoldedConv{Conv: arch.Conv{Name: "fc", In: plan.Features, Out: plan.Config.NumClasses, Kernel: 1, Stride: 1},
-		Weight: plan.FCWeight, Bias: plan.FCBias}
-	p.steps = append(p.steps, step{op: opMatVec, conv: fc, inH: 1, inW: 1, channels: plan.Features, src: bufFeatures,
-		dst: bufLogits, residual: noBuffer})
 	classes := pad4(plan.Config.NumClasses)
-	p.buffers = []buffer{{values: largest}, {values: largest}, {values: largest}, {values: largest},
-		{values: inH * inW * pad4(p.inC)}, {values: pad4(plan.Features)}, {values: classes, exact: true},
-		{values: max(partials, 4), exact: true}, {values: pad4(inH * inW * p.inC), exact: true}}
+	for range engine.ActivationBuffers {
+		p.buffers = append(p.buffers, buffer{values: largest})
+	}
+	p.buffers = append(p.buffers, buffer{values: inH * inW * pad4(p.inC)}, buffer{values: pad4(plan.Features)},
+		buffer{values: classes, exact: true}, buffer{values: max(partials, 4), exact: true},
+		buffer{values: pad4(inH * inW * p.inC), exact: true})
 	if softmax {
 		p.steps = append(p.steps, step{op: opSoftmax, channels: plan.Config.NumClasses, src: bufLogits, dst: bufProbs,
 			residual: noBuffer})
@@ -156,20 +188,6 @@ func compile(plan *engine.Plan, inH, inW int, softmax bool, choose func(step) co
 		p.output = bufProbs
 	}
 	return p, nil
-}
-
-// others lists the three rotating buffers that are not x, in a fixed order:
-// a block's last conv never writes a buffer it reads.
-func others(x bufferID) [3]bufferID {
-	var o [3]bufferID
-	n := 0
-	for i := range bufferID(4) {
-		if i != x {
-			o[n] = i
-			n++
-		}
-	}
-	return o
 }
 
 // outSize is the height and width of the step's output.

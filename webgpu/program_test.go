@@ -403,3 +403,107 @@ func TestSoftwareKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestProgramFollowsSchedule checks that for every architecture the
+// dispatches are the steps of the schedule the CPU engine runs at the
+// same input size (engine.Plan.Schedule), in its order, with its buffers,
+// except where a conv writes over its shortcut on the CPU: there the GPU
+// writes the step's spare and swaps the two buffers' names (see compile).
+// Following which step's output each buffer holds, every dispatch reads
+// what its step reads, and none writes a buffer it reads.
+func TestProgramFollowsSchedule(t *testing.T) {
+	split := convKernel{tile: convTile{m: 16, n: 32, k: 32, threadM: 2}, split: 3}
+	for _, depth := range []int{18, 34, 50, 101, 152} {
+		for _, variant := range []arch.Variant{arch.V1_5, arch.V1} {
+			cfg := arch.Standard(depth)
+			cfg.Variant = variant
+			plan, err := engine.Layout(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []int{32, 224} {
+				for name, choose := range map[string]func(step) convKernel{
+					"software": softwareKernel, "split 3": func(step) convKernel { return split },
+				} {
+					p, err := compile(plan, n, n, true, choose)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := followsSchedule(plan, plan.Schedule(n), p); err != nil {
+						t.Errorf("%s %s at %dx%d, %s kernels: %v", cfg.Name(), variant, n, n, name, err)
+					}
+				}
+			}
+		}
+	}
+}
+
+// followsSchedule checks program p of plan against schedule s (see
+// TestProgramFollowsSchedule).
+func followsSchedule(plan *engine.Plan, s engine.Schedule, p *program) error {
+	steps := p.steps
+	if first := steps[0]; first.op != opImage || first.src != bufImage || first.dst != bufInput {
+		return fmt.Errorf("the first dispatch is %+v, not the image's padding", first)
+	}
+	if last := steps[len(steps)-1]; last.op != opSoftmax || last.src != bufLogits {
+		return fmt.Errorf("the last dispatch is %+v, not the softmax of the logits", last)
+	}
+	// The layers: each dispatch but those two, a split-K conv and its sum
+	// as one.
+	var layers []step
+	for i := 1; i < len(steps)-1; i++ {
+		d := steps[i]
+		if d.dst == d.src || d.dst == d.residual {
+			return fmt.Errorf("dispatch %d writes buffer %d, which it reads", i, d.dst)
+		}
+		if d.op == opConv && d.dst == bufPartials {
+			sum := steps[i+1]
+			if sum.op != opSplitSum || sum.conv != d.conv || sum.dst == sum.residual {
+				return fmt.Errorf("dispatch %d is %+v, not the split-K sum of dispatch %d", i+1, sum, i)
+			}
+			d.dst, d.residual, d.relu = sum.dst, sum.residual, sum.relu
+			i++
+		}
+		layers = append(layers, d)
+	}
+	if len(layers) != len(s.Steps) {
+		return fmt.Errorf("%d layers, the schedule has %d steps", len(layers), len(s.Steps))
+	}
+	ops := map[engine.Op]opKind{engine.OpConv: opConv, engine.OpDownsample: opConv, engine.OpMaxPool: opMaxPool,
+		engine.OpAvgPool: opAvgPool, engine.OpFC: opMatVec}
+	convs := plan.Convs()
+	// The program's buffer of each of the schedule's, and which step's
+	// output each buffer holds, on the CPU and on the GPU.
+	name := map[engine.Buffer]bufferID{engine.NoBuffer: noBuffer, engine.Image: bufInput,
+		engine.Features: bufFeatures, engine.Logits: bufLogits}
+	cpu := map[engine.Buffer]string{engine.Image: "the image"}
+	gpu := map[bufferID]string{bufInput: "the image"}
+	for b := range engine.ActivationBuffers {
+		name[engine.Buffer(b)] = bufferID(b)
+	}
+	for k, st := range s.Steps {
+		d := layers[k]
+		out := name[st.Out]
+		if st.OverShortcut() {
+			out = name[st.Spare]
+		}
+		switch {
+		case d.op != ops[st.Op] || st.Conv >= 0 && d.conv != convs[st.Conv] || d.relu != st.ReLU:
+			return fmt.Errorf("layer %d is %+v, the schedule's step %+v", k, d, st)
+		case d.src != name[st.In] || d.residual != name[st.Shortcut] || d.dst != out:
+			return fmt.Errorf("layer %d reads %d and %d and writes %d, the schedule's step %+v reads %d and %d and writes %d",
+				k, d.src, d.residual, d.dst, st, name[st.In], name[st.Shortcut], out)
+		case gpu[d.src] != cpu[st.In]:
+			return fmt.Errorf("layer %d reads %q, the schedule %q", k, gpu[d.src], cpu[st.In])
+		case st.Shortcut != engine.NoBuffer && gpu[d.residual] != cpu[st.Shortcut]:
+			return fmt.Errorf("layer %d adds %q, the schedule %q", k, gpu[d.residual], cpu[st.Shortcut])
+		case st.Op == engine.OpAvgPool && p.featureMap != d.src:
+			return fmt.Errorf("the feature map is buffer %d, the average pool reads %d", p.featureMap, d.src)
+		}
+		if st.OverShortcut() {
+			name[st.Out], name[st.Spare] = name[st.Spare], name[st.Out]
+		}
+		cpu[st.Out], gpu[d.dst] = fmt.Sprint("step ", k), fmt.Sprint("step ", k)
+	}
+	return nil
+}
