@@ -358,6 +358,23 @@ func BenchmarkConv2D(b *testing.B) {
 	}
 }
 
+// BenchmarkPackWeights packs the weights of two of ResNet's larger convs: a
+// model's build time is mostly this (run it as WebAssembly too, where it is
+// slowest: GOOS=js GOARCH=wasm go test -exec go_js_wasm_exec).
+func BenchmarkPackWeights(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, s := range []struct{ n, c, k int }{{512, 512, 3}, {2048, 512, 1}} {
+		w := randSlice(r, s.n*s.c*s.k*s.k)
+		b.Run(fmt.Sprintf("o%d_c%d_k%d", s.n, s.c, s.k), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := PackWeights(w, s.n, s.c, s.k, s.k); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkWinograd runs ResNet's stride-1 3x3 convolutions at 224x224 with
 // both tiles; GFLOP/s counts the direct convolution's work, so the figures
 // compare with BenchmarkConv2D's.
