@@ -1,6 +1,7 @@
 // Heatmaps (class activation maps) and the export of results, with a
 // seeded ImageNet-size ResNet-18 (224x224 inputs, 7x7 maps) made by
-// Debian's PyTorch and served in a test manifest beside the bundled model:
+// Debian's PyTorch and served in a test manifest beside the bundled model
+// (its entries written by tools/pyutil/manifest.py, read by the page):
 // the map the API returns is PyTorch's; the card draws exactly that map
 // over the square the network saw, for the top class and a picked one,
 // from the keyboard too; the bundled 32-pixel model shows a note instead;
@@ -8,7 +9,6 @@
 // heatmap keeps the frame rate; CSV and JSON hold every result.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -25,33 +25,23 @@ const SMALL_GPU_MODEL = 'seeded-resnet18-112'; // the same weights at 112x112: 4
 let scratch, weightsDir, server, browser, images, reference, viridis;
 
 /**
- * A weights folder with the bundled default model and the seeded
- * ResNet-18 twice: at ImageNet's 256/224 and at 128/112.
+ * A weights folder with the bundled default model, to which
+ * make_cam_model.py adds the seeded ResNet-18 twice: at ImageNet's 256/224
+ * (MODEL) and at 128/112 (SMALL_GPU_MODEL).
  */
-async function testWeights(dir, made) {
+async function bundledWeights(dir) {
   const manifest = JSON.parse(await readFile(join(repoRoot, 'weights/manifest.json'), 'utf8'));
   manifest.models = manifest.models.filter((m) => m.default);
   for (const m of manifest.models) await copyFile(join(repoRoot, 'weights', m.file), join(dir, m.file));
   for (const f of ['fashion-mnist-classes.txt', 'imagenet-classes.txt']) await copyFile(join(repoRoot, 'weights', f), join(dir, f));
-  const bytes = await readFile(join(made, 'seeded-resnet18.safetensors'));
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  for (const [name, resize, crop] of [[MODEL, 256, 224], [SMALL_GPU_MODEL, 128, 112]]) {
-    await writeFile(join(dir, `${name}.safetensors`), bytes);
-    manifest.models.push({
-      name, arch: 'resnet18', variant: 'v1.5', classes: 1000, input_size: crop, resize, crop,
-      mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], labels: 'imagenet-classes.txt', dtype: 'F32',
-      file: `${name}.safetensors`, bytes: bytes.length, sha256, accuracy: 0,
-      source: 'e2e/make_cam_model.py: a seeded torchvision ResNet-18 with random weights, for testing heatmaps',
-    });
-  }
   await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
 }
 
 before(async () => {
   scratch = await scratchDir('cam');
   weightsDir = await scratchDir('cam-weights');
-  await run('/usr/bin/python3', ['e2e/make_cam_model.py', scratch.dir, PHOTO], { cwd: repoRoot });
-  await testWeights(weightsDir.dir, scratch.dir);
+  await bundledWeights(weightsDir.dir);
+  await run('/usr/bin/python3', ['e2e/make_cam_model.py', scratch.dir, PHOTO, weightsDir.dir], { cwd: repoRoot });
   process.env.E2E_WEIGHTS = weightsDir.dir; // this test file's own process
   [server, browser, images] = await Promise.all([startServer(), launchChromium(), fixtureImages(scratch.dir)]);
   reference = JSON.parse(await readFile(join(scratch.dir, 'cams.json'), 'utf8'));
@@ -195,6 +185,33 @@ function torchvisionCrop(w, h) {
   const off = (n) => { const o = (n - 224) / 2; return Math.abs(o % 1) === 0.5 ? 2 * Math.round(o / 2) : Math.round(o); };
   return { x: (off(rw) * w) / rw, y: (off(rh) * h) / rh, width: (224 * w) / rw, height: (224 * h) / rh };
 }
+
+// The manifest make_cam_model.py wrote through tools/pyutil/manifest.py
+// (its own entries, and the bundled one it read and wrote back) passes the
+// build's Go parser, and resnet.js reads every field of the published
+// entries under the names they have: a renamed field would show here as a
+// missing value (the default model's accuracy and default flag too, which
+// the seeded ones lack).
+test('the entries tools/pyutil/manifest.py wrote reach the page’s list of models, every field read', async (t) => {
+  const written = JSON.parse(await readFile(join(weightsDir.dir, 'manifest.json'), 'utf8')).models;
+  const page = await appPage(t);
+  const listed = await page.evaluate(async () => {
+    const { ResNet } = await import('./resnet.js');
+    return ResNet.listModels();
+  });
+  assert.deepEqual(listed.map((m) => m.name), written.map((m) => m.name));
+  for (const entry of written) {
+    const info = listed.find((m) => m.name === entry.name);
+    const classNames = (await readFile(join(weightsDir.dir, entry.labels), 'utf8')).trimEnd().split('\n');
+    const want = {
+      name: entry.name, arch: entry.arch, variant: entry.variant, classes: entry.classes, labels: 'file', classNames,
+      bytes: entry.bytes, dtype: entry.dtype, accuracy: entry.accuracy || null, source: entry.source,
+      added: false, default: Boolean(entry.default),
+    };
+    assert.deepEqual(Object.fromEntries(Object.keys(want).map((k) => [k, info[k]])), want, entry.name);
+  }
+  assert.ok(written.some((m) => m.default && m.accuracy > 0), 'a default entry with an accuracy is among them');
+});
 
 test('the API’s maps are PyTorch’s, with the crop in the picture’s pixels', async (t) => {
   const page = await appPage(t);

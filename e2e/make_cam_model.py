@@ -2,10 +2,13 @@
 (e2e/cam.test.mjs), made by Debian's PyTorch, and PyTorch's class
 activation maps for the test pictures.
 
-usage: /usr/bin/python3 e2e/make_cam_model.py OUT_DIR PHOTO
+usage: /usr/bin/python3 e2e/make_cam_model.py OUT_DIR PHOTO WEIGHTS_DIR
 
-OUT_DIR/seeded-resnet18.safetensors: a seeded torchvision ResNet-18 (1000
-classes, random BatchNorm statistics) as F32 safetensors.
+WEIGHTS_DIR/seeded-resnet18.safetensors and seeded-resnet18-112.safetensors:
+a seeded torchvision ResNet-18 (1000 classes, random BatchNorm statistics)
+as F32 safetensors, each with its entry in WEIGHTS_DIR/manifest.json,
+written by tools/pyutil/manifest.py (the page reads them as the build
+publishes them): at ImageNet's 256/224 and at 128/112.
 OUT_DIR/portrait.png: a 200x300 cut of PHOTO, so that a portrait picture's
 crop is tested too.
 OUT_DIR/cams.json: for PHOTO's and the portrait's file names, the top-5
@@ -22,7 +25,7 @@ from PIL import Image
 from torchvision import transforms
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from pyutil import safetensors_io  # noqa: E402
+from pyutil import manifest, safetensors_io  # noqa: E402
 
 
 def seeded(seed):
@@ -55,12 +58,19 @@ def cams(model, image):
     return {"top": top, "cams": maps, "size": list(f.shape[1:])}
 
 
-def main(out, photo):
+def main(out, photo, weights):
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
     model = seeded(19)
     state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
-    safetensors_io.save(state, os.path.join(out, "seeded-resnet18.safetensors"))
+    for name, resize, crop in (("seeded-resnet18", 256, 224), ("seeded-resnet18-112", 128, 112)):
+        path = os.path.join(weights, name + ".safetensors")
+        safetensors_io.save(state, path)
+        manifest.upsert(os.path.join(weights, "manifest.json"), manifest.entry(
+            path, name=name, arch="resnet18", classes=1000, size=crop, resize=resize,
+            mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225], labels="imagenet-classes.txt",
+            dtype="F32", accuracy=0,
+            source="e2e/make_cam_model.py: a seeded torchvision ResNet-18 with random weights, for testing heatmaps"))
     model = model.double()
     image = Image.open(photo)
     portrait = image.crop((100, 0, 300, 300))
@@ -71,4 +81,4 @@ def main(out, photo):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3])

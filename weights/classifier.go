@@ -25,15 +25,25 @@ func (md *Model) Classifier(data []byte) (*classifier.Classifier, error) {
 	return classifier.New(opts, ckpt)
 }
 
-// Options turns the entry into classifier options.
+// Options turns the entry into classifier options, with the class names of
+// its labels file.
 func (md *Model) Options() (classifier.Options, error) {
+	labels, err := md.Labels()
+	if err != nil {
+		return classifier.Options{}, err
+	}
+	return md.options(labels)
+}
+
+// options turns the entry into classifier options with the given class
+// names, one per class.
+func (md *Model) options(labels []string) (classifier.Options, error) {
 	cfg, err := md.Config()
 	if err != nil {
 		return classifier.Options{}, fmt.Errorf("model %s: %w", md.Name, err)
 	}
-	labels, err := md.Labels()
-	if err != nil {
-		return classifier.Options{}, err
+	if len(labels) != md.Classes {
+		return classifier.Options{}, fmt.Errorf("model %s: %d class names for %d classes", md.Name, len(labels), md.Classes)
 	}
 	if len(md.Mean) != 3 || len(md.Std) != 3 {
 		return classifier.Options{}, fmt.Errorf("model %s: mean and std need 3 values each", md.Name)

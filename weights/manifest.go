@@ -105,14 +105,9 @@ func Load() (*Manifest, error) {
 // the embedded ones. Unknown fields are an error, so the Go and Python sides
 // cannot drift apart silently.
 func Parse(data []byte) (*Manifest, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var m Manifest
-	if err := dec.Decode(&m); err != nil {
+	if err := decodeStrict(data, &m); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("manifest: trailing data after the JSON object")
 	}
 	if m.Version != 1 {
 		return nil, fmt.Errorf("manifest: unsupported version %d (want 1)", m.Version)
@@ -144,7 +139,47 @@ func Parse(data []byte) (*Manifest, error) {
 	return &m, nil
 }
 
+// decodeStrict decodes one JSON value into v, refusing unknown fields and
+// trailing data.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}
+
+// MaxSide bounds input_size, resize and crop, so that an entry cannot
+// make a reader allocate an image of any size it likes.
+const MaxSide = 4096
+
+// validate checks an entry of a weights folder's manifest: the model
+// (validateModel) and the files it names there.
 func (md *Model) validate() error {
+	if err := md.validateModel(); err != nil {
+		return err
+	}
+	switch {
+	case md.LabelsFile == "":
+		return errors.New("missing labels")
+	case md.File == "":
+		return errors.New("missing file")
+	case md.File != path.Base(md.File) || md.File == "." || md.File == ".." || strings.Contains(md.File, "\\"):
+		return fmt.Errorf("file %q must be a plain file name", md.File)
+	case !strings.HasSuffix(md.File, ".safetensors"):
+		return fmt.Errorf("file %q is not a .safetensors file", md.File)
+	}
+	return nil
+}
+
+// validateModel checks what every entry holds, in a manifest on disk or
+// as the page passes it (PageModel): the network, its preprocessing, and
+// the size and hash of its weights.
+func (md *Model) validateModel() error {
 	switch {
 	case md.Name == "":
 		return errors.New("missing name")
@@ -156,22 +191,16 @@ func (md *Model) validate() error {
 		return errors.New("classes must be positive")
 	case md.InputSize <= 0 || md.Resize <= 0 || md.Crop <= 0:
 		return errors.New("input_size, resize and crop must be positive")
+	case md.Resize > MaxSide:
+		return fmt.Errorf("resize %d larger than %d", md.Resize, MaxSide)
 	case md.Crop > md.Resize:
 		return fmt.Errorf("crop %d larger than resize %d", md.Crop, md.Resize)
 	case md.Crop != md.InputSize:
 		return fmt.Errorf("crop %d differs from input_size %d", md.Crop, md.InputSize)
 	case len(md.Mean) != 3 || len(md.Std) != 3:
 		return errors.New("mean and std need 3 values each")
-	case md.LabelsFile == "":
-		return errors.New("missing labels")
 	case md.DType != "F16" && md.DType != "F32" && md.DType != "I8":
 		return fmt.Errorf("dtype %q (want F16, F32 or I8)", md.DType)
-	case md.File == "":
-		return errors.New("missing file")
-	case md.File != path.Base(md.File) || md.File == "." || md.File == ".." || strings.Contains(md.File, "\\"):
-		return fmt.Errorf("file %q must be a plain file name", md.File)
-	case !strings.HasSuffix(md.File, ".safetensors"):
-		return fmt.Errorf("file %q is not a .safetensors file", md.File)
 	case md.Bytes <= 0:
 		return errors.New("bytes must be positive")
 	case !IsSHA256(md.SHA256):

@@ -23,7 +23,7 @@ import torch
 import torchvision
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
-from tools.pyutil.manifest import load_into  # noqa: E402
+from tools.pyutil.safetensors_io import load_into  # noqa: E402
 
 
 def timed(model, x, device, dtype, runs, warmup):

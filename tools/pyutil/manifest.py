@@ -1,13 +1,10 @@
 """Read and update weights/manifest.json (the file the Go package
-github.com/inbrowser/resnet/weights embeds)."""
+github.com/inbrowser/resnet/weights embeds). Its entries are Go's
+weights.Model; weights/python_test.go writes one through this module and
+parses it in Go. Only the standard library, so that any python3 can."""
 import hashlib
 import json
 import os
-
-import numpy as np
-import torch
-
-from . import safetensors_io
 
 
 def sha256_file(path):
@@ -23,6 +20,40 @@ def read(path):
         return {"version": 1, "models": []}
     with open(path) as f:
         return json.load(f)
+
+
+def entry(path, *, name, arch, classes, size, resize, mean, std, labels, dtype, accuracy, source,
+          variant="v1.5", eval_images=None, training=None, default=False):
+    """The manifest entry of the weights file at path (its name, size and
+    SHA-256 are read from it): a size x size network input, the center
+    crop of an image resized to resize. The keys are in the order Go's
+    writer puts them (weights.Model), so either rewrites the other's
+    manifest unchanged."""
+    e = {
+        "name": name,
+        "arch": arch,
+        "variant": variant,
+        "classes": classes,
+        "input_size": size,
+        "resize": resize,
+        "crop": size,
+        "mean": list(mean),
+        "std": list(std),
+        "labels": labels,
+        "dtype": dtype,
+        "file": os.path.basename(path),
+        "bytes": os.path.getsize(path),
+        "sha256": sha256_file(path),
+        "accuracy": accuracy,
+    }
+    if eval_images is not None:
+        e["eval_images"] = eval_images
+    if training is not None:
+        e["training"] = training
+    e["source"] = source
+    if default:
+        e["default"] = True
+    return e
 
 
 def upsert(path, entry):
@@ -52,21 +83,3 @@ def find(path, name):
             return e
     known = ", ".join(e["name"] for e in m.get("models", []))
     raise SystemExit(f"model {name!r} not in {path} (known: {known})")
-
-
-def load_into(model, safetensors_path):
-    """Load a safetensors checkpoint into a torchvision model strictly (every
-    tensor but num_batches_tracked must be present, shapes must match)."""
-    tensors, _ = safetensors_io.load(safetensors_path)
-    sd = model.state_dict()
-    want = [k for k in sd if not k.endswith("num_batches_tracked")]
-    missing = [k for k in want if k not in tensors]
-    extra = [k for k in tensors if k not in sd]
-    if missing or extra:
-        raise ValueError(f"checkpoint mismatch: missing {missing[:5]} extra {extra[:5]}")
-    for k in want:
-        if tuple(tensors[k].shape) != tuple(sd[k].shape):
-            raise ValueError(f"{k}: shape {tensors[k].shape} != {tuple(sd[k].shape)}")
-        sd[k] = torch.from_numpy(np.array(tensors[k], dtype=np.float32))
-    model.load_state_dict(sd)
-    return model

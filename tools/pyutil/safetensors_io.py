@@ -121,3 +121,24 @@ def load(path):
         else:
             out[name] = a.astype(np.float32)
     return out, meta
+
+
+def load_into(model, path):
+    """Load the safetensors checkpoint at path into a torchvision model
+    strictly (every tensor but num_batches_tracked must be present, shapes
+    must match)."""
+    import torch  # here, so that reading and writing files needs numpy only
+
+    tensors, _ = load(path)
+    sd = model.state_dict()
+    want = [k for k in sd if not k.endswith("num_batches_tracked")]
+    missing = [k for k in want if k not in tensors]
+    extra = [k for k in tensors if k not in sd]
+    if missing or extra:
+        raise ValueError(f"checkpoint mismatch: missing {missing[:5]} extra {extra[:5]}")
+    for k in want:
+        if tuple(tensors[k].shape) != tuple(sd[k].shape):
+            raise ValueError(f"{k}: shape {tensors[k].shape} != {tuple(sd[k].shape)}")
+        sd[k] = torch.from_numpy(np.array(tensors[k], dtype=np.float32))
+    model.load_state_dict(sd)
+    return model

@@ -29,7 +29,7 @@ import torchvision
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
-from pyutil import fashion, idx, manifest  # noqa: E402
+from pyutil import fashion, idx, manifest, safetensors_io  # noqa: E402
 
 DEFAULT_WEIGHTS = os.path.normpath(os.path.join(HERE, "..", "..", "weights"))
 
@@ -59,7 +59,7 @@ def main():
     if e.get("variant", "v1.5") == "v1":
         for layer in (model.layer2, model.layer3, model.layer4):
             layer[0].conv1.stride, layer[0].conv2.stride = (2, 2), (1, 1)
-    manifest.load_into(model, path)
+    safetensors_io.load_into(model, path)
     model.eval()
 
     images, labels = idx.load_fashion("test", a.data)

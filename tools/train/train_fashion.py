@@ -196,29 +196,12 @@ def main():
     if a.zero_init_residual:  # recorded only when used, as the Go writer omits false
         training["zero_init_residual"] = True
     training["threads"] = a.threads
-    entry = {
-        "name": name,
-        "arch": a.arch,
-        "variant": "v1.5",
-        "classes": 10,
-        "input_size": a.size,
-        "resize": a.size,
-        "crop": a.size,
-        "mean": mean,
-        "std": std,
-        "labels": LABELS_FILE,
-        "dtype": "F16",
-        "file": fname,
-        "bytes": os.path.getsize(path),
-        "sha256": manifest.sha256_file(path),
-        "accuracy": round(acc16, 4),
-        "eval_images": len(xte),
-        "training": training,
-        "source": ("Trained here by tools/train/train_fashion.py on Fashion-MNIST from Debian's "
-                   "dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)."),
-    }
-    if a.arch == "resnet18" or a.default:
-        entry["default"] = True
+    entry = manifest.entry(
+        path, name=name, arch=a.arch, classes=10, size=a.size, resize=a.size, mean=mean, std=std,
+        labels=LABELS_FILE, dtype="F16", accuracy=round(acc16, 4), eval_images=len(xte), training=training,
+        source=("Trained here by tools/train/train_fashion.py on Fashion-MNIST from Debian's "
+                "dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)."),
+        default=a.arch == "resnet18" or a.default)
     manifest.upsert(os.path.join(a.out, "manifest.json"), entry)
     total_s = time.time() - t_start
     print(f"wrote {path} ({entry['bytes']} bytes, sha256 {entry['sha256']})")
