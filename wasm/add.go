@@ -19,7 +19,7 @@ import (
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/engine/preprocess"
-	"github.com/inbrowser/resnet/wasm/jsfile"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 	"github.com/inbrowser/resnet/weights"
 )
 
@@ -102,20 +102,20 @@ type addRequest struct {
 }
 
 func readAddRequest(msg js.Value) (*addRequest, error) {
-	f := fields{obj: msg}
+	f := jsutil.Fields{Obj: msg}
 	req := &addRequest{dtype: checkpoint.F32, reserved: map[string]bool{}}
-	req.url, req.fileName, req.name, req.labels = f.optStr("url"), f.optStr("fileName"), f.optStr("name"), f.optStr("labels")
-	variant, dtype, official := f.optStr("variant"), f.optStr("dtype"), f.optStr("official")
-	for _, name := range f.optStrs("reserved") {
+	req.url, req.fileName, req.name, req.labels = f.OptStr("url"), f.OptStr("fileName"), f.OptStr("name"), f.OptStr("labels")
+	variant, dtype, official := f.OptStr("variant"), f.OptStr("dtype"), f.OptStr("official")
+	for _, name := range f.OptStrs("reserved") {
 		req.reserved[name] = true
 	}
-	if f.err != nil {
-		return nil, failf(codeBadRequest, "addModel: %v", f.err)
+	if f.Err != nil {
+		return nil, failf(codeBadRequest, "addModel: %v", f.Err)
 	}
 	if !msg.Get("file").Truthy() && req.url == "" {
 		return nil, failf(codeBadRequest, "addModel: it needs file (a Uint8Array) or url")
 	}
-	if file := msg.Get("file"); file.Truthy() && !isInstance(file, "Uint8Array") {
+	if file := msg.Get("file"); file.Truthy() && !jsutil.IsInstance(file, "Uint8Array") {
 		return nil, failf(codeBadRequest, "addModel: file must be a Uint8Array")
 	}
 	var err error
@@ -156,7 +156,7 @@ func convertCheckpoint(req *addRequest, src js.Value, progress func(map[string]a
 	if err != nil {
 		return js.Value{}, js.Value{}, failf(codeInternal, "hashing %s: %v", fileName, err)
 	}
-	ckpt, err := checkpoint.ReadFrom(jsfile.Bytes{Value: src}, int64(size))
+	ckpt, err := checkpoint.ReadFrom(jsutil.ArrayFile{Value: src}, int64(size))
 	if err != nil {
 		return js.Value{}, js.Value{}, failf(codeModel, "%s cannot be used: %v", fileName, err)
 	}
@@ -209,14 +209,22 @@ func convertCheckpoint(req *addRequest, src js.Value, progress func(map[string]a
 		accuracy = official.Acc1 / 100
 		source = official.Title() + "; recognised by the SHA-256 of " + fileName + "."
 	}
-	entry := map[string]any{
-		"name": name, "arch": cfg.Name(), "variant": cfg.Variant.String(), "classes": cfg.NumClasses,
-		"input_size": spec.Crop, "resize": spec.Resize, "crop": spec.Crop,
-		"mean": floatSlice(spec.Mean[:]), "std": floatSlice(spec.Std[:]),
-		"labels": anySlice(labels), "dtype": string(req.dtype), "bytes": int(outSize), "sha256": sum,
-		"accuracy": accuracy, "source": source, "added": info,
+	added, err := json.Marshal(info)
+	if err != nil {
+		return js.Value{}, js.Value{}, failf(codeInternal, "the added model's entry: %v", err)
 	}
-	return js.ValueOf(entry), out.buf, nil
+	entry, err := json.Marshal(weights.PageModel{
+		Model: weights.Model{
+			Name: name, Arch: cfg.Name(), Variant: cfg.Variant.String(), Classes: cfg.NumClasses,
+			InputSize: spec.Crop, Resize: spec.Resize, Crop: spec.Crop, Mean: spec.Mean[:], Std: spec.Std[:],
+			DType: string(req.dtype), Bytes: outSize, SHA256: sum, Accuracy: accuracy, Source: source,
+		},
+		ClassNames: labels, Added: added,
+	})
+	if err != nil {
+		return js.Value{}, js.Value{}, failf(codeInternal, "the added model's entry: %v", err)
+	}
+	return jsutil.FromJSON(entry), out.buf, nil
 }
 
 // addedLabels returns the class names of an added model and where they
@@ -264,14 +272,6 @@ func addedName(req *addRequest, fileSHA string) (string, error) {
 	return name, nil
 }
 
-func floatSlice(v []float32) []any {
-	out := make([]any, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	return out
-}
-
 // arrayWriter writes into a Uint8Array of the final size, reporting
 // progress at most once per percent.
 type arrayWriter struct {
@@ -315,10 +315,10 @@ func (w *worker) listModels(js.Value, func(map[string]any)) (map[string]any, err
 
 // removeModel deletes an added model and its weights from the cache.
 func (w *worker) removeModel(msg js.Value, _ func(map[string]any)) (map[string]any, error) {
-	f := fields{obj: msg}
-	name := f.str("name")
-	if f.err != nil {
-		return nil, failf(codeBadRequest, "removeModel: %v", f.err)
+	f := jsutil.Fields{Obj: msg}
+	name := f.Str("name")
+	if f.Err != nil {
+		return nil, failf(codeBadRequest, "removeModel: %v", f.Err)
 	}
 	ctx := context.Background()
 	cache, err := w.weightCache(ctx)

@@ -14,12 +14,13 @@ import (
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 	"github.com/inbrowser/resnet/weights"
 )
 
 // addMsg returns an addModel request for file with the given fields.
 func addMsg(file []byte, fields map[string]any) map[string]any {
-	msg := map[string]any{"id": 1, "op": "addModel", "file": toUint8Array(file), "fileName": "mine.safetensors"}
+	msg := map[string]any{"id": 1, "op": "addModel", "file": jsutil.NewUint8Array(file), "fileName": "mine.safetensors"}
 	for k, v := range fields {
 		msg[k] = v
 	}
@@ -77,7 +78,7 @@ func addThenLoad(t *testing.T, dtype, stored string) {
 	if got := load.Get("result").Get("source").String(); got != fromPage {
 		t.Errorf("source %q, want %q", got, fromPage)
 	}
-	c := call(t, w, map[string]any{"id": 3, "op": "classify", "pixels": toUint8Array(testImage(50, 40).Pix), "width": 50, "height": 40})
+	c := call(t, w, map[string]any{"id": 3, "op": "classify", "pixels": jsutil.NewUint8Array(testImage(50, 40).Pix), "width": 50, "height": 40})
 	if !c.Get("ok").Bool() || c.Get("result").Get("model").String() != "mine" {
 		t.Fatalf("classify with the added model: %v", c.Get("error").Get("message"))
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hack-pad/go-indexeddb/idb"
+
+	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
 // The IndexedDB layout of the weight cache. The files and entries stores
@@ -280,12 +282,12 @@ func (c *weightCache) each(ctx context.Context, store string, fn func(key, value
 func (c *weightCache) list(ctx context.Context) ([]cachedFile, error) {
 	var out []cachedFile
 	err := c.each(ctx, entriesStore, func(key, v js.Value) error {
-		f := fields{obj: v}
+		f := jsutil.Fields{Obj: v}
 		out = append(out, cachedFile{
-			key: key.String(), name: f.str("name"), sha256: f.str("sha256"),
-			bytes: f.integer("bytes", 0, maxWeightBytes), storedAt: float64(f.integer("storedAt", 0, 1<<53)),
+			key: key.String(), name: f.Str("name"), sha256: f.Str("sha256"),
+			bytes: f.Int("bytes", 0, maxWeightBytes), storedAt: float64(f.Int("storedAt", 0, 1<<53)),
 		})
-		return f.err
+		return f.Err
 	})
 	return out, err
 }

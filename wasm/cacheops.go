@@ -6,7 +6,7 @@ import (
 	"context"
 	"syscall/js"
 
-	"github.com/inbrowser/resnet/webgpu/jsgpu"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
 // cacheInfo describes the weight cache: whether it works, the stored files
@@ -32,7 +32,7 @@ func (w *worker) cacheInfo(js.Value, func(map[string]any)) (map[string]any, erro
 	}
 	if nav := js.Global().Get("navigator"); nav.Truthy() && nav.Get("storage").Truthy() {
 		storage := nav.Get("storage")
-		if est, err := jsgpu.Await(storage.Call("estimate"), nil); err == nil {
+		if est, err := jsutil.Await(storage.Call("estimate"), nil); err == nil {
 			info["usage"], info["quota"] = est.Get("usage"), est.Get("quota")
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/inbrowser/resnet/engine/cam"
 	"github.com/inbrowser/resnet/engine/classifier"
 	"github.com/inbrowser/resnet/engine/preprocess"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
 // TestClassifyCAM: classify with cam returns, for each top class and then
@@ -36,7 +37,7 @@ func TestClassifyCAM(t *testing.T) {
 		t.Fatal(err)
 	}
 	request := func(cam any) map[string]any {
-		return map[string]any{"id": 1, "op": "classify", "pixels": toUint8Array(img.Pix), "width": 90, "height": 70, "k": 3, "cam": cam}
+		return map[string]any{"id": 1, "op": "classify", "pixels": jsutil.NewUint8Array(img.Pix), "width": 90, "height": 70, "k": 3, "cam": cam}
 	}
 
 	if r := call(t, w, request(false)); !r.Get("ok").Bool() || !r.Get("result").Get("cam").IsUndefined() {

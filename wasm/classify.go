@@ -3,11 +3,9 @@
 package main
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
-	"math"
 	"slices"
 	"strings"
 	"syscall/js"
@@ -15,6 +13,7 @@ import (
 	"github.com/inbrowser/resnet/engine/cam"
 	"github.com/inbrowser/resnet/engine/classifier"
 	"github.com/inbrowser/resnet/engine/preprocess"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
 // defaultTopK is how many classes a reply lists unless the request says.
@@ -63,11 +62,7 @@ func (w *worker) classify(msg js.Value, _ func(map[string]any)) (map[string]any,
 		result["fallback"] = r.Fallback
 	}
 	if msg.Get("logits").Truthy() {
-		logits := js.Global().Get("Float32Array").New(len(r.Logits))
-		for i, v := range r.Logits {
-			logits.SetIndex(i, v)
-		}
-		result["logits"] = logits
+		result["logits"] = jsutil.NewFloat32Array(r.Logits)
 	}
 	if extras.FeatureMap {
 		if result["cam"], err = camReply(m.clf, r, camClass); err != nil {
@@ -117,7 +112,7 @@ func camReply(clf *classifier.Classifier, r *classifier.Result, class int) (map[
 	fm := *r.FeatureMap
 	// All maps' values in one buffer, crossing into JavaScript at once.
 	n := fm.H * fm.W
-	raw := make([]byte, 0, 4*n*len(classes))
+	all := make([]float32, 0, n*len(classes))
 	for _, c := range classes {
 		weights, err := clf.Model().ClassWeights(c)
 		if err != nil {
@@ -127,13 +122,9 @@ func camReply(clf *classifier.Classifier, r *classifier.Result, class int) (map[
 		if err != nil {
 			return nil, err
 		}
-		for _, v := range m.Values {
-			raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
-		}
+		all = append(all, m.Values...)
 	}
-	buf := js.Global().Get("Uint8Array").New(len(raw))
-	js.CopyBytesToJS(buf, raw)
-	values := js.Global().Get("Float32Array").New(buf.Get("buffer"))
+	values := jsutil.NewFloat32Array(all)
 	maps := make([]any, len(classes))
 	for i, c := range classes {
 		maps[i] = map[string]any{"index": c, "values": values.Call("subarray", i*n, (i+1)*n)}
@@ -148,28 +139,28 @@ func camReply(clf *classifier.Classifier, r *classifier.Result, class int) (map[
 // readClassifyRequest returns the encoded image of a classify request, or
 // its pixels wrapped as an image, and how many classes to list.
 func readClassifyRequest(msg js.Value, maxPixels int) (encoded []byte, img image.Image, k int, err error) {
-	f := fields{obj: msg}
+	f := jsutil.Fields{Obj: msg}
 	k = defaultTopK
 	if msg.Get("k").Truthy() {
-		k = f.integer("k", 1, 1<<20)
+		k = f.Int("k", 1, 1<<20)
 	}
 	switch {
-	case f.err != nil:
+	case f.Err != nil:
 	case msg.Get("image").Truthy():
-		encoded, f.err = bytesOf(msg.Get("image"))
+		encoded, f.Err = jsutil.BytesOf(msg.Get("image"))
 	case msg.Get("pixels").Truthy():
-		width, height := f.integer("width", 1, 1<<16), f.integer("height", 1, 1<<16)
-		if f.err == nil && width*height > maxPixels {
+		width, height := f.Int("width", 1, 1<<16), f.Int("height", 1, 1<<16)
+		if f.Err == nil && width*height > maxPixels {
 			return nil, nil, 0, &preprocess.TooLargeError{Width: width, Height: height, MaxPixels: maxPixels}
 		}
-		if f.err == nil {
-			img, f.err = nrgba(msg.Get("pixels"), width, height)
+		if f.Err == nil {
+			img, f.Err = nrgba(msg.Get("pixels"), width, height)
 		}
 	default:
-		f.err = errors.New("it needs image (encoded bytes) or pixels (RGBA bytes) with width and height")
+		f.Err = errors.New("it needs image (encoded bytes) or pixels (RGBA bytes) with width and height")
 	}
-	if f.err != nil {
-		return nil, nil, 0, failf(codeBadRequest, "classify: %v", f.err)
+	if f.Err != nil {
+		return nil, nil, 0, failf(codeBadRequest, "classify: %v", f.Err)
 	}
 	return encoded, img, k, nil
 }
@@ -177,7 +168,7 @@ func readClassifyRequest(msg js.Value, maxPixels int) (encoded []byte, img image
 // nrgba wraps RGBA bytes as an image without copying them again. Canvas
 // pixels are not premultiplied, hence NRGBA.
 func nrgba(pixels js.Value, width, height int) (image.Image, error) {
-	pix, err := bytesOf(pixels)
+	pix, err := jsutil.BytesOf(pixels)
 	if err != nil {
 		return nil, err
 	}

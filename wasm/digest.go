@@ -7,8 +7,7 @@ import (
 	"encoding/hex"
 	"syscall/js"
 
-	"github.com/inbrowser/resnet/wasm/jsfile"
-	"github.com/inbrowser/resnet/webgpu/jsgpu"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
 // hashChunk is how much of a file the Go fallback copies in at a time.
@@ -28,19 +27,21 @@ func startSHA256(buf js.Value) func() (string, error) {
 	}
 	promise := subtle.Call("digest", "SHA-256", buf)
 	return func() (string, error) {
-		digest, err := jsgpu.Await(promise, nil)
+		digest, err := jsutil.Await(promise, nil)
 		if err != nil {
 			return "", err
 		}
-		sum := make([]byte, sha256.Size)
-		js.CopyBytesToGo(sum, js.Global().Get("Uint8Array").New(digest))
+		sum, err := jsutil.BytesOf(digest)
+		if err != nil {
+			return "", err
+		}
 		return hex.EncodeToString(sum), nil
 	}
 }
 
 // goSHA256Hex is startSHA256 in Go.
 func goSHA256Hex(buf js.Value) string {
-	file := jsfile.Bytes{Value: buf}
+	file := jsutil.ArrayFile{Value: buf}
 	h := sha256.New()
 	chunk := make([]byte, hashChunk)
 	for off, n := 0, file.Len(); off < n; off += hashChunk {

@@ -5,14 +5,13 @@ package main
 import (
 	"syscall/js"
 
-	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/classifier"
-	"github.com/inbrowser/resnet/engine/preprocess"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 	"github.com/inbrowser/resnet/weights"
 )
 
-// modelEntry is one model of dist/manifest.json as the page passes it in a
-// load request: what to download and how to build the classifier.
+// modelEntry is a model as the page passes it in a load request (a
+// weights.PageModel): what to download and how to build the classifier.
 type modelEntry struct {
 	name   string
 	url    string // of the weights file; "" for a model added from a file, which only the cache holds
@@ -25,42 +24,25 @@ type modelEntry struct {
 // ResNet (152, float32) is 240 MB.
 const maxWeightBytes = 1 << 30
 
-// parseEntry reads and checks a manifest entry.
+// parseEntry reads and checks a model entry through weights.PageModel, the
+// type cmd/build-wasm writes dist/manifest.json with.
 func parseEntry(v js.Value) (*modelEntry, error) {
-	f := fields{obj: v}
-	e := &modelEntry{
-		name:   f.str("name"),
-		url:    f.optStr("url"),
-		bytes:  f.integer("bytes", 1, maxWeightBytes),
-		sha256: f.str("sha256"),
-	}
-	archName, variant := f.str("arch"), f.str("variant")
-	e.opts.Spec = preprocess.Spec{
-		Resize: f.integer("resize", 1, 4096),
-		Crop:   f.integer("crop", 1, 4096),
-		Mean:   f.floats3("mean"),
-		Std:    f.floats3("std"),
-	}
-	e.opts.Labels = f.strs("labels")
-	if f.err != nil {
-		return nil, failf(codeBadRequest, "model entry: %v", f.err)
-	}
-	if !weights.IsSHA256(e.sha256) {
-		return nil, failf(codeBadRequest, "model %s: sha256 %q is not 64 lowercase hex digits", e.name, e.sha256)
-	}
-	cfg, err := arch.ParseName(archName)
+	data, err := jsutil.JSON(v)
 	if err != nil {
-		return nil, failf(codeBadRequest, "model %s: %v", e.name, err)
+		return nil, failf(codeBadRequest, "model entry: %v", err)
 	}
-	if cfg.Variant, err = arch.ParseVariant(variant); err != nil {
-		return nil, failf(codeBadRequest, "model %s: %v", e.name, err)
+	pm, err := weights.ParsePageModel(data)
+	if err != nil {
+		return nil, failf(codeBadRequest, "%v", err)
 	}
-	cfg.NumClasses = len(e.opts.Labels)
-	if err := cfg.Validate(); err != nil {
-		return nil, failf(codeBadRequest, "model %s: %v", e.name, err)
+	if pm.Bytes > maxWeightBytes {
+		return nil, failf(codeBadRequest, "model %s: bytes %d larger than %d", pm.Name, pm.Bytes, maxWeightBytes)
 	}
-	e.opts.Config = cfg
-	return e, nil
+	opts, err := pm.Options()
+	if err != nil {
+		return nil, failf(codeBadRequest, "%v", err)
+	}
+	return &modelEntry{name: pm.Name, url: pm.URL, bytes: int(pm.Bytes), sha256: pm.SHA256, opts: opts}, nil
 }
 
 // cacheKey names the stored weights: a new file under the same model name

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"syscall/js"
 
-	"github.com/inbrowser/resnet/webgpu/jsgpu"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
 // A fetchError is a download that did not start: the request failed
@@ -31,7 +31,7 @@ func (e *fetchError) Error() string {
 // bytes; with size 0 it may be up to max bytes, and its Content-Length,
 // when the server sends one, is then the size it must have.
 func download(url string, size, maxBytes int, onProgress func(done, total int)) (js.Value, error) {
-	resp, err := jsgpu.Await(js.Global().Call("fetch", url), nil)
+	resp, err := jsutil.Await(js.Global().Call("fetch", url), nil)
 	if err != nil {
 		return js.Value{}, &fetchError{url: url, cause: err}
 	}
@@ -56,7 +56,7 @@ func download(url string, size, maxBytes int, onProgress func(done, total int)) 
 	defer reader.Call("releaseLock")
 	done, reported := 0, -1
 	for {
-		chunk, err := jsgpu.Await(reader.Call("read"), nil)
+		chunk, err := jsutil.Await(reader.Call("read"), nil)
 		if err != nil {
 			return js.Value{}, failf(codeNetwork, "Downloading %s broke off after %d bytes (%v).", url, done, err)
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/engine/classifier"
 	"github.com/inbrowser/resnet/engine/kernel"
-	"github.com/inbrowser/resnet/wasm/jsfile"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 	"github.com/inbrowser/resnet/wasm/pool"
 )
 
@@ -95,7 +95,7 @@ func buildClassifier(e *modelEntry, file *weightsFile) (*classifier.Classifier, 
 	start := time.Now()
 	// Manifests only list .safetensors files; not calling checkpoint.Read
 	// keeps the .pth reader and its unpickler out of the binary (170 kB).
-	ckpt, err := checkpoint.ReadSafetensorsFrom(jsfile.Bytes{Value: file.data}, e.bytes)
+	ckpt, err := checkpoint.ReadSafetensorsFrom(jsutil.ArrayFile{Value: file.data}, e.bytes)
 	if err != nil {
 		return nil, nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
 	}

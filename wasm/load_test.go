@@ -9,12 +9,12 @@ import (
 	"encoding/hex"
 	"strings"
 	"sync"
-	"syscall/js"
 	"testing"
 
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
 // testWeightsFile is a seeded random 10-class ResNet-18 as fp16 safetensors.
@@ -48,18 +48,18 @@ func testEntry(t *testing.T) map[string]any {
 		labelList[i] = l
 	}
 	return map[string]any{
-		"name": "test-resnet18", "arch": "resnet18", "variant": "v1.5",
+		"name": "test-resnet18", "arch": "resnet18", "variant": "v1.5", "classes": len(labels),
 		"url":    "data:application/octet-stream;base64," + base64.StdEncoding.EncodeToString(file),
 		"bytes":  len(file),
 		"sha256": hex.EncodeToString(sum[:]),
-		"resize": 32, "crop": 32, "mean": []any{0.3, 0.3, 0.3}, "std": []any{0.35, 0.35, 0.35},
-		"labels": labelList,
+		"input_size": 32, "resize": 32, "crop": 32, "mean": []any{0.3, 0.3, 0.3}, "std": []any{0.35, 0.35, 0.35},
+		"labels": labelList, "dtype": "F16", "accuracy": 0, "source": "a seeded random ResNet-18",
 	}
 }
 
 func TestLoadWithoutIndexedDB(t *testing.T) {
 	w := &worker{}
-	r := call(t, w, map[string]any{"id": 1, "op": "load", "model": testEntry(t)})
+	r := call(t, w, map[string]any{"id": 1, "op": "load", "model": testEntry(t), "backend": "webgpu"})
 	if !r.Get("ok").Bool() {
 		t.Fatalf("load failed: %s", r.Get("error").Get("message").String())
 	}
@@ -76,7 +76,7 @@ func TestLoadWithoutIndexedDB(t *testing.T) {
 	if b := res.Get("backend").String(); !strings.Contains(b, "WASM") && !strings.Contains(b, "plain Go") {
 		t.Errorf("backend %q, want the WASM engine", b)
 	}
-	c := call(t, w, map[string]any{"id": 2, "op": "classify", "pixels": toUint8Array(make([]byte, 4*40*40)), "width": 40, "height": 40})
+	c := call(t, w, map[string]any{"id": 2, "op": "classify", "pixels": jsutil.NewUint8Array(make([]byte, 4*40*40)), "width": 40, "height": 40})
 	if !c.Get("ok").Bool() || c.Get("result").Get("model").String() != "test-resnet18" {
 		t.Fatalf("classify after load: %v", c.Get("error").Get("message"))
 	}
@@ -120,8 +120,7 @@ func TestGoSHA256(t *testing.T) {
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
-	buf := js.Global().Get("Uint8Array").New(len(data))
-	js.CopyBytesToJS(buf, data)
+	buf := jsutil.NewUint8Array(data)
 	want := sha256.Sum256(data)
 	if got := goSHA256Hex(buf); got != hex.EncodeToString(want[:]) {
 		t.Fatalf("goSHA256Hex = %s, want %x", got, want)

@@ -9,9 +9,8 @@ import (
 
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/checkpoint"
-	"github.com/inbrowser/resnet/wasm/jsfile"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 	"github.com/inbrowser/resnet/wasm/pool"
-	"github.com/inbrowser/resnet/webgpu/jsgpu"
 )
 
 // usePool makes the model of load number msg.load run each image on a pool
@@ -19,11 +18,11 @@ import (
 // msg.memory (see package pool). The model stays whole here: worker 0's share uses it,
 // and the classifier falls back to it if the pool fails.
 func (w *worker) usePool(msg js.Value, _ func(map[string]any)) (map[string]any, error) {
-	f := fields{obj: msg}
-	load := f.integer("load", 1, 1<<53)
-	count := f.integer("workers", 2, 64)
-	if f.err != nil {
-		return nil, failf(codeBadRequest, "usePool: %v", f.err)
+	f := jsutil.Fields{Obj: msg}
+	load := f.Int("load", 1, 1<<53)
+	count := f.Int("workers", 2, 64)
+	if f.Err != nil {
+		return nil, failf(codeBadRequest, "usePool: %v", f.Err)
 	}
 	// The pool starts while the model already classifies; the page may
 	// have moved on to another model meanwhile.
@@ -48,23 +47,22 @@ func (w *worker) joinPool(msg js.Value, _ func(map[string]any)) (map[string]any,
 	if err != nil {
 		return nil, err
 	}
-	f := fields{obj: msg}
-	count := f.integer("count", 2, 64)
-	index := f.integer("index", 1, count-1) // the coordinator is worker 0
-	if f.err != nil {
-		return nil, failf(codeBadRequest, "joinPool: %v", f.err)
+	f := jsutil.Fields{Obj: msg}
+	count := f.Int("count", 2, 64)
+	index := f.Int("index", 1, count-1) // the coordinator is worker 0
+	if f.Err != nil {
+		return nil, failf(codeBadRequest, "joinPool: %v", f.Err)
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	file := msg.Get("file")
-	if !isInstance(file, "Blob") || file.Get("size").Int() != e.bytes {
+	if !jsutil.IsInstance(file, "Blob") || file.Get("size").Int() != e.bytes {
 		return nil, failf(codeBadRequest, "joinPool: file must be the model's weights, a Blob of %d bytes", e.bytes)
 	}
-	buf, err := jsgpu.Await(file.Call("arrayBuffer"), nil)
+	data, err := jsutil.ReadAll(file)
 	if err != nil {
 		return nil, failf(codeInternal, "joinPool: the weights could not be read (%v)", err)
 	}
-	data := js.Global().Get("Uint8Array").New(buf)
-	ckpt, err := checkpoint.ReadSafetensorsFrom(jsfile.Bytes{Value: data}, e.bytes)
+	ckpt, err := checkpoint.ReadSafetensorsFrom(jsutil.ArrayFile{Value: data}, e.bytes)
 	if err != nil {
 		return nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
 	}

@@ -9,7 +9,7 @@ import (
 	"syscall/js"
 	"time"
 
-	"github.com/inbrowser/resnet/webgpu/jsgpu"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
 // Where load found the weights.
@@ -22,7 +22,7 @@ const (
 // weightsFile is a weights file, how it was obtained, and its integrity
 // check, which for a cached file may still be running beside the build.
 type weightsFile struct {
-	data    js.Value // Uint8Array: read into Go a tensor at a time (jsfile)
+	data    js.Value // Uint8Array: read into Go a tensor at a time (jsutil.ArrayFile)
 	share   js.Value // a Blob of it for the page's pool workers: the cache's own, else a copy (see blobOf)
 	source  string   // fromCache, fromNetwork or fromPage
 	cached  bool     // the cache holds it now
@@ -124,14 +124,12 @@ func cachedWeights(ctx context.Context, cache *weightCache, e *modelEntry) (*wei
 		return nil, err
 	}
 	f := &weightsFile{data: stored, share: stored, source: fromCache, cached: true}
-	if isInstance(stored, "Blob") {
+	if jsutil.IsInstance(stored, "Blob") {
 		// put stores Blobs; a Uint8Array stored by an earlier version
 		// of the page is read as it is.
-		buf, err := jsgpu.Await(stored.Call("arrayBuffer"), nil)
-		if err != nil {
+		if f.data, err = jsutil.ReadAll(stored); err != nil {
 			return nil, err
 		}
-		f.data = js.Global().Get("Uint8Array").New(buf)
 	}
 	f.check = startCheck(f.data, e)
 	return f, nil
@@ -165,7 +163,7 @@ type pendingCheck struct {
 // copying it into Go memory.
 func startCheck(file js.Value, e *modelEntry) *pendingCheck {
 	c := &pendingCheck{}
-	if !isInstance(file, "Uint8Array") {
+	if !jsutil.IsInstance(file, "Uint8Array") {
 		c.sizeErr = fmt.Errorf("want a Uint8Array, got %s", file.Type())
 	} else if n := file.Get("byteLength").Int(); n != e.bytes {
 		c.sizeErr = fmt.Errorf("%d bytes, want %d", n, e.bytes)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"syscall/js"
 
 	"github.com/inbrowser/resnet/engine/classifier"
 )
@@ -52,4 +53,15 @@ func (w *worker) setModel(m *loadedModel) {
 func (w *worker) weightCache(ctx context.Context) (*weightCache, error) {
 	w.cacheOnce.Do(func() { w.cache, w.cacheErr = openWeightCache(ctx) })
 	return w.cache, w.cacheErr
+}
+
+// wasmMemoryBytes is the size of this worker's WebAssembly memory, which
+// never shrinks, so it is also the most it has used; 0 where worker.js did
+// not publish the memory (under Node).
+func wasmMemoryBytes() int {
+	mem := js.Global().Get("wasmMemory")
+	if !mem.Truthy() {
+		return 0
+	}
+	return mem.Get("buffer").Get("byteLength").Int()
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/inbrowser/resnet/engine/classifier"
 	"github.com/inbrowser/resnet/engine/kernel"
 	"github.com/inbrowser/resnet/engine/preprocess"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
 // These tests run under Node:
@@ -88,12 +89,6 @@ func wantError(t *testing.T, reply js.Value, code string) {
 	}
 }
 
-func toUint8Array(b []byte) js.Value {
-	a := js.Global().Get("Uint8Array").New(len(b))
-	js.CopyBytesToJS(a, b)
-	return a
-}
-
 func testImage(w, h int) *image.NRGBA {
 	r := rand.New(rand.NewPCG(7, 7))
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
@@ -114,8 +109,8 @@ func TestPixelsMatchEncodedImage(t *testing.T) {
 	if err := png.Encode(&encoded, img); err != nil {
 		t.Fatal(err)
 	}
-	fromBytes := call(t, w, map[string]any{"id": 1, "op": "classify", "image": toUint8Array(encoded.Bytes()).Get("buffer")})
-	fromPixels := call(t, w, map[string]any{"id": 2, "op": "classify", "pixels": toUint8Array(img.Pix), "width": 45, "height": 37, "k": 3})
+	fromBytes := call(t, w, map[string]any{"id": 1, "op": "classify", "image": jsutil.NewUint8Array(encoded.Bytes()).Get("buffer")})
+	fromPixels := call(t, w, map[string]any{"id": 2, "op": "classify", "pixels": jsutil.NewUint8Array(img.Pix), "width": 45, "height": 37, "k": 3})
 	for _, r := range []js.Value{fromBytes, fromPixels} {
 		if !r.Get("ok").Bool() {
 			t.Fatalf("classify failed: %s", r.Get("error").Get("message").String())
@@ -155,29 +150,23 @@ func TestBadInputsGiveErrors(t *testing.T) {
 		{"id that cannot be posted", map[string]any{"id": js.Global().Get("Object"), "op": "explode"}, codeBadRequest},
 		{"unknown op", map[string]any{"id": 1, "op": "explode"}, codeBadRequest},
 		{"nothing to classify", map[string]any{"id": 1, "op": "classify"}, codeBadRequest},
-		{"text file", map[string]any{"id": 1, "op": "classify", "image": toUint8Array([]byte("just some text, no image"))}, codeUnsupported},
+		{"text file", map[string]any{"id": 1, "op": "classify", "image": jsutil.NewUint8Array([]byte("just some text, no image"))}, codeUnsupported},
 		{"image is a string", map[string]any{"id": 1, "op": "classify", "image": "data"}, codeBadRequest},
-		{"huge PNG", map[string]any{"id": 1, "op": "classify", "image": toUint8Array(hugePNG)}, codeTooLarge},
-		{"broken PNG", map[string]any{"id": 1, "op": "classify", "image": toUint8Array(pngHeader(8, 8))}, codeBadImage},
-		{"short pixels", map[string]any{"id": 1, "op": "classify", "pixels": toUint8Array(make([]byte, 10)), "width": 4, "height": 4}, codeBadRequest},
-		{"no width", map[string]any{"id": 1, "op": "classify", "pixels": toUint8Array(make([]byte, 64)), "height": 4}, codeBadRequest},
-		{"fractional width", map[string]any{"id": 1, "op": "classify", "pixels": toUint8Array(make([]byte, 64)), "width": 4.5, "height": 4}, codeBadRequest},
-		{"too many pixels", map[string]any{"id": 1, "op": "classify", "pixels": toUint8Array(make([]byte, 4)), "width": 10000, "height": 10000}, codeTooLarge},
-		{"k not a number", map[string]any{"id": 1, "op": "classify", "pixels": toUint8Array(make([]byte, 64)), "width": 4, "height": 4, "k": "five"}, codeBadRequest},
+		{"huge PNG", map[string]any{"id": 1, "op": "classify", "image": jsutil.NewUint8Array(hugePNG)}, codeTooLarge},
+		{"broken PNG", map[string]any{"id": 1, "op": "classify", "image": jsutil.NewUint8Array(pngHeader(8, 8))}, codeBadImage},
+		{"short pixels", map[string]any{"id": 1, "op": "classify", "pixels": jsutil.NewUint8Array(make([]byte, 10)), "width": 4, "height": 4}, codeBadRequest},
+		{"no width", map[string]any{"id": 1, "op": "classify", "pixels": jsutil.NewUint8Array(make([]byte, 64)), "height": 4}, codeBadRequest},
+		{"fractional width", map[string]any{"id": 1, "op": "classify", "pixels": jsutil.NewUint8Array(make([]byte, 64)), "width": 4.5, "height": 4}, codeBadRequest},
+		{"too many pixels", map[string]any{"id": 1, "op": "classify", "pixels": jsutil.NewUint8Array(make([]byte, 4)), "width": 10000, "height": 10000}, codeTooLarge},
+		{"k not a number", map[string]any{"id": 1, "op": "classify", "pixels": jsutil.NewUint8Array(make([]byte, 64)), "width": 4, "height": 4, "k": "five"}, codeBadRequest},
 		{"load without model", map[string]any{"id": 1, "op": "load"}, codeBadRequest},
-		{"load with bad arch", map[string]any{"id": 1, "op": "load", "model": map[string]any{
-			"name": "x", "url": "x", "bytes": 10, "sha256": "0000000000000000000000000000000000000000000000000000000000000000",
-			"arch": "resnet19", "variant": "v1.5", "resize": 32, "crop": 32, "mean": []any{0, 0, 0}, "std": []any{1, 1, 1}, "labels": []any{"a"},
-		}}, codeBadRequest},
-		{"load with bad sha256", map[string]any{"id": 1, "op": "load", "model": map[string]any{
-			"name": "x", "url": "x", "bytes": 10, "sha256": "ABC",
-			"arch": "resnet18", "variant": "v1.5", "resize": 32, "crop": 32, "mean": []any{0, 0, 0}, "std": []any{1, 1, 1}, "labels": []any{"a"},
-		}}, codeBadRequest},
+		{"load with bad arch", map[string]any{"id": 1, "op": "load", "model": entryWith("arch", "resnet19")}, codeBadRequest},
+		{"load with bad sha256", map[string]any{"id": 1, "op": "load", "model": entryWith("sha256", "ABC")}, codeBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) { wantError(t, call(t, w, tc.msg), tc.code) })
 	}
 	// The worker still works after all that.
-	ok := call(t, w, map[string]any{"id": 2, "op": "classify", "pixels": toUint8Array(make([]byte, 64)), "width": 4, "height": 4})
+	ok := call(t, w, map[string]any{"id": 2, "op": "classify", "pixels": jsutil.NewUint8Array(make([]byte, 64)), "width": 4, "height": 4})
 	if !ok.Get("ok").Bool() {
 		t.Fatalf("classify after errors: %s", ok.Get("error").Get("message").String())
 	}
@@ -188,34 +177,70 @@ func TestDispose(t *testing.T) {
 	if r := call(t, w, map[string]any{"id": 1, "op": "dispose"}); !r.Get("ok").Bool() {
 		t.Fatal("dispose failed")
 	}
-	r := call(t, w, map[string]any{"id": 2, "op": "classify", "pixels": toUint8Array(make([]byte, 64)), "width": 4, "height": 4})
+	r := call(t, w, map[string]any{"id": 2, "op": "classify", "pixels": jsutil.NewUint8Array(make([]byte, 64)), "width": 4, "height": 4})
 	wantError(t, r, codeNoModel)
 	if r.Get("id").Int() != 2 {
 		t.Errorf("reply id %v, want 2", r.Get("id"))
 	}
 }
 
-func TestParseEntry(t *testing.T) {
+// entryWith returns a model entry as dist/manifest.json lists them, with
+// field key set to value (deleted if value is nil).
+func entryWith(key string, value any) map[string]any {
 	entry := map[string]any{
-		"name": "fashion-resnet50", "url": "models/f.0123456789.safetensors", "bytes": 1234,
-		"sha256": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-		"arch":   "resnet50", "variant": "v1", "resize": 36, "crop": 32,
+		"name": "fashion-resnet50", "arch": "resnet50", "variant": "v1", "classes": 3,
+		"input_size": 32, "resize": 36, "crop": 32,
 		"mean": []any{0.1, 0.2, 0.3}, "std": []any{0.4, 0.5, 0.6}, "labels": []any{"a", "b", "c"},
+		"dtype": "F16", "file": "f.safetensors", "url": "models/f.0123456789.safetensors", "bytes": 1234,
+		"sha256":   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"accuracy": 0.9, "source": "test", "default": true,
 	}
-	e, err := parseEntry(js.ValueOf(entry))
+	if value == nil {
+		delete(entry, key)
+	} else if key != "" {
+		entry[key] = value
+	}
+	return entry
+}
+
+func TestParseEntry(t *testing.T) {
+	e, err := parseEntry(js.ValueOf(entryWith("", nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.cacheKey() != "fashion-resnet50@0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" {
-		t.Errorf("cache key %q", e.cacheKey())
+	if e.cacheKey() != "fashion-resnet50@0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" ||
+		e.url != "models/f.0123456789.safetensors" || e.bytes != 1234 {
+		t.Errorf("parsed %+v", e)
 	}
 	cfg := e.opts.Config
-	if cfg.Depth != 50 || cfg.Variant != arch.V1 || cfg.NumClasses != 3 || e.opts.Spec.Resize != 36 || e.opts.Spec.Std[2] != 0.6 {
+	if cfg.Depth != 50 || cfg.Variant != arch.V1 || cfg.NumClasses != 3 || e.opts.Spec.Resize != 36 || e.opts.Spec.Std[2] != 0.6 ||
+		len(e.opts.Labels) != 3 || e.opts.Labels[2] != "c" {
 		t.Errorf("parsed %+v", e.opts)
 	}
-	delete(entry, "labels")
-	if _, err := parseEntry(js.ValueOf(entry)); err == nil {
-		t.Error("an entry without labels was accepted")
+	// An added model's entry: no url, an added part the worker wrote.
+	added := entryWith("url", nil)
+	added["added"] = map[string]any{"file": "mine.pth", "labels": "file", "official": nil}
+	if e, err := parseEntry(js.ValueOf(added)); err != nil || e.url != "" {
+		t.Errorf("an added model's entry: %+v, %v", e, err)
+	}
+	for _, tc := range []struct {
+		name string
+		v    any
+	}{
+		{"not an object", js.Undefined()},
+		{"no labels", entryWith("labels", nil)},
+		{"no classes", entryWith("classes", nil)},
+		{"labels not strings", entryWith("labels", []any{1, 2, 3})},
+		{"more labels than classes", entryWith("labels", []any{"a", "b", "c", "d"})},
+		{"an unknown field", entryWith("input-size", 32)},
+		{"a fractional size", entryWith("bytes", 12.5)},
+		{"too many bytes", entryWith("bytes", maxWeightBytes+1)},
+		{"a huge resize", entryWith("resize", 100000)},
+		{"two means", entryWith("mean", []any{0.1, 0.2})},
+	} {
+		if _, err := parseEntry(js.ValueOf(tc.v)); err == nil {
+			t.Errorf("%s: accepted", tc.name)
+		}
 	}
 }
 

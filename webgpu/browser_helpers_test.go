@@ -12,7 +12,7 @@ import (
 	"syscall/js"
 	"testing"
 
-	"github.com/inbrowser/resnet/webgpu/jsgpu"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
 // The browser tests run this package's test binary in a worker of headless
@@ -55,19 +55,21 @@ func evalJS(code string) js.Value { return js.Global().Get("Function").New(code)
 // fetchBytes fetches url.
 func fetchBytes(t *testing.T, url string) []byte {
 	t.Helper()
-	resp, err := jsgpu.Await(js.Global().Call("fetch", url), nil)
+	resp, err := jsutil.Await(js.Global().Call("fetch", url), nil)
 	if err == nil && !resp.Get("ok").Bool() {
 		err = fmt.Errorf("HTTP %d", resp.Get("status").Int())
 	}
 	if err != nil {
 		t.Fatalf("fetch %s: %v", url, err)
 	}
-	buf, err := jsgpu.Await(resp.Call("arrayBuffer"), nil)
+	data, err := jsutil.ReadAll(resp)
 	if err != nil {
 		t.Fatalf("fetch %s: %v", url, err)
 	}
-	b := make([]byte, buf.Get("byteLength").Int())
-	js.CopyBytesToGo(b, js.Global().Get("Uint8Array").New(buf))
+	b, err := jsutil.BytesOf(data)
+	if err != nil {
+		t.Fatalf("fetch %s: %v", url, err)
+	}
 	return b
 }
 
@@ -157,7 +159,5 @@ func (m *Model) write(id bufferID, values []float32) {
 	}
 	encoded := make([]byte, len(values)*st.size())
 	st.encode(encoded, values)
-	staging := js.Global().Get("Uint8Array").New(len(encoded))
-	js.CopyBytesToJS(staging, encoded)
-	m.dev.gpu.WriteBuffer(m.buffers[id], 0, staging)
+	m.dev.gpu.WriteBuffer(m.buffers[id], 0, jsutil.NewUint8Array(encoded))
 }

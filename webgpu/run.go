@@ -9,9 +9,9 @@ import (
 	"math"
 	"syscall/js"
 	"time"
-	"unsafe"
 
 	"github.com/inbrowser/resnet/engine"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 	"github.com/inbrowser/resnet/webgpu/jsgpu"
 )
 
@@ -84,7 +84,7 @@ func (m *Model) copyFeatureMap() {
 // writeImage queues the write of the caller's image, as it is: a copy of
 // its bytes and one writeBuffer; the first dispatch lays it out.
 func (m *Model) writeImage(input []float32) {
-	js.CopyBytesToJS(m.staging, float32Bytes(input))
+	js.CopyBytesToJS(m.staging, jsutil.Float32Bytes(input))
 	m.dev.gpu.WriteBuffer(m.buffers[m.prog.input], 0, m.staging)
 }
 
@@ -117,12 +117,6 @@ func (m *Model) record(timer *timer) {
 	}
 	enc.CopyBufferToBuffer(m.buffers[m.prog.output], m.readback, int64(len(m.result)))
 	g.Submit(enc.Finish())
-}
-
-// float32Bytes views x as its little-endian bytes (wasm is little-endian),
-// for js.CopyBytesToJS, which takes bytes only.
-func float32Bytes(x []float32) []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), 4*len(x))
 }
 
 // execute runs every step in one command buffer and reads the outputs back.

@@ -29,12 +29,11 @@ import (
 	"runtime/debug"
 	"syscall/js"
 	"time"
-	"unsafe"
 
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
-	"github.com/inbrowser/resnet/wasm/jsfile"
+	"github.com/inbrowser/resnet/wasm/jsutil"
 	"github.com/inbrowser/resnet/webgpu"
 )
 
@@ -83,9 +82,7 @@ func random(args []js.Value) (any, error) {
 	if err := checkpoint.WriteSafetensors(&b, ckpt, checkpoint.F32); err != nil {
 		return nil, err
 	}
-	u8 := js.Global().Get("Uint8Array").New(b.Len())
-	js.CopyBytesToJS(u8, b.Bytes())
-	return u8, nil
+	return jsutil.NewUint8Array(b.Bytes()), nil
 }
 
 func load(args []js.Value) (any, error) {
@@ -109,7 +106,7 @@ func load(args []js.Value) (any, error) {
 	// decoded, folded and packed, so the heap stays near the packed model.
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	// The file stays in JavaScript; tensors are copied in as they are packed.
-	file := jsfile.Bytes{Value: args[0]}
+	file := jsutil.ArrayFile{Value: args[0]}
 	ckpt, err := checkpoint.ReadSafetensorsFrom(file, file.Len())
 	if err != nil {
 		return nil, err
@@ -173,7 +170,7 @@ func readInput(args []js.Value) error {
 	if len(args) == 0 || args[0].Get("length").Int() != len(input) {
 		return fmt.Errorf("the input must be a Float32Array of %d values (NHWC)", len(input))
 	}
-	js.CopyBytesToGo(bytesOf(input), js.Global().Get("Uint8Array").New(args[0].Get("buffer"), args[0].Get("byteOffset"), args[0].Get("byteLength")))
+	js.CopyBytesToGo(jsutil.Float32Bytes(input), jsutil.Uint8View(args[0]))
 	return nil
 }
 
@@ -189,9 +186,7 @@ func run(args []js.Value) (any, error) {
 	}
 	out := map[string]any{"ms": ms(elapsed)}
 	if len(args) > 1 && args[1].Bool() {
-		u8 := js.Global().Get("Uint8Array").New(len(logits) * 4)
-		js.CopyBytesToJS(u8, bytesOf(logits))
-		out["logits"] = js.Global().Get("Float32Array").New(u8.Get("buffer"))
+		out["logits"] = jsutil.NewFloat32Array(logits)
 	}
 	return out, nil
 }
@@ -232,12 +227,6 @@ func async(f func([]js.Value) (any, error)) js.Func {
 			return nil
 		}))
 	})
-}
-
-// bytesOf views a float32 slice as its little-endian bytes (wasm is
-// little-endian), for js.CopyBytesToGo/ToJS, which take bytes only.
-func bytesOf(f []float32) []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(f))), len(f)*4)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }

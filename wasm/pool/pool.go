@@ -29,12 +29,11 @@ import (
 	"fmt"
 	"syscall/js"
 	"time"
-	"unsafe"
 
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/kernel"
 	"github.com/inbrowser/resnet/engine/shard"
-	"github.com/inbrowser/resnet/webgpu/jsgpu" // its Await: the promise helper the WebGPU backend uses
+	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
 // Control words. AbortWord is also set by the page (see ControlWords).
@@ -108,7 +107,7 @@ type memory struct {
 }
 
 func newMemory(sab js.Value, l Layout, count int) (*memory, error) {
-	if !sab.InstanceOf(js.Global().Get("SharedArrayBuffer")) {
+	if !jsutil.IsInstance(sab, "SharedArrayBuffer") {
 		return nil, errors.New("pool: memory must be a SharedArrayBuffer")
 	}
 	if n := sab.Get("byteLength").Int(); n != l.Bytes {
@@ -144,11 +143,11 @@ func (m *memory) abort() {
 // Store and Load move float32s (at float32 offsets) between Go memory and
 // the shared buffer; with Barrier they make a shard.Memory.
 func (m *memory) Store(off int, src []float32) {
-	js.CopyBytesToJS(m.bytes.Call("subarray", 4*off, 4*(off+len(src))), bytesOf(src))
+	js.CopyBytesToJS(m.bytes.Call("subarray", 4*off, 4*(off+len(src))), jsutil.Float32Bytes(src))
 }
 
 func (m *memory) Load(dst []float32, off int) {
-	js.CopyBytesToGo(bytesOf(dst), m.bytes.Call("subarray", 4*off, 4*(off+len(dst))))
+	js.CopyBytesToGo(jsutil.Float32Bytes(dst), m.bytes.Call("subarray", 4*off, 4*(off+len(dst))))
 }
 
 // Barrier is a phase barrier: the last worker to arrive starts the next
@@ -229,7 +228,7 @@ func (m *memory) waitJob(job int) bool {
 		}
 		r := m.atomics.Call("waitAsync", m.ctl, jobWord, job, 1000)
 		if r.Get("async").Bool() {
-			jsgpu.Await(r.Get("value"), nil) // resolves with "ok" or "timed-out"; both mean look again
+			jsutil.Await(r.Get("value"), nil) // resolves with "ok" or "timed-out"; both mean look again
 		}
 	}
 	return !m.aborted()
@@ -323,8 +322,3 @@ func (c *Client) Name() string {
 
 // Close stops the workers; the page then terminates them.
 func (c *Client) Close() { c.mem.abort() }
-
-// bytesOf views float32s as their little-endian bytes (wasm is little-endian).
-func bytesOf(f []float32) []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(f))), len(f)*4)
-}

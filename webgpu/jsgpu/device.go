@@ -2,7 +2,11 @@
 
 package jsgpu
 
-import "syscall/js"
+import (
+	"syscall/js"
+
+	"github.com/inbrowser/resnet/wasm/jsutil"
+)
 
 // Device is a GPUDevice and its queue.
 type Device struct {
@@ -42,9 +46,9 @@ func (d *Device) HasFeature(name string) bool { return d.v.Get("features").Call(
 // Limit returns one of the device's GPUSupportedLimits.
 func (d *Device) Limit(name string) int64 { return int64(d.v.Get("limits").Get(name).Float()) }
 
-// wait awaits a promise of this device; it returns ErrAborted if the
-// device is lost first.
-func (d *Device) wait(promise js.Value) (js.Value, error) { return Await(promise, d.lost) }
+// wait awaits a promise of this device; it returns jsutil.ErrAborted if
+// the device is lost first.
+func (d *Device) wait(promise js.Value) (js.Value, error) { return jsutil.Await(promise, d.lost) }
 
 // PushErrorScope starts catching errors of a filter: "validation",
 // "out-of-memory" or "internal".
@@ -65,7 +69,7 @@ func (d *Device) ScopeError(popped js.Value) error {
 	if !v.Truthy() {
 		return nil
 	}
-	return &Error{Name: v.Get("constructor").Get("name").String(), Message: v.Get("message").String()}
+	return &jsutil.Error{Name: v.Get("constructor").Get("name").String(), Message: v.Get("message").String()}
 }
 
 // WriteBuffer queues a write of data (a Uint8Array) into b at offset; it

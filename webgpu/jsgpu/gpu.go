@@ -5,6 +5,8 @@ package jsgpu
 import (
 	"strings"
 	"syscall/js"
+
+	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
 // GPU is navigator.gpu.
@@ -24,7 +26,7 @@ func Navigator() (GPU, bool) {
 // RequestAdapter calls requestAdapter; false means the promise resolved to
 // null: WebGPU exists but offers no adapter here.
 func (g GPU) RequestAdapter(powerPreference string, abort <-chan struct{}) (Adapter, bool, error) {
-	v, err := Await(g.v.Call("requestAdapter", map[string]any{"powerPreference": powerPreference}), abort)
+	v, err := jsutil.Await(g.v.Call("requestAdapter", map[string]any{"powerPreference": powerPreference}), abort)
 	if err != nil {
 		return Adapter{}, false, err
 	}
@@ -73,7 +75,7 @@ func (a Adapter) RequestDevice(features []string, limits map[string]int64, abort
 	for name, v := range limits {
 		requiredLimits[name] = v
 	}
-	v, err := Await(a.v.Call("requestDevice", map[string]any{"requiredFeatures": required, "requiredLimits": requiredLimits}), abort)
+	v, err := jsutil.Await(a.v.Call("requestDevice", map[string]any{"requiredFeatures": required, "requiredLimits": requiredLimits}), abort)
 	if err != nil {
 		return nil, err
 	}

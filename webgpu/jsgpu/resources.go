@@ -2,7 +2,11 @@
 
 package jsgpu
 
-import "syscall/js"
+import (
+	"syscall/js"
+
+	"github.com/inbrowser/resnet/wasm/jsutil"
+)
 
 // Usage is a set of GPUBufferUsage flags.
 type Usage int
@@ -33,7 +37,7 @@ func (d *Device) CreateBuffer(size int64, usage Usage) Buffer {
 // mapping at creation; len(data) must be a multiple of 4.
 func (d *Device) CreateBufferWith(data []byte, usage Usage) Buffer {
 	b := Buffer{d.v.Call("createBuffer", map[string]any{"size": len(data), "usage": int(usage), "mappedAtCreation": true})}
-	js.CopyBytesToJS(js.Global().Get("Uint8Array").New(b.v.Call("getMappedRange")), data)
+	js.CopyBytesToJS(jsutil.Uint8View(b.v.Call("getMappedRange")), data)
 	b.v.Call("unmap")
 	return b
 }
@@ -44,7 +48,7 @@ func (d *Device) ReadInto(dst []byte, b Buffer) error {
 	if _, err := d.wait(b.v.Call("mapAsync", mapModeRead, 0, len(dst))); err != nil {
 		return err
 	}
-	js.CopyBytesToGo(dst, js.Global().Get("Uint8Array").New(b.v.Call("getMappedRange", 0, len(dst))))
+	js.CopyBytesToGo(dst, jsutil.Uint8View(b.v.Call("getMappedRange", 0, len(dst))))
 	b.v.Call("unmap")
 	return nil
 }

@@ -1,6 +1,14 @@
 //go:build js && wasm
 
-package jsgpu
+// Package jsutil is the bridge between Go compiled to WebAssembly and the
+// JavaScript around it, shared by the worker (wasm/), its pool (wasm/pool)
+// and the WebGPU bindings (webgpu/jsgpu): promises as blocking calls, byte
+// copies between Go and typed arrays, and typed reads of an object's fields.
+//
+// A call that waits for a promise blocks its goroutine while the event loop
+// keeps running. Never make one from inside a js.FuncOf callback, whose
+// goroutine the event loop waits for: the promise could never settle.
+package jsutil
 
 import (
 	"errors"
@@ -26,7 +34,7 @@ func errorOf(v js.Value) *Error {
 
 // ErrAborted is returned by a wait that ended because its abort channel
 // closed before the promise settled.
-var ErrAborted = errors.New("jsgpu: wait aborted")
+var ErrAborted = errors.New("jsutil: wait aborted")
 
 // Await blocks the calling goroutine until promise settles and returns its
 // value or its rejection as an *Error, or returns ErrAborted if abort
