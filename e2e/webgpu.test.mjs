@@ -79,6 +79,8 @@ test('narrow goldens (32x32) match the CPU engine end to end', (t) => goTest(t, 
 
 test('narrow goldens read back the last block and its class activation maps as PyTorch computes them (80x48)', (t) => goTest(t, '^TestFeatureMapGoldens$', { flags: ['-webgpu.require'] }));
 
+test('two runs in flight, the second submitted before the first is read back, each get their own logits', (t) => goTest(t, '^TestOverlappedRuns$', { flags: ['-webgpu.require'] }));
+
 test('one run is one input write, one submit and one readback of the logits; the feature map only when asked', (t) => goTest(t, '^TestRunTraffic$', { flags: ['-webgpu.require'] }));
 
 test('ResNet-18 and ResNet-50 at 224x224 match the CPU engine', (t) => {

@@ -128,16 +128,6 @@ func argmax(x []float32) int {
 	return best
 }
 
-// unpadChannels drops the channel padding of an NHWC tensor.
-func unpadChannels(x []float32, c int) []float32 {
-	cp := pad4(c)
-	out := make([]float32, 0, len(x)/cp*c)
-	for p := 0; p+cp <= len(x); p += cp {
-		out = append(out, x[p:p+c]...)
-	}
-	return out
-}
-
 // padded returns x with its channels padded to 4.
 func padded(x []float32, c int) []float32 {
 	out := make([]float32, len(x)/c*pad4(c))

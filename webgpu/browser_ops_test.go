@@ -45,7 +45,7 @@ func runOp(t *testing.T, dev *Device, p *program, writes map[bufferID][]float32)
 	for id, values := range writes {
 		m.write(id, values)
 	}
-	out, err := m.execute(nil, false)
+	out, err := m.execute(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,16 @@ import "github.com/inbrowser/resnet/engine"
 // pad4 rounds n up to a multiple of 4.
 func pad4(n int) int { return (n + 3) &^ 3 }
 
+// unpadChannels drops the channel padding of an NHWC tensor of c channels.
+func unpadChannels(x []float32, c int) []float32 {
+	cp := pad4(c)
+	out := make([]float32, 0, len(x)/cp*c)
+	for p := 0; p+cp <= len(x); p += cp {
+		out = append(out, x[p:p+c]...)
+	}
+	return out
+}
+
 // convWeights lays out a folded conv's OIHW weights as the implicit GEMM's
 // B matrix [ky][kx][ci][co], ci and co padded to multiples of 4, so that a
 // vec4 load reads four neighbouring output channels of one reduction row.

@@ -63,7 +63,11 @@ func (d *Device) load(p *program, st storage) (*Model, error) {
 	for i, s := range p.steps {
 		bindings[i] = m.upload(s, absent)
 	}
-	m.readback = m.own(g.CreateBuffer(int64(4*p.outputs), jsgpu.UsageMapRead|jsgpu.UsageCopyDst))
+	slots := make([]*slot, runsInFlight)
+	for i := range slots {
+		slots[i] = &slot{result: make([]byte, 4*p.outputs)}
+		slots[i].readback = m.own(g.CreateBuffer(int64(4*p.outputs), jsgpu.UsageMapRead|jsgpu.UsageCopyDst))
+	}
 
 	pipelines := map[string]jsgpu.ComputePipeline{}
 	var compileErr error
@@ -87,9 +91,11 @@ func (d *Device) load(p *program, st storage) (*Model, error) {
 	}
 
 	m.staging = js.Global().Get("Uint8Array").New(4 * p.inH * p.inW * p.inC)
-	m.result = make([]byte, 4*p.outputs)
-	m.replay, m.replayed = g.NewReplay(m.dispatches, m.buffers[p.output], m.readback, int64(len(m.result)))
-	m.outputs = make([]float32, p.outputs)
+	m.free = make(chan *slot, len(slots))
+	for _, s := range slots {
+		s.replay, m.replayed = g.NewReplay(m.dispatches, m.buffers[p.output], s.readback, int64(len(s.result)))
+		m.free <- s
+	}
 	return m, nil
 }
 

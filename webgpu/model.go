@@ -27,30 +27,24 @@ type Options struct {
 
 // Model is a plan loaded on a device for one input size: weights uploaded,
 // pipelines compiled, buffers and bind groups made. Run is safe for
-// concurrent use (runs are serialised).
+// concurrent use: submits are serialised, and a run's outputs are read
+// back while the next one is submitted (Submit).
 type Model struct {
 	dev  *Device
 	prog *program
 	st   storage
 
-	mu         sync.Mutex
+	mu         sync.Mutex // held while a run is submitted, not while it is read back
 	buffers    []jsgpu.Buffer // activations, by bufferID
 	owned      []jsgpu.Buffer // everything Close destroys
 	dispatches []dispatch
-	replay     jsgpu.Replay // dispatches and the readback copy in one call
-	replayed   bool         // replay is made (the page allows making functions)
-	readback   jsgpu.Buffer
+	replayed   bool     // the slots' replays are made (the page allows making functions)
 	staging    js.Value // Uint8Array the input's bytes are copied through
-	result     []byte
-	outputs    []float32
 	closed     bool
 
-	// RunFeatureMap's readback of the last block's output, made on its
-	// first call: Run never touches it.
-	mapReadback jsgpu.Buffer
-	mapBytes    []byte
-	mapPadded   []float32 // channels padded to 4, as stored
-	mapValues   []float32
+	// free holds the slots no run is using: a run takes one to submit and
+	// gives it back once read back (see runsInFlight).
+	free chan *slot
 }
 
 // dispatch is one step ready to record.

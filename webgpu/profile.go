@@ -18,19 +18,16 @@ func (m *Model) Profile(input []float32) ([]Dispatch, error) {
 	if !m.dev.timed {
 		return nil, errors.New("webgpu: this device cannot time dispatches (no timestamp-query)")
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	p := m.prog
 	if want := p.inH * p.inW * p.inC; len(input) != want {
 		return nil, fmt.Errorf("input has %d values, want %d", len(input), want)
 	}
-	if err := m.usable(); err != nil {
+	if err := m.dev.Err(); err != nil {
 		return nil, err
 	}
 	t := newTimer(m.dev.gpu, len(m.dispatches))
 	defer t.destroy()
-	m.writeImage(input)
-	if _, err := m.execute(t, false); err != nil {
+	if _, err := m.execute(input, t); err != nil {
 		return nil, err
 	}
 	stamps := make([]byte, 8*2*len(m.dispatches))

@@ -15,69 +15,150 @@ import (
 	"github.com/inbrowser/resnet/webgpu/jsgpu"
 )
 
+// runsInFlight is how many runs of a model may be submitted and not yet
+// read back. Two let the next input be written and its pass submitted
+// while the previous run's outputs are mapped and copied out (a webcam's
+// consecutive frames); the GPU's queue runs them in order, so they share
+// every buffer but the readbacks.
+const runsInFlight = 2
+
+// slot is what a run in flight has to itself: the readback buffers its
+// outputs, and with RunFeatureMap the last block's output, are copied to.
+type slot struct {
+	readback jsgpu.Buffer
+	replay   jsgpu.Replay // the dispatches and the copy into readback, in one call
+	result   []byte
+
+	// The feature map's readback, made on the first run on this slot that
+	// asks for it: Run never touches it.
+	mapReadback jsgpu.Buffer
+	mapBytes    []byte
+}
+
+// Pending is a run submitted to the GPU whose outputs are not read back
+// yet. Wait for it exactly once.
+type Pending struct {
+	m          *Model
+	slot       *slot // nil once waited for
+	featureMap bool
+	popped     js.Value // the submit's validation error scope
+}
+
 // Run classifies one image, an inH x inW x C NHWC float32 tensor already
-// normalized, and returns the logits (probabilities with Options.Softmax).
-// It records one command buffer, submits it once and reads back only the
-// outputs. The returned slice is overwritten by the next Run. After a
-// device loss it returns an error matching ErrDeviceLost.
+// normalized, and returns the logits (probabilities with Options.Softmax),
+// a slice of the caller's. It records one command buffer, submits it once
+// and reads back only the outputs: Submit, then Wait. After a device loss
+// it returns an error matching ErrDeviceLost.
 func (m *Model) Run(input []float32) ([]float32, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p := m.prog
-	if want := p.inH * p.inW * p.inC; len(input) != want {
-		return nil, fmt.Errorf("input has %d values, want %dx%dx%d = %d", len(input), p.inH, p.inW, p.inC, want)
-	}
-	if err := m.usable(); err != nil {
+	r, err := m.Submit(input, false)
+	if err != nil {
 		return nil, err
 	}
-	m.writeImage(input)
-	return m.execute(nil, false)
+	logits, _, err := r.Wait()
+	return logits, err
 }
 
 // RunFeatureMap is Run that also returns the last block's output (see
 // engine.FeatureMap), the one thing besides the outputs it reads back:
 // after the pass, a second command buffer copies it to a readback buffer
 // made on the first call, and it is mapped after the outputs. Run pays
-// nothing for it. Both results are overwritten by the next call.
+// nothing for it.
 func (m *Model) RunFeatureMap(input []float32) ([]float32, engine.FeatureMap, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p := m.prog
-	if want := p.inH * p.inW * p.inC; len(input) != want {
-		return nil, engine.FeatureMap{}, fmt.Errorf("input has %d values, want %dx%dx%d = %d", len(input), p.inH, p.inW, p.inC, want)
-	}
-	if err := m.usable(); err != nil {
-		return nil, engine.FeatureMap{}, err
-	}
-	m.writeImage(input)
-	outputs, err := m.execute(nil, true)
+	r, err := m.Submit(input, true)
 	if err != nil {
 		return nil, engine.FeatureMap{}, err
 	}
-	if err := m.dev.gpu.ReadInto(m.mapBytes, m.mapReadback); err != nil {
-		return nil, engine.FeatureMap{}, m.dev.lostOr(fmt.Errorf("webgpu: reading the feature map back failed: %w", err))
-	}
-	m.st.decode(m.mapPadded, m.mapBytes)
-	c, cp := p.mapChannel, pad4(p.mapChannel)
-	for i := range p.mapH * p.mapW {
-		copy(m.mapValues[i*c:(i+1)*c], m.mapPadded[i*cp:])
-	}
-	return outputs, engine.FeatureMap{H: p.mapH, W: p.mapW, C: c, Values: m.mapValues}, nil
+	return r.Wait()
 }
 
-// copyFeatureMap submits the copy of the last block's output into the
-// feature map's readback buffer, making that buffer first if needed.
-func (m *Model) copyFeatureMap() {
+// Submit queues the write of input and the run of the network on it, and
+// returns without waiting for the GPU; Wait reads its outputs (and, with
+// featureMap, the last block's output) back. input may be reused once
+// Submit returns. While one run is read back the next can be submitted;
+// with runsInFlight runs not yet waited for, Submit waits for one of them
+// to be read back (so a goroutine must Wait before its next Submits).
+func (m *Model) Submit(input []float32, featureMap bool) (*Pending, error) {
+	p := m.prog
+	if want := p.inH * p.inW * p.inC; len(input) != want {
+		return nil, fmt.Errorf("input has %d values, want %dx%dx%d = %d", len(input), p.inH, p.inW, p.inC, want)
+	}
+	return m.submit(input, featureMap, nil)
+}
+
+// submit takes a free slot and submits the pass into it, after writing
+// input (nil: the caller wrote the buffers, as the op tests do), with
+// timer's timestamps if not nil.
+func (m *Model) submit(input []float32, featureMap bool, timer *timer) (*Pending, error) {
+	s := <-m.free
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.usable(); err != nil {
+		m.free <- s
+		return nil, err
+	}
+	if input != nil {
+		m.writeImage(input)
+	}
+	g := m.dev.gpu
+	g.PushErrorScope("validation")
+	if timer == nil && m.replayed {
+		s.replay.Submit()
+	} else {
+		m.record(timer, s.readback)
+	}
+	if featureMap {
+		m.copyFeatureMap(s)
+	}
+	return &Pending{m: m, slot: s, featureMap: featureMap, popped: g.PopErrorScope()}, nil
+}
+
+// Wait reads the run's outputs back and returns them, with the last
+// block's output if Submit asked for it; both are the caller's.
+func (r *Pending) Wait() ([]float32, engine.FeatureMap, error) {
+	m, s, g := r.m, r.slot, r.m.dev.gpu
+	if s == nil {
+		return nil, engine.FeatureMap{}, errors.New("webgpu: this run was waited for already")
+	}
+	r.slot = nil
+	defer func() { m.free <- s }()
+	if err := g.ReadInto(s.result, s.readback); err != nil {
+		// A loss rejects the mapping; its lost promise may settle just after.
+		select {
+		case <-g.Lost():
+		case <-time.After(time.Second):
+		}
+		return nil, engine.FeatureMap{}, m.dev.lostOr(fmt.Errorf("webgpu: reading the outputs back failed: %w", err))
+	}
+	if err := g.ScopeError(r.popped); err != nil {
+		return nil, engine.FeatureMap{}, m.dev.lostOr(fmt.Errorf("webgpu: the inference was rejected: %w", err))
+	}
+	outputs := make([]float32, len(s.result)/4)
+	for i := range outputs {
+		outputs[i] = math.Float32frombits(binary.LittleEndian.Uint32(s.result[4*i:]))
+	}
+	if !r.featureMap {
+		return outputs, engine.FeatureMap{}, nil
+	}
+	if err := g.ReadInto(s.mapBytes, s.mapReadback); err != nil {
+		return nil, engine.FeatureMap{}, m.dev.lostOr(fmt.Errorf("webgpu: reading the feature map back failed: %w", err))
+	}
+	p := m.prog
+	padded := make([]float32, len(s.mapBytes)/m.st.size())
+	m.st.decode(padded, s.mapBytes)
+	c := p.mapChannel
+	return outputs, engine.FeatureMap{H: p.mapH, W: p.mapW, C: c, Values: unpadChannels(padded, c)}, nil
+}
+
+// copyFeatureMap submits the copy of the last block's output into s's
+// feature map readback buffer, making that buffer first if needed.
+func (m *Model) copyFeatureMap(s *slot) {
 	p, g := m.prog, m.dev.gpu
-	values := p.mapH * p.mapW * pad4(p.mapChannel)
-	if m.mapBytes == nil {
-		m.mapBytes = make([]byte, values*m.st.size())
-		m.mapPadded = make([]float32, values)
-		m.mapValues = make([]float32, p.mapH*p.mapW*p.mapChannel)
-		m.mapReadback = m.own(g.CreateBuffer(int64(len(m.mapBytes)), jsgpu.UsageMapRead|jsgpu.UsageCopyDst))
+	if s.mapBytes == nil {
+		s.mapBytes = make([]byte, p.mapH*p.mapW*pad4(p.mapChannel)*m.st.size())
+		s.mapReadback = m.own(g.CreateBuffer(int64(len(s.mapBytes)), jsgpu.UsageMapRead|jsgpu.UsageCopyDst))
 	}
 	enc := g.CreateCommandEncoder()
-	enc.CopyBufferToBuffer(m.buffers[p.featureMap], m.mapReadback, int64(len(m.mapBytes)))
+	enc.CopyBufferToBuffer(m.buffers[p.featureMap], s.mapReadback, int64(len(s.mapBytes)))
 	g.Submit(enc.Finish())
 }
 
@@ -96,9 +177,9 @@ func (m *Model) usable() error {
 	return m.dev.Err()
 }
 
-// record records every step and the readback copy from Go, with timestamps
-// if timer is not nil, and submits them.
-func (m *Model) record(timer *timer) {
+// record records every step and the copy of the outputs into readback
+// from Go, with timestamps if timer is not nil, and submits them.
+func (m *Model) record(timer *timer, readback jsgpu.Buffer) {
 	g := m.dev.gpu
 	enc := g.CreateCommandEncoder()
 	if timer == nil {
@@ -115,39 +196,17 @@ func (m *Model) record(timer *timer) {
 		}
 		timer.resolve(enc)
 	}
-	enc.CopyBufferToBuffer(m.buffers[m.prog.output], m.readback, int64(len(m.result)))
+	enc.CopyBufferToBuffer(m.buffers[m.prog.output], readback, int64(4*m.prog.outputs))
 	g.Submit(enc.Finish())
 }
 
-// execute runs every step in one command buffer and reads the outputs back.
-// With timer, each dispatch gets a compute pass of its own that writes
-// timestamps, and timer's readback receives them. With featureMap, a
-// second command buffer copies the last block's output for RunFeatureMap.
-func (m *Model) execute(timer *timer, featureMap bool) ([]float32, error) {
-	g := m.dev.gpu
-	g.PushErrorScope("validation")
-	if timer == nil && m.replayed {
-		m.replay.Submit()
-	} else {
-		m.record(timer)
+// execute runs input (nil: the caller wrote the buffers) through the
+// network and reads the outputs back, with timer's timestamps if not nil.
+func (m *Model) execute(input []float32, timer *timer) ([]float32, error) {
+	r, err := m.submit(input, false, timer)
+	if err != nil {
+		return nil, err
 	}
-	if featureMap {
-		m.copyFeatureMap()
-	}
-	popped := g.PopErrorScope()
-	if err := g.ReadInto(m.result, m.readback); err != nil {
-		// A loss rejects the mapping; its lost promise may settle just after.
-		select {
-		case <-g.Lost():
-		case <-time.After(time.Second):
-		}
-		return nil, m.dev.lostOr(fmt.Errorf("webgpu: reading the outputs back failed: %w", err))
-	}
-	if err := g.ScopeError(popped); err != nil {
-		return nil, m.dev.lostOr(fmt.Errorf("webgpu: the inference was rejected: %w", err))
-	}
-	for i := range m.outputs {
-		m.outputs[i] = math.Float32frombits(binary.LittleEndian.Uint32(m.result[4*i:]))
-	}
-	return m.outputs, nil
+	outputs, _, err := r.Wait()
+	return outputs, err
 }

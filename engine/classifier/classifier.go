@@ -56,6 +56,19 @@ type FeatureMapAccelerator interface {
 	RunFeatureMap(input []float32) ([]float32, engine.FeatureMap, error)
 }
 
+// PipelinedAccelerator is a FeatureMapAccelerator that takes the next input
+// before an earlier one's result is back. The classifier then holds its
+// lock only while it prepares and submits an image, so the next image is
+// prepared and submitted while this one's result is read back
+// (consecutive webcam frames on a GPU).
+type PipelinedAccelerator interface {
+	FeatureMapAccelerator
+	// Submit starts a run of input, which it no longer reads once it
+	// returns, and returns what waits for that run's result: the logits
+	// and, with featureMap, the feature map, both the caller's.
+	Submit(input []float32, featureMap bool) (wait func() ([]float32, engine.FeatureMap, error), err error)
+}
+
 // Extras selects what a classification returns beyond the top classes and
 // the logits; nothing is computed or copied for what is not asked.
 type Extras struct {
@@ -146,31 +159,98 @@ func (c *Classifier) Classify(img image.Image, k int) (*Result, error) {
 
 // ClassifyWith is Classify returning the extras asked for.
 func (c *Classifier) ClassifyWith(img image.Image, k int, x Extras) (*Result, error) {
+	r, fallback, err := c.classifyPipelined(img, k, x)
+	if r != nil || err != nil {
+		return r, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	start := time.Now()
-	var err error
 	c.input, err = preprocess.Tensor(img, c.opts.Spec, c.input)
 	if err != nil {
 		return nil, err
 	}
 	prepared := time.Now()
-	logits, fm, backend, fallback, err := c.run(x.FeatureMap)
+	logits, fm, backend, dropped, err := c.run(x.FeatureMap)
 	if err != nil {
 		return nil, err
 	}
-	top := engine.TopK(logits, k)
+	if fallback == "" {
+		fallback = dropped
+	}
+	var input []float32
+	if x.FeatureMap {
+		input = append([]float32(nil), c.input...)
+	}
+	return c.result(img, k, x, logits, fm, input, prepared.Sub(start), time.Since(prepared), backend, fallback), nil
+}
+
+// classifyPipelined classifies img on a PipelinedAccelerator, holding the
+// classifier only while it prepares and submits the image. It returns no
+// result and no error when there is no such accelerator, or when the
+// accelerator failed, with why it was dropped: the caller then classifies
+// img again as without one.
+func (c *Classifier) classifyPipelined(img image.Image, k int, x Extras) (*Result, string, error) {
+	c.mu.Lock()
+	pa, ok := c.accel.(PipelinedAccelerator)
+	if !ok {
+		c.mu.Unlock()
+		return nil, "", nil
+	}
+	start := time.Now()
+	var err error
+	c.input, err = preprocess.Tensor(img, c.opts.Spec, c.input)
+	if err != nil {
+		c.mu.Unlock()
+		return nil, "", err
+	}
+	prepared := time.Now()
+	var input []float32
+	if x.FeatureMap {
+		input = append([]float32(nil), c.input...)
+	}
+	wait, err := pa.Submit(c.input, x.FeatureMap)
+	c.mu.Unlock()
+	var logits []float32
+	var fm engine.FeatureMap
+	if err == nil {
+		logits, fm, err = wait()
+	}
+	if err != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.accel != pa { // replaced meanwhile: not this one's failure to report
+			return nil, "", nil
+		}
+		return nil, c.dropAccelerator(err), nil
+	}
+	return c.result(img, k, x, logits, fm, input, prepared.Sub(start), time.Since(prepared), pa.Name(), ""), "", nil
+}
+
+// result makes the Result of img's classification from the network's
+// output; with x.FeatureMap, fm and input are the result's own copies.
+func (c *Classifier) result(img image.Image, k int, x Extras, logits []float32, fm engine.FeatureMap, input []float32,
+	preprocessed, inference time.Duration, backend, fallback string) *Result {
 	b := img.Bounds()
-	r := &Result{Preprocess: prepared.Sub(start), Inference: time.Since(prepared), Backend: backend, Fallback: fallback,
+	r := &Result{Preprocess: preprocessed, Inference: inference, Backend: backend, Fallback: fallback,
 		Logits: append([]float32(nil), logits...), Size: b.Size(), Crop: c.opts.Spec.CropRegion(b.Dx(), b.Dy())}
 	if x.FeatureMap {
 		fm = fm.Clone()
-		r.FeatureMap, r.Input = &fm, append([]float32(nil), c.input...)
+		r.FeatureMap, r.Input = &fm, input
 	}
-	for _, p := range top {
+	for _, p := range engine.TopK(logits, k) {
 		r.Top = append(r.Top, Class{Index: p.Index, Label: c.opts.Labels[p.Index], Prob: p.Prob})
 	}
-	return r, nil
+	return r
+}
+
+// dropAccelerator closes and drops the accelerator after it failed with
+// err, and says so for the result; c.mu is held.
+func (c *Classifier) dropAccelerator(err error) string {
+	fallback := fmt.Sprintf("%s failed (%v); classifying with %s instead.", c.accel.Name(), err, kernel.Backend())
+	c.accel.Close()
+	c.accel = nil
+	return fallback
 }
 
 // run runs the network on c.input, with the feature map if features: on
@@ -191,9 +271,7 @@ func (c *Classifier) run(features bool) (logits []float32, fm engine.FeatureMap,
 			return logits, fm, c.accel.Name(), "", nil
 		}
 		if err != nil {
-			fallback = fmt.Sprintf("%s failed (%v); classifying with %s instead.", c.accel.Name(), err, kernel.Backend())
-			c.accel.Close()
-			c.accel = nil
+			fallback = c.dropAccelerator(err)
 		}
 	}
 	size := c.opts.Spec.Crop

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/arch"
@@ -232,5 +233,96 @@ func TestClassifyFeatureMap(t *testing.T) {
 	}
 	if r.Backend != "fake GPU" || r.Top[0].Index != 1 || r.FeatureMap.C != 2 || &r.FeatureMap.Values[0] == &mapper.fm.Values[0] {
 		t.Fatalf("an accelerator with feature maps: %+v, map %+v (its own copy wanted)", r, r.FeatureMap)
+	}
+}
+
+// pipelinedAccelerator answers each input with logits made from its first
+// value (class 0 for a bright picture, 1 for a dark one) once released, or
+// fails; it reports each submit.
+type pipelinedAccelerator struct {
+	featureAccelerator
+	submitted chan float32 // each submitted input's first value
+	release   chan struct{}
+	fail      bool
+}
+
+func (p *pipelinedAccelerator) Submit(input []float32, featureMap bool) (func() ([]float32, engine.FeatureMap, error), error) {
+	v := input[0]
+	p.submitted <- v
+	return func() ([]float32, engine.FeatureMap, error) {
+		<-p.release
+		if p.fail {
+			return nil, engine.FeatureMap{}, errors.New("device lost")
+		}
+		return []float32{v, -v, 0, 0}, p.fm.Clone(), nil
+	}, nil
+}
+
+// TestPipelinedAccelerator: while one image waits for its result, the next
+// is prepared and submitted (the classifier is not held), and each result
+// is its own image's; a failed wait falls back to the CPU engine.
+func TestPipelinedAccelerator(t *testing.T) {
+	clf, err := newTiny(t, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uniform := func(v uint8) image.Image {
+		img := image.NewGray(image.Rect(0, 0, 40, 40))
+		for i := range img.Pix {
+			img.Pix[i] = v
+		}
+		return img
+	}
+	bright, dark := uniform(250), uniform(10)
+	fake := &pipelinedAccelerator{
+		featureAccelerator: featureAccelerator{fm: engine.FeatureMap{H: 1, W: 1, C: 2, Values: []float32{3, 4}}},
+		submitted:          make(chan float32, 2), release: make(chan struct{}),
+	}
+	clf.SetAccelerator(fake)
+	classify := func(img image.Image, x Extras) chan *Result {
+		done := make(chan *Result, 1)
+		go func() {
+			r, err := clf.ClassifyWith(img, 1, x)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- r
+		}()
+		return done
+	}
+	first := classify(bright, Extras{})
+	<-fake.submitted
+	second := classify(dark, Extras{FeatureMap: true})
+	select {
+	case <-fake.submitted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second image was not submitted while the first waited for its result")
+	}
+	close(fake.release)
+	a, b := <-first, <-second
+	if a == nil || b == nil {
+		t.FailNow()
+	}
+	if a.Backend != "fake GPU" || a.Top[0].Index != 0 || b.Top[0].Index != 1 || a.FeatureMap != nil {
+		t.Errorf("bright picture: %+v, dark: %+v; want classes 0 and 1 from the fake GPU", a, b)
+	}
+	if b.FeatureMap == nil || b.FeatureMap.C != 2 || len(b.Input) != 32*32*3 || b.Input[0] >= 0 {
+		t.Errorf("the dark picture's feature map %+v and input (%d values) are not its own", b.FeatureMap, len(b.Input))
+	}
+
+	cpu := &pipelinedAccelerator{submitted: make(chan float32, 2), release: make(chan struct{}), fail: true}
+	close(cpu.release)
+	clf.SetAccelerator(nil)
+	want, err := clf.ClassifyWith(dark, 1, Extras{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clf.SetAccelerator(cpu)
+	r, err := clf.ClassifyWith(dark, 1, Extras{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Fallback == "" || r.Backend != want.Backend || r.Top[0] != want.Top[0] || !cpu.closed || clf.Backend() == "fake GPU" {
+		t.Errorf("after a failed run: %+v (closed %v), want the CPU engine's %+v with a fallback note", r, cpu.closed, want.Top[0])
 	}
 }
