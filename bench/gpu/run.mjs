@@ -16,6 +16,12 @@
 // workgroups "MxNxK/T:S", or "gpu", the per-layer choice for GPUs) and
 // prints each layer's time per kernel: the measurements the per-layer
 // choice is made from.
+// --parity runs the bundled models (--models) on the first --images
+// Fashion-MNIST test images (/usr/share/datasets/fashion-mnist, made into
+// the networks' inputs by bench/gpu/fashion) on WebGPU in f32 and with f16
+// storage, and prints how often their top-1 classes agree and the largest
+// |f16 - f32| over the image's largest |f32 logit|, with each mode's
+// accuracy; with --check it exits 1 below 99.9% agreement or above 1e-2.
 // Without --wasm it builds bench/wasm with GOEXPERIMENT=simd. --check exits
 // 1 when a mode's logits differ from the CPU engine's by more than 1e-4 (f32)
 // or 1e-2 (f16) of the largest logit, or a mode fails. On a machine without
@@ -46,6 +52,9 @@ const { values: args } = parseArgs({
     kernels: { type: 'string', default: '' },
     // Dawn's toggles: timestamps are rounded to 65.5 µs unless quantization is off.
     dawn: { type: 'string', default: 'disable-dawn-features=timestamp_quantization' },
+    parity: { type: 'boolean', default: false },
+    models: { type: 'string', default: 'fashion-resnet18,fashion-resnet50' },
+    images: { type: 'string', default: '10000' },
   },
 });
 const size = Number(args.size);
@@ -80,6 +89,7 @@ const go = new globalThis.Go();
 const { instance } = await WebAssembly.instantiate(readFileSync(wasmFile), go.importObject);
 go.run(instance); // returns once main blocks; goBench is then set
 const bench = globalThis.goBench;
+if (args.parity) process.exit(await parity());
 
 // A seeded N(0, 1) input, NHWC: the same bytes every run and for PyTorch.
 function randomInput(n, seed) {
@@ -229,4 +239,50 @@ function markdown(r) {
     out.push('', `The best kernel for each layer would sum to ${f(bestSum)} GPU ms.`);
   }
   return out.join('\n');
+}
+
+// parity runs --parity (see the top) and returns the exit status.
+async function parity() {
+  const env = { ...process.env, GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'auto' };
+  const rows = [];
+  for (const model of args.models.split(',')) {
+    const { stdout } = await promisify(execFile)('go', ['run', './bench/gpu/fashion', '-model', model, '-n', args.images, '-out', args.out], { cwd: repoRoot, env });
+    const { weights: file, crop, images } = JSON.parse(stdout);
+    const weights = readFileSync(file);
+    const bytes = readFileSync(join(args.out, `${model}.inputs.f32`));
+    const inputs = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    const labels = readFileSync(join(args.out, `${model}.labels.u8`));
+    const values = crop * crop * 3;
+    const logits = {};
+    for (const mode of ['f32', 'f16']) {
+      await bench.load(weights, '', 'webgpu', { size: crop, f16: mode === 'f16' });
+      const started = Date.now();
+      logits[mode] = [];
+      for (let i = 0; i < images; i++) {
+        logits[mode].push((await bench.run(inputs.subarray(i * values, (i + 1) * values), true)).logits);
+        if ((i + 1) % 50 === 0) console.error(`${model} ${mode}: ${i + 1} of ${images} images, ${((Date.now() - started) / (i + 1)).toFixed(0)} ms each`);
+      }
+    }
+    const argmax = (x) => x.reduce((best, v, i) => (v > x[best] ? i : best), 0);
+    const row = { model, images, agree: 0, worst: 0, worstImage: -1, correct: { f32: 0, f16: 0 } };
+    for (let i = 0; i < images; i++) {
+      const [a, b] = [logits.f32[i], logits.f16[i]];
+      if (argmax(a) === argmax(b)) row.agree++;
+      for (const mode of ['f32', 'f16']) if (argmax(logits[mode][i]) === labels[i]) row.correct[mode]++;
+      const ratio = compare(b, a).diff;
+      if (ratio > row.worst) [row.worst, row.worstImage] = [ratio, i];
+    }
+    rows.push(row);
+  }
+  const pct = (n, d) => `${((100 * n) / d).toFixed(2)}%`;
+  console.log([
+    `- date: ${new Date().toISOString()}; adapter: ${adapterInfo ? `${adapterInfo.vendor} ${adapterInfo.description}` : 'none'}; the first ${args.images} Fashion-MNIST test images`,
+    '',
+    '| model | images | same top-1, f16 storage vs f32 | largest \\|Δlogit\\| / max\\|logit\\| (image) | top-1 accuracy f32 | f16 |',
+    '|---|--:|--:|--:|--:|--:|',
+    ...rows.map((r) => `| ${r.model} | ${r.images} | ${r.agree} (${pct(r.agree, r.images)}) | ${r.worst.toExponential(1)} (${r.worstImage}) | ${pct(r.correct.f32, r.images)} | ${pct(r.correct.f16, r.images)} |`),
+  ].join('\n'));
+  await writeFile(join(args.out, 'parity.json'), JSON.stringify(rows, null, 2));
+  const holds = rows.every((r) => r.agree >= 0.999 * r.images && r.worst <= 1e-2);
+  return args.check && !holds ? 1 : 0;
 }

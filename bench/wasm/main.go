@@ -8,7 +8,7 @@
 //
 //	random(net: "resnet18"|..., seed: number) -> Promise<Uint8Array>
 //	    seeded random weights as an F32 safetensors file (engine.RandomCheckpoint)
-//	load(weights: Uint8Array, net, backend: "cpu"|"webgpu", options?: {size?: 224, f16?: false, kernel?: "MxNxK/T[:S]"})
+//	load(weights: Uint8Array, net ("" for the checkpoint's own), backend: "cpu"|"webgpu", options?: {size?: 224, f16?: false, kernel?: "MxNxK/T[:S]"})
 //	    -> Promise<{parseMs, buildMs, adapter, f16, timestamps}>
 //	run(input: Float32Array size x size x 3 NHWC, wantLogits: bool)
 //	    -> Promise<{ms, logits?: Float32Array}>
@@ -111,7 +111,7 @@ func load(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := arch.ParseName(args[1].String())
+	cfg, err := configOf(args[1].String(), ckpt)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +159,15 @@ func load(args []js.Value) (any, error) {
 	runtime.GC() // the decoded and folded tensors are garbage now
 	info["parseMs"], info["buildMs"] = ms(parsed.Sub(start)), ms(built.Sub(parsed))
 	return info, nil
+}
+
+// configOf is the architecture net names, or with net "" the one the
+// checkpoint's tensors describe (a trained model's, with its classes).
+func configOf(net string, ckpt *checkpoint.Checkpoint) (arch.Config, error) {
+	if net == "" {
+		return ckpt.InferArch()
+	}
+	return arch.ParseName(net)
 }
 
 // readInput copies the Float32Array args[0] into input, outside any timed
