@@ -2,7 +2,8 @@
 
 package kernel
 
-// Register tile of the plain build.
+// Register tile of the plain build, which runs the generic kernels
+// (microkernel_generic.go) only.
 const (
 	mr = 4
 	nr = 8
