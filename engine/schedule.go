@@ -64,9 +64,9 @@ type Step struct {
 	// the names Out and Spare for the rest of the schedule. Else NoBuffer.
 	Spare Buffer
 	// Winograd is the CPU kernel of an OpConv or OpDownsample: 0 for a GEMM,
-	// else the Winograd tile (kernel.Conv3x3WinogradRows). Other backends
-	// may run every conv their own way; this decides only what the CPU may
-	// overwrite.
+	// else the Winograd tile (kernel.Conv3x3WinogradRows). It decides
+	// which last convs may write over their shortcut. Other backends run
+	// every conv their own way (WebGPU: an implicit GEMM) and ignore it.
 	Winograd kernel.WinogradTile
 }
 
