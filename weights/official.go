@@ -2,7 +2,6 @@ package weights
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/inbrowser/resnet/engine/preprocess"
@@ -59,17 +58,24 @@ var Officials = []Official{
 // "" when the name has none.
 func (o Official) HashPrefix() string { return HashPrefix(o.File) }
 
-// hashRE is torch.hub's HASH_REGEX.
-var hashRE = regexp.MustCompile(`-([a-f0-9]*)\.`)
-
 // HashPrefix reads the hash prefix in a checkpoint's file name as torch.hub
-// does: the hex digits between the first "-" followed by them and a ".".
+// does with its HASH_REGEX, -([a-f0-9]*)\. : the hex digits between the
+// first "-" followed by them and a ".". (Plain string parsing, not a
+// regexp: the browser's worker would compile one at every start.)
 func HashPrefix(file string) string {
-	m := hashRE.FindStringSubmatch(file)
-	if m == nil {
-		return ""
+	for i := 0; i < len(file); i++ {
+		if file[i] != '-' {
+			continue
+		}
+		j := i + 1
+		for j < len(file) && strings.IndexByte("0123456789abcdef", file[j]) >= 0 {
+			j++
+		}
+		if j < len(file) && file[j] == '.' {
+			return file[i+1 : j]
+		}
 	}
-	return m[1]
+	return ""
 }
 
 // Title names the weights for people: "torchvision ResNet-50,

@@ -36,6 +36,7 @@ func TestOfficials(t *testing.T) {
 func TestHashPrefix(t *testing.T) {
 	for name, want := range map[string]string{
 		"resnet18-f37072fd.pth": "f37072fd", "resnet50-11ad3fa6.pth": "11ad3fa6", "x.pth": "", "a-b-0a.tar.gz": "0a", "resnet-XYZ.pth": "",
+		"a-.pth": "", "x-1-ab.pth": "ab", "x-1z-ab.pth": "ab", "x-AB.pth": "", "x-ab": "",
 	} {
 		if got := HashPrefix(name); got != want {
 			t.Errorf("HashPrefix(%q) = %q, want %q", name, got, want)

@@ -3,14 +3,30 @@ package arch
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 )
 
-// blockRE finds a block's index in a torchvision tensor name: "layer3.5.conv2.weight".
-var blockRE = regexp.MustCompile(`^layer([1-4])\.(\d+)\.`)
+// blockOf reads the stage (1 to 4) and block index of a torchvision tensor
+// name: "layer3.5.conv2.weight" is block 5 of stage 3. (Plain string
+// parsing, not a regexp: the browser's worker would compile one at every
+// start.)
+func blockOf(name string) (stage, block int, ok bool) {
+	rest, ok := strings.CutPrefix(name, "layer")
+	if !ok || len(rest) < 4 || rest[0] < '1' || rest[0] > '4' || rest[1] != '.' {
+		return 0, 0, false
+	}
+	digits, _, ok := strings.Cut(rest[2:], ".")
+	if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 0, 0, false
+	}
+	block, err := strconv.Atoi(digits)
+	if err != nil {
+		return 0, 0, false
+	}
+	return int(rest[0] - '0'), block, true
+}
 
 // Infer works out which ResNet a checkpoint's tensors (name -> shape,
 // torchvision's names) describe: the depth from the number of blocks in
@@ -25,11 +41,8 @@ func Infer(shapes map[string][]int) (Config, error) {
 	fc, hasFC := shapes["fc.weight"]
 	var blocks [4]int
 	for name := range shapes {
-		if m := blockRE.FindStringSubmatch(name); m != nil {
-			stage, _ := strconv.Atoi(m[1])
-			if i, err := strconv.Atoi(m[2]); err == nil && i < 1<<10 {
-				blocks[stage-1] = max(blocks[stage-1], i+1)
-			}
+		if stage, i, ok := blockOf(name); ok && i < 1<<10 {
+			blocks[stage-1] = max(blocks[stage-1], i+1)
 		}
 	}
 	if !hasStem || blocks == [4]int{} {

@@ -1,6 +1,9 @@
 package arch
 
 import (
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -62,5 +65,33 @@ func TestInferRefusesOtherNetworks(t *testing.T) {
 				t.Errorf("Infer: %v; want an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestBlockOf checks blockOf against the regexp it replaces: the same
+// stage and block where that matches with a block index that parses, and
+// nothing otherwise.
+func TestBlockOf(t *testing.T) {
+	re := regexp.MustCompile(`^layer([1-4])\.(\d+)\.`)
+	for _, name := range []string{
+		"layer1.0.conv1.weight", "layer4.12.bn2.bias", "layer3.5.downsample.0.weight", "layer0.1.conv1.weight",
+		"layer5.1.conv1.weight", "layer1.x.conv1", "layer1..conv1", "layer1.0", "layer1.01.conv1", "layer2.3",
+		"xlayer1.0.conv1", "layer1-0.conv1", "layer10.0.conv1", "layer1.99999999999999999999.c", "conv1.weight", "",
+	} {
+		var want []int
+		if m := re.FindStringSubmatch(name); m != nil {
+			stage, _ := strconv.Atoi(m[1])
+			if block, err := strconv.Atoi(m[2]); err == nil {
+				want = []int{stage, block}
+			}
+		}
+		stage, block, ok := blockOf(name)
+		var got []int
+		if ok {
+			got = []int{stage, block}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("blockOf(%q) = %v, the regexp reads %v", name, got, want)
+		}
 	}
 }
