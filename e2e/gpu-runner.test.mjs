@@ -47,3 +47,21 @@ test('the Go WebGPU backend under Node matches the CPU engine and times each dis
   assert.match(stdout, /Conv kernels, resnet18 f32/);
   await scratch.remove();
 });
+
+test('f16 storage gives the bundled ResNet-18 the f32 path’s top-1 on Fashion-MNIST test images', { timeout: 300_000 }, async (t) => {
+  // SwiftShader takes a second or more an image and mode, so CI runs the
+  // first 10 (BENCHMARKS.md has more, and the command for all 10,000).
+  // worst > 0: f16 storage really ran.
+  const scratch = await scratchDir('gpu-parity');
+  const env = { ...process.env, VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json' };
+  const { stdout } = await run('node', [
+    'bench/gpu/run.mjs', '--parity', '--models', 'fashion-resnet18', '--images', '10', '--out', scratch.dir, '--check',
+  ], { cwd: repoRoot, env, maxBuffer: 1 << 24 });
+  t.diagnostic(stdout.trim().split('\n').at(-1));
+  const [r] = JSON.parse(await readFile(join(scratch.dir, 'parity.json'), 'utf8'));
+  assert.equal(r.images, 10);
+  assert.equal(r.agree, 10, `${r.agree} of 10 images have the same top-1`);
+  assert.ok(r.worst > 0 && r.worst <= 1e-2, `f16 logits differ from f32 by ${r.worst} of the largest`);
+  assert.ok(r.correct.f32 >= 8, `${r.correct.f32} of 10 right in f32: the inputs are not the test images as the model sees them`);
+  await scratch.remove();
+});

@@ -10,6 +10,7 @@
 //     [--size 224] [--runs 50] [--warmup 100] [--profile-runs 5] [--modes f32,f16]
 //     [--seed 1] [--out bench/gpu/artifacts] [--wasm FILE] [--check]
 //     [--kernels 32x32x32/4,16x32x32/2:4,gpu,...] [--dawn 'disable-dawn-features=timestamp_quantization']
+//   node bench/gpu/run.mjs --parity [--models fashion-resnet18,fashion-resnet50] [--images 10000] [--check]
 //
 // --kernels also profiles f32 with each of these conv kernels forced on
 // every conv (webgpu.Options.ConvKernel: a tiling "MxNxK/T", split-K over S
