@@ -105,9 +105,37 @@ let latestLoad = 0;
 
 const noticeItem = (text) => Object.assign(document.createElement('li'), { textContent: text });
 
-// ?backend=webgpu|wasm|auto picks the engine (tests and curious users);
-// auto runs WebGPU on a hardware GPU and WebAssembly otherwise.
-const BACKEND = new URLSearchParams(location.search).get('backend') ?? 'auto';
+// The backend the person picked (webgpu or wasm); absent for Auto, which
+// lets resnet.js measure which is faster on this device.
+const BACKEND_KEY = 'resnet.backend';
+const BACKENDS = ['auto', 'webgpu', 'wasm'];
+
+// ?backend=webgpu|wasm|auto picks the backend for this visit (tests and
+// curious users), else the person's remembered pick, else auto.
+const initialBackend = () => {
+  const asked = new URLSearchParams(location.search).get('backend') ?? localStorage.getItem(BACKEND_KEY);
+  return BACKENDS.includes(asked) ? asked : 'auto';
+};
+
+const BACKEND_NAMES = { webgpu: 'WebGPU', wasm: 'the CPU' };
+
+/** Says which backend runs the network and why (resnet.js's backendChoice). */
+function showChoice(choice) {
+  const name = BACKEND_NAMES[choice.backend];
+  const times = choice.gpuMs !== null ? `WebGPU ${formatMs(choice.gpuMs)} vs CPU ${formatMs(choice.cpuMs)} — using ${name}` : '';
+  $('backend-choice-text').textContent = {
+    measuring: 'Measuring WebGPU against the CPU on this device…',
+    measured: `${times}, the faster on this device.`,
+    remembered: `${times}, the faster on this device (measured on an earlier visit).`,
+    forced: `Using ${name}, as chosen.`,
+    fallback: `Using the CPU. ${choice.why ?? ''}`,
+  }[choice.reason];
+  const line = $('backend-choice');
+  line.dataset.reason = choice.reason;
+  line.dataset.backend = choice.backend;
+  line.hidden = false;
+  $('backend-remeasure').hidden = choice.reason !== 'measured' && choice.reason !== 'remembered';
+}
 
 // How many Web Workers share each image on the CPU: ?workers=N, else one
 // per core. The page offers 1 up to the number of cores (at least 2).
@@ -127,9 +155,10 @@ async function loadModel(name) {
   $('load-text').textContent = `Loading ${name}…`;
   $('load-steps').hidden = true;
   $('notices').replaceChildren();
+  $('backend-choice').hidden = true;
   const workers = Number($('workers-select').value);
   try {
-    const clf = await ResNet.load({ model: name, backend: BACKEND, workers, onProgress: (e) => { if (current()) showProgress(e); } });
+    const clf = await ResNet.load({ model: name, backend: $('backend-select').value, workers, onProgress: (e) => { if (current()) showProgress(e); } });
     if (!current()) return clf.dispose();
     session.ready(clf);
     $('load-progress').hidden = true;
@@ -138,10 +167,14 @@ async function loadModel(name) {
     $('load-text').textContent = `Ready: ${clf.model.name}, ${how}, in ${formatMs(performance.now() - started)}.`;
     showSteps(clf.loadTimings);
     $('notices').replaceChildren(...clf.notices.map(noticeItem));
+    showChoice(clf.backendChoice);
     clf.onBackendChange = ({ backend, notice }) => {
       showBackend(backend);
       if (notice) $('notices').append(noticeItem(notice));
-      if (current()) showSteps(clf.loadTimings);
+      if (current()) {
+        showSteps(clf.loadTimings);
+        showChoice(clf.backendChoice);
+      }
     };
   } catch (e) {
     if (!current()) return;
@@ -278,6 +311,18 @@ async function main() {
   workers.value = String(initialWorkers());
   workers.disabled = false;
   workers.addEventListener('change', () => loadModel(select.value));
+  const backend = $('backend-select');
+  backend.value = initialBackend();
+  backend.addEventListener('change', () => {
+    // Auto forgets the pick: the remembered measurement, or a new one, decides.
+    if (backend.value === 'auto') localStorage.removeItem(BACKEND_KEY);
+    else localStorage.setItem(BACKEND_KEY, backend.value);
+    loadModel(select.value);
+  });
+  $('backend-remeasure').addEventListener('click', () => {
+    ResNet.forgetBackendChoices();
+    loadModel(select.value);
+  });
   $('load-retry').addEventListener('click', () => loadModel(select.value));
   describeModel(panel.current());
   await loadModel(select.value);

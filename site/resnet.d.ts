@@ -67,8 +67,24 @@ export interface AddModelOptions {
 export interface LoadOptions {
   model?: string;
   onProgress?: (event: ProgressEvent) => void;
+  /** 'auto' (default): the faster of WebGPU and the CPU, measured on this device; 'webgpu' or 'wasm' (the CPU): that one. */
   backend?: 'auto' | 'webgpu' | 'wasm';
   workers?: number;
+}
+
+/**
+ * Which backend runs the network and why. reason: 'measured' (timed on
+ * this load: the CPU ran it meanwhile), 'measuring' (until then), 'remembered' (a
+ * measurement of an earlier load on this device, of this model file and
+ * worker count), 'forced' (load's backend option), 'fallback' (WebGPU is
+ * not available, or failed: why says how).
+ */
+export interface BackendChoice {
+  backend: 'webgpu' | 'wasm';
+  reason: 'measuring' | 'measured' | 'remembered' | 'forced' | 'fallback';
+  gpuMs: number | null; // median inference time on WebGPU, where measured
+  cpuMs: number | null; // on the CPU, with the workers the load asked for
+  why?: string;         // with 'fallback': a sentence for people
 }
 
 /** Milliseconds per step of a load; a step that did not happen is absent. */
@@ -174,6 +190,8 @@ export class ResNet {
   static load(options?: LoadOptions): Promise<ResNet>;
   static cacheInfo(): Promise<CacheInfo>;
   static clearCache(): Promise<CacheInfo>;
+  /** Forgets every measured backend choice: the next 'auto' load measures again. */
+  static forgetBackendChoices(): void;
 
   /** The loaded model's manifest entry. */
   readonly model: { name: string; bytes: number; arch: string; labels: string[]; crop: number; source: string };
@@ -189,6 +207,10 @@ export class ResNet {
    * not (then a notice says why); the coordinator classifies alone until then.
    */
   readonly workersReady: Promise<void>;
+  /** Which backend runs the network and why; with reason 'measuring' until backendReady resolves. */
+  readonly backendChoice: BackendChoice;
+  /** Resolves to the backendChoice once the measurement (if any) is done and the faster backend runs. */
+  readonly backendReady: Promise<BackendChoice>;
   onBackendChange: null | ((change: { backend: string; notice?: string }) => void);
   classify(input: ClassifyInput, options?: ClassifyOptions): Promise<Classification>;
   dispose(): void;

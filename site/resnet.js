@@ -161,15 +161,78 @@ async function callAny(op, args) {
   }
 }
 
-// How long a classifier waits for its first image before it starts its pool
-// anyway (see schedulePool).
-const POOL_START_DELAY_MS = 300;
+// How long a classifier waits for its first image before it starts what
+// the load left for later, its pool and the backend's measurement, anyway
+// (see afterFirstResult).
+const LATER_WORK_DELAY_MS = 300;
 
 // How many times a classifier starts its pool again after it failed.
 const MAX_POOL_RESTARTS = 2;
 
 /** How many workers load() spreads each image over unless told. */
 export const defaultWorkers = () => Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
+
+// The backend load() measured for a device and model is kept in
+// localStorage under this prefix, so that later loads skip measuring.
+const CHOICE_PREFIX = 'resnet.backend-choice:';
+
+/**
+ * The WebGPU adapter the worker would get (wasm/gpu.go asks for the same
+ * power preference), or why there is none: {adapter} or {why}. Asked once
+ * a page: a request waits behind the GPU's work, such as a measurement.
+ */
+const gpuAdapter = once(async () => {
+  if (!navigator.gpu) return { why: 'WebGPU is not available in this browser, so nothing was measured.' };
+  try {
+    const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (adapter) return { adapter };
+  } catch { /* the same answer as no adapter */ }
+  return { why: 'The browser offers no WebGPU adapter, so nothing was measured.' };
+});
+
+/**
+ * Where a measured choice is remembered: the device (the adapter's
+ * identity and the number of cores), the number of CPU workers and the
+ * model's file, so that a new file, GPU or worker count measures again.
+ */
+function choiceKey(adapter, entry, workers) {
+  const { vendor = '', architecture = '', device = '', description = '' } = adapter.info ?? {};
+  return `${CHOICE_PREFIX}${[vendor, architecture, device, description].join('/')}|${navigator.hardwareConcurrency} cores|${workers} workers|${entry.name}@${entry.sha256}`;
+}
+
+// localStorage may be missing or refuse (an opaque origin, a full quota):
+// the choice is then measured on every load.
+const storedChoice = {
+  get(key) {
+    try {
+      return JSON.parse(localStorage.getItem(key));
+    } catch {
+      return null;
+    }
+  },
+  set(key, choice) {
+    try {
+      localStorage.setItem(key, JSON.stringify(choice));
+    } catch { /* not remembered */ }
+  },
+};
+
+/**
+ * What load asks the worker for and the choice it reports, before the
+ * load: a backend the caller forced, a remembered measurement, or the CPU
+ * now and a measurement later (measure: the key to remember it under).
+ */
+async function planBackend(backend, adapterWanted, entry, workers) {
+  if (!['auto', 'webgpu', 'wasm'].includes(backend)) throw new ResNetError('bad-request', `backend must be 'auto', 'webgpu' or 'wasm', not ${backend}.`);
+  const choice = (backend, reason, { gpuMs = null, cpuMs = null, why } = {}) => ({ backend, reason, gpuMs, cpuMs, ...(why && { why }) });
+  if (backend !== 'auto') return { ask: backend, choice: choice(backend, 'forced') };
+  const { adapter, why } = await adapterWanted;
+  if (!adapter) return { ask: 'wasm', choice: choice('wasm', 'fallback', { why }) };
+  const key = choiceKey(adapter, entry, workers);
+  const known = storedChoice.get(key);
+  if (known?.backend === 'webgpu' || known?.backend === 'wasm') return { ask: known.backend, choice: choice(known.backend, 'remembered', known) };
+  return { ask: 'wasm', choice: choice('wasm', 'measuring'), measure: key };
+}
 
 /**
  * Web Workers that share each image: every one holds a slice of each
@@ -478,15 +541,19 @@ export class ResNet {
    * onProgress receives events such as
    * {phase: 'download', loaded, total, backend}; phases are 'engine'
    * (starting the worker), then, with the backend's name, 'cache',
-   * 'download', 'verify' and 'build'. backend is 'auto' (WebGPU on a
-   * hardware GPU, else WebAssembly), 'webgpu' (WebGPU whenever it works,
-   * software renderers too) or 'wasm'; when WebGPU is wanted but cannot
-   * run, the classifier's notices say why. workers (default: the number of
-   * cores, at most 8) is how many Web Workers share each image on the CPU;
-   * more than one needs a cross-origin isolated page.
+   * 'download', 'verify' and 'build'. backend is 'auto' (the faster of
+   * WebGPU and the CPU on this device, measured: see backendChoice),
+   * 'webgpu' (WebGPU whenever it works, software renderers too) or 'wasm'
+   * (the CPU); when WebGPU is wanted but cannot run, the classifier's
+   * notices say why. workers (default: the number of cores, at most 8) is
+   * how many Web Workers share each image on the CPU; more than one needs
+   * a cross-origin isolated page.
    */
   static async load({ model, onProgress, backend = 'auto', workers = defaultWorkers() } = {}) {
     onProgress?.({ phase: 'engine' });
+    // The adapter, which names the device a measurement is remembered for,
+    // is found while the worker starts.
+    const adapterWanted = backend === 'auto' ? gpuAdapter() : null;
     const [models, engine] = await Promise.all([ResNet.models(), acquireEngine()]);
     // A worker started for an earlier call (the page's model list) counts
     // here, once: a reused one started before any of this.
@@ -500,11 +567,17 @@ export class ResNet {
       }
       if (!entry) throw new ResNetError('bad-request', `Unknown model ${model}; known: ${models.map((m) => m.name).join(', ')}.`);
       const file = unstored.get(entry.name)?.file;
-      const info = await engine.call('load', { model: withURL, file, backend }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
+      const plan = await planBackend(backend, adapterWanted, entry, workers);
+      const info = await engine.call('load', { model: withURL, file, backend: plan.ask }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
       info.timings = { start: engineStart, ...info.timings };
+      // WebGPU was asked for but could not run: the worker's last notice
+      // says why. (It sends poolBytes only when the CPU runs the network.)
+      if (plan.ask === 'webgpu' && info.poolBytes !== undefined) {
+        plan.choice = { ...plan.choice, backend: 'wasm', reason: 'fallback', why: info.notices.at(-1) };
+      }
       if (file) info.notices.push('This model is not stored in the browser: it works until this page is closed.');
       if (info.source === 'network') cacheChanged();
-      const clf = new ResNet(engine, entry, info);
+      const clf = new ResNet(engine, entry, info, plan.choice);
       if (workers > 1 && info.poolBytes) {
         // A pool needs SharedArrayBuffer (cross-origin isolation) and
         // Atomics.waitAsync (its workers wait for images without blocking).
@@ -513,6 +586,7 @@ export class ResNet {
         if (noPool) info.notices.push(`${noPool}, so the classifier runs on one worker instead of ${workers}.`);
         else clf.schedulePool(withURL, info, workers);
       }
+      if (plan.measure) clf.scheduleMeasurement(info, plan.measure);
       return clf;
     } catch (e) {
       releaseEngine(engine);
@@ -542,18 +616,37 @@ export class ResNet {
     return info;
   }
 
+  /**
+   * Forgets every measured backend choice (of every device and model):
+   * the next load of a model with backend 'auto' measures again.
+   */
+  static forgetBackendChoices() {
+    try {
+      for (const key of Object.keys(localStorage)) if (key.startsWith(CHOICE_PREFIX)) localStorage.removeItem(key);
+    } catch { /* nothing was remembered */ }
+  }
+
   /** Calls fn when another tab changes the weight cache (loads, adds, removes, clears). */
   static onCacheChange(fn) {
     cacheChannel?.addEventListener('message', () => fn());
   }
 
-  constructor(engine, entry, info) {
+  constructor(engine, entry, info, choice) {
     this.engine = engine;
     this.pool = null; // null: one worker runs each image
     this.workersReady = Promise.resolve(); // see schedulePool
     this.poolPlan = null; // what schedulePool was given, to start the workers again
-    this.startPoolSoon = null; // starts the scheduled pool at once
     this.poolRestarts = 0;
+    this.backendChoice = choice; // which backend runs the network and why (resnet.d.ts's BackendChoice)
+    this.backendReady = Promise.resolve(choice); // see scheduleMeasurement
+    // Settles once the first image has its result, or LATER_WORK_DELAY_MS
+    // after the load if none comes: the pool and the measurement wait for
+    // it, so that the first result neither waits for them nor shares the
+    // cores with them.
+    this.afterFirstResult = new Promise((resolve) => {
+      this.firstResult = resolve;
+      setTimeout(resolve, LATER_WORK_DELAY_MS);
+    });
     engine.onFail = () => this.stopPool(); // the pool cannot outlive its coordinator
     this.model = entry; // the manifest entry
     this.backend = info.backend; // e.g. 'Go WASM SIMD128'; updated by classify
@@ -562,30 +655,63 @@ export class ResNet {
     this.loadTimings = info.timings; // ms per step: start, cacheRead or download, verify, parse, build; workers once they joined
     this.memoryBytes = info.memoryBytes; // the coordinator's WebAssembly memory after loading
     this.onBackendChange = null; // called with {backend, notice?} if the backend changes by itself
-    engine.onBackend = (msg) => {
+    engine.onBackend = (msg) => { // the GPU was lost
       this.backend = msg.backend;
+      this.gpuFailed(msg.notice);
       this.onBackendChange?.(msg);
     };
   }
 
+  /** After WebGPU failed, the choice says that the CPU runs the network and why. */
+  gpuFailed(why) {
+    if (this.backendChoice.backend === 'webgpu') this.backendChoice = { ...this.backendChoice, backend: 'wasm', reason: 'fallback', why };
+  }
+
   /**
-   * Starts the pool's other workers once the first image has its result,
-   * or after POOL_START_DELAY_MS if none comes: the first result neither
-   * waits for them nor shares the cores with their start. workersReady
-   * settles once they joined (the backend then says "on N workers") or
-   * could not (a notice says why).
+   * Starts the pool's other workers after the first result (see
+   * afterFirstResult). workersReady settles once they joined (the backend
+   * then says "on N workers") or could not (a notice says why).
    */
   schedulePool(model, info, count) {
     this.poolPlan = { model, info, count };
-    this.workersReady = new Promise((resolve) => {
-      const start = () => {
-        if (this.startPoolSoon !== start) return;
-        this.startPoolSoon = null;
-        resolve(this.engine && this.startPool(model, info, count));
-      };
-      this.startPoolSoon = start;
-      setTimeout(start, POOL_START_DELAY_MS);
-    });
+    this.workersReady = this.afterFirstResult.then(() => this.engine && this.startPool(model, info, count));
+  }
+
+  /**
+   * Measures WebGPU against the CPU after the first result and once the
+   * pool has joined, so that the CPU is timed as it will run; the worker
+   * keeps the faster (wasm/gpu.go's measure) and the choice is remembered
+   * under key. backendReady resolves to the new backendChoice.
+   */
+  scheduleMeasurement(info, key) {
+    this.backendReady = this.afterFirstResult.then(() => this.workersReady).then(() => this.measure(info, key));
+  }
+
+  async measure(info, key) {
+    const engine = this.engine;
+    if (!engine) return this.backendChoice;
+    let r;
+    try {
+      r = await engine.call('measure', { load: info.load, file: info.file });
+    } catch (e) {
+      if (this.engine !== engine || superseded(e)) return this.backendChoice;
+      r = { unavailable: `The measurement failed (${e.message}); the CPU runs the network.` };
+    }
+    if (this.engine !== engine) return this.backendChoice;
+    if (r.unavailable) {
+      this.backendChoice = { backend: 'wasm', reason: 'fallback', gpuMs: null, cpuMs: null, why: r.unavailable };
+    } else {
+      const choice = { backend: r.chosen, gpuMs: r.gpuMs, cpuMs: r.cpuMs };
+      storedChoice.set(key, choice);
+      this.backendChoice = { ...choice, reason: 'measured' };
+      if (r.chosen === 'webgpu') {
+        this.poolPlan = null; // the CPU's workers are not needed
+        this.stopPool();
+      }
+    }
+    this.backend = r.backend ?? this.backend;
+    this.onBackendChange?.({ backend: this.backend });
+    return this.backendChoice;
   }
 
   /** Starts the pool's other workers now; resolves as workersReady does. */
@@ -652,9 +778,10 @@ export class ResNet {
     if (!this.engine) throw disposed(); // while the file was read
     const r = await this.engine.call('classify', { ...request, k: topK, logits, ...(cam !== false && { cam }) }, { transfer });
     if (r.model !== this.model.name) throw disposed(); // its worker moved on to the next model meanwhile
-    this.startPoolSoon?.();
+    this.firstResult();
     if (r.fallback) {
       this.stopPool(); // its workers are stopped or broken; the coordinator now runs alone
+      this.gpuFailed(r.fallback);
       this.onBackendChange?.({ backend: r.backend, notice: r.fallback });
       this.restartPool();
     }

@@ -59,10 +59,7 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 		return nil, err
 	}
 	notices := file.notices
-	onLost := func(notice string) {
-		post(map[string]any{"type": "backend", "backend": clf.Backend(), "notice": notice})
-	}
-	if notice := accelerate(ctx, pref, ckpt, clf, onLost); notice != "" {
+	if notice := accelerate(ctx, pref, ckpt, clf); notice != "" {
 		notices = append(notices, notice)
 	}
 	m := &loadedModel{load: w.loads.Add(1), name: e.name, entry: e, clf: clf}
@@ -112,15 +109,15 @@ func buildClassifier(e *modelEntry, file *weightsFile) (*classifier.Classifier, 
 // backendPreference reads a load request's optional backend field.
 func backendPreference(v js.Value) (string, error) {
 	if v.IsUndefined() || v.IsNull() {
-		return backendAuto, nil
+		return backendWASM, nil
 	}
 	if v.Type() == js.TypeString {
 		switch p := v.String(); p {
-		case backendAuto, backendWebGPU, backendWASM:
+		case backendWebGPU, backendWASM:
 			return p, nil
 		}
 	}
-	return "", failf(codeBadRequest, "backend must be %q, %q or %q", backendAuto, backendWebGPU, backendWASM)
+	return "", failf(codeBadRequest, "backend must be %q or %q", backendWebGPU, backendWASM)
 }
 
 // dispose drops the current model so that its memory can be reused.

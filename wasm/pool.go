@@ -54,17 +54,9 @@ func (w *worker) joinPool(msg js.Value, _ func(map[string]any)) (map[string]any,
 		return nil, failf(codeBadRequest, "joinPool: %v", f.Err)
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	file := msg.Get("file")
-	if !jsutil.IsInstance(file, "Blob") || file.Get("size").Int() != e.bytes {
-		return nil, failf(codeBadRequest, "joinPool: file must be the model's weights, a Blob of %d bytes", e.bytes)
-	}
-	data, err := jsutil.ReadAll(file)
+	ckpt, err := readWeightsBlob(e, msg.Get("file"))
 	if err != nil {
-		return nil, failf(codeInternal, "joinPool: the weights could not be read (%v)", err)
-	}
-	ckpt, err := checkpoint.ReadSafetensorsFrom(jsutil.ArrayFile{Value: data}, e.bytes)
-	if err != nil {
-		return nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
+		return nil, err
 	}
 	side := e.opts.Spec.Crop
 	m, err := engine.New(e.opts.Config, ckpt, engine.ForInputSize(side), engine.Shard(index, count))
@@ -76,4 +68,22 @@ func (w *worker) joinPool(msg js.Value, _ func(map[string]any)) (map[string]any,
 	}
 	runtime.GC() // the file and the unfolded and whole weights are garbage now
 	return map[string]any{}, nil
+}
+
+// readWeightsBlob reads the tensors of file, the Blob of e's verified
+// weights that load returned, from which the pool's workers and measure
+// build without reading the cache or hashing again.
+func readWeightsBlob(e *modelEntry, file js.Value) (*checkpoint.Checkpoint, error) {
+	if !jsutil.IsInstance(file, "Blob") || file.Get("size").Int() != e.bytes {
+		return nil, failf(codeBadRequest, "file must be the model's weights, a Blob of %d bytes", e.bytes)
+	}
+	data, err := jsutil.ReadAll(file)
+	if err != nil {
+		return nil, failf(codeInternal, "the weights could not be read (%v)", err)
+	}
+	ckpt, err := checkpoint.ReadSafetensorsFrom(jsutil.ArrayFile{Value: data}, e.bytes)
+	if err != nil {
+		return nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
+	}
+	return ckpt, nil
 }

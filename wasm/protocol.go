@@ -51,6 +51,7 @@ var handlers = map[string]handler{
 	"dispose":     (*worker).dispose,
 	"usePool":     (*worker).usePool,
 	"joinPool":    (*worker).joinPool,
+	"measure":     (*worker).measure,
 	"addModel":    (*worker).addModel,
 	"listModels":  (*worker).listModels,
 	"removeModel": (*worker).removeModel,

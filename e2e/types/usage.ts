@@ -2,7 +2,7 @@
 // it; `tsc -p e2e/types` checks this file, so a declaration that drifts
 // from the library's documented use fails the tests.
 import {
-  ResNet, ResNetError, defaultWorkers, type ClassActivationMap, type ModelInfo, type PixelRect, type ResultRecord,
+  ResNet, ResNetError, defaultWorkers, type BackendChoice, type ClassActivationMap, type ModelInfo, type PixelRect, type ResultRecord,
 } from '../../site/resnet.js';
 
 async function addAndClassify(file: File, labels: File, photo: Blob): Promise<void> {
@@ -36,6 +36,16 @@ async function addAndClassify(file: File, labels: File, photo: Blob): Promise<vo
   const json: string = ResNet.exportResults(records, 'json');
   console.log(csv.length, JSON.parse(json).results.length, withMap.model, withMap.modelSource, withMap.date);
   clf.dispose();
+
+  // The measured backend: the CPU answers until the measurement is done.
+  const auto = await ResNet.load({ model: model.name });
+  const first: BackendChoice = auto.backendChoice;
+  const chosen = await auto.backendReady;
+  const backend: 'webgpu' | 'wasm' = chosen.backend;
+  if (chosen.reason === 'measured' || chosen.reason === 'remembered') console.log(chosen.gpuMs ?? 0, chosen.cpuMs ?? 0);
+  console.log(first.reason, backend, chosen.why ?? '');
+  auto.dispose();
+  ResNet.forgetBackendChoices();
 
   await ResNet.updateModel(model.name, { variant: 'v1' });
   await ResNet.removeModel(model.name);
