@@ -25,13 +25,13 @@ after(async () => {
  * closed when test t ends; init, a function, runs in the page before its
  * scripts.
  */
-async function webcamPage(t, flags, init) {
+async function webcamPage(t, flags, init, query = '') {
   const browser = await launchChromium(flags);
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (e) => assert.fail(`uncaught error in the page: ${e.message}`));
   if (init) await page.addInitScript(init);
-  await openApp(page, server.url);
+  await openApp(page, server.url + query);
   await page.click('#tab-webcam');
   return page;
 }
@@ -53,7 +53,7 @@ const fakeCamera = (im) => [
 function cameraProbe() {
   window.cameraDelay = 0;
   window.cameraStreams = [];
-  window.probe = { appFrames: 0, probeFrames: 0, classifyCalls: 0 };
+  window.probe = { appFrames: 0, probeFrames: 0, classifyCalls: 0, inFlight: 0, maxInFlight: 0 };
   const media = navigator.mediaDevices;
   const getUserMedia = media.getUserMedia.bind(media);
   media.getUserMedia = async (constraints) => {
@@ -78,7 +78,17 @@ function cameraProbe() {
   };
   const post = Worker.prototype.postMessage;
   Worker.prototype.postMessage = function (message, ...rest) {
-    if (message?.op === 'classify') window.probe.classifyCalls++;
+    if (message?.op === 'classify') {
+      const { probe } = window;
+      probe.classifyCalls++;
+      probe.maxInFlight = Math.max(probe.maxInFlight, ++probe.inFlight);
+      const reply = ({ data }) => {
+        if (data.id !== message.id || data.type === 'progress') return;
+        probe.inFlight--;
+        this.removeEventListener('message', reply);
+      };
+      this.addEventListener('message', reply);
+    }
     return post.call(this, message, ...rest);
   };
 }
@@ -238,6 +248,39 @@ test('quick Stop and Start keep one frame loop and the toggle tells the truth', 
   const stopped = await cameraState(page);
   await sleep(1000);
   assert.equal((await cameraState(page)).appFrames, stopped.appFrames, 'a frame loop ran on after the stop');
+});
+
+test('on WebGPU the next frame is submitted while the previous one is read back, and every result is the true label', async (t) => {
+  const im = images[1];
+  const page = await webcamPage(t, fakeCamera(im), cameraProbe, '?backend=webgpu');
+  assert.match(await page.textContent('#backend'), /^WebGPU/);
+  await page.click('#webcam-toggle');
+  await assertRunning(page, 'after the start');
+  // Every result shown names what the camera shows.
+  await page.evaluate(() => {
+    window.labels = [];
+    const bars = document.getElementById('webcam-bars');
+    new MutationObserver(() => window.labels.push(bars.querySelector('.bar.top .bar-label')?.textContent)).observe(bars, { childList: true });
+  });
+  await page.waitForFunction(() => window.labels.length >= 6, null, { timeout: 120_000 });
+  const s = await cameraState(page);
+  const labels = await page.evaluate(() => window.labels);
+  const fps = await page.textContent('#webcam-fps');
+  t.diagnostic(`${labels.length} results, ${s.classifyCalls} frames sent, at most ${s.maxInFlight} at once; ${fps} frames per second`);
+  assert.deepEqual(new Set(labels), new Set([im.class]), `results: ${labels}`);
+  assert.equal(s.maxInFlight, 2, 'no frame was submitted while the previous one was in flight');
+  assert.ok(Number(fps) > 0, `frames per second: ${fps}`);
+  await page.click('#webcam-toggle');
+  await assertOff(page, 'after the stop');
+});
+
+test('on the CPU engine one frame at a time is classified', async (t) => {
+  const page = await webcamPage(t, fakeCamera(images[1]), cameraProbe);
+  assert.doesNotMatch(await page.textContent('#backend'), /WebGPU/);
+  await page.click('#webcam-toggle');
+  await assertRunning(page, 'after the start');
+  await page.waitForFunction(() => window.probe.classifyCalls >= 10, null, { timeout: 60_000 });
+  assert.equal((await cameraState(page)).maxInFlight, 1);
 });
 
 /** Saves e2e/artifacts/name.png: the element selector and 16px around it. */

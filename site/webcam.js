@@ -1,5 +1,9 @@
 // Webcam mode: classifies the camera's frames as fast as the classifier
 // keeps up; frames that arrive while it is busy are skipped and counted.
+// On WebGPU two frames may be in flight: the next frame is read, prepared
+// and submitted while the GPU finishes the previous one and its result is
+// read back (framesInFlight); each result is shown only if no later
+// frame's was shown already.
 //
 // The camera is off, starting (getUserMedia or play() pending) or on. Every
 // start and stop begins a new generation; a start, its frame loop and its
@@ -17,6 +21,12 @@ const $ = (id) => document.getElementById(id);
 
 // Frames per second are counted over this window.
 const FPS_WINDOW_MS = 2000;
+
+// How many frames clf may classify at once. The WebGPU backend overlaps a
+// frame's submit with the previous frame's readback; the CPU engine runs
+// one image at a time, so a second frame would only wait and be older
+// when shown.
+const framesInFlight = (clf) => (clf.backend.startsWith('WebGPU') ? 2 : 1);
 
 // What the toggle says in each state. It stays enabled while the camera
 // starts, as a way to cancel the start, so that it keeps the focus.
@@ -37,7 +47,9 @@ export function setupWebcam(session) {
   let stream = null; // the current generation's stream, once it has one
   let frameRequest = 0; // the frame loop's pending requestVideoFrameCallback, 0 when no loop runs
   let loops = 0; // live frame loops, for data-frame-loops
-  let busy = false;
+  let inFlight = 0; // frames being classified
+  let sent = 0; // frames sent to the classifier, which numbers them
+  let shown = 0; // the number of the frame whose result is shown
   let skipped = 0;
   let done = []; // completion times of recent classifications
   const heatmap = setupHeatmap(session);
@@ -118,14 +130,16 @@ export function setupWebcam(session) {
     frameRequest = 0;
     frameRequest = video.requestVideoFrameCallback(() => onFrame(gen));
     const clf = session.current();
-    if (busy || !clf) {
+    if (!clf || inFlight >= framesInFlight(clf)) {
       skipped++;
       $('webcam-skipped').textContent = String(skipped);
       return;
     }
-    busy = true;
+    inFlight++;
+    const frame = ++sent;
     clf.classify(video, { cam: heatmap.wanted(clf) }).then((r) => {
-      if (gen !== generation) return;
+      if (gen !== generation || frame < shown) return;
+      shown = frame;
       renderBars($('webcam-bars'), r.top);
       heatmap.draw(r.cam, clf.model.crop);
       $('webcam-inference').textContent = formatMs(r.timings.inference);
@@ -137,7 +151,7 @@ export function setupWebcam(session) {
     }, (e) => {
       // A frame that met a model change is just a skipped frame.
       if (gen === generation && !superseded(e)) showError(e.message);
-    }).finally(() => { busy = false; });
+    }).finally(() => { inFlight--; });
   }
 
   toggle.addEventListener('click', () => (state === 'off' ? start() : stop()));
