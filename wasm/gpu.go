@@ -40,9 +40,10 @@ func (g *gpuAccelerator) Run(input []float32) ([]float32, error) { return g.mode
 func (g *gpuAccelerator) Name() string                           { return "WebGPU (" + g.dev.Adapter() + ")" }
 func (g *gpuAccelerator) Close()                                 { g.model.Close(); g.dev.Close() }
 
-// Both ways off the CPU engine can return the feature map.
+// Both ways off the CPU engine can return the feature map; the GPU also
+// takes the next image while one is read back.
 var (
-	_ classifier.FeatureMapAccelerator = (*gpuAccelerator)(nil)
+	_ classifier.PipelinedAccelerator  = (*gpuAccelerator)(nil)
 	_ classifier.FeatureMapAccelerator = (*pool.Client)(nil)
 )
 
@@ -50,6 +51,16 @@ var (
 // block's output is read back only for the classifications that ask.
 func (g *gpuAccelerator) RunFeatureMap(input []float32) ([]float32, engine.FeatureMap, error) {
 	return g.model.RunFeatureMap(input)
+}
+
+// Submit makes the GPU a classifier.PipelinedAccelerator: a webcam's next
+// frame is written and submitted while this one's logits are read back.
+func (g *gpuAccelerator) Submit(input []float32, featureMap bool) (func() ([]float32, engine.FeatureMap, error), error) {
+	r, err := g.model.Submit(input, featureMap)
+	if err != nil {
+		return nil, err
+	}
+	return r.Wait, nil
 }
 
 // accelerate moves clf's network to WebGPU when pref asks for it and the
