@@ -163,19 +163,20 @@ test('the last chosen model is remembered across a reload', async (t) => {
 test('a clear during a download is not undone, and other tabs see the change', async (t) => {
   const page = await app.newPage(t);
   const other = await page.context().newPage();
-  await openApp(page, app.server.url);
+  // On the CPU: a backend measurement on SwiftShader keeps the GPU process
+  // busy for seconds, and animation frames (which Playwright's clicks wait
+  // for) wait for it in every tab.
+  const url = `${app.server.url}?backend=wasm`;
+  await openApp(page, url);
   await page.waitForFunction(() => /\(1 model\)/.test(document.getElementById('cache-text').textContent));
-  await openApp(other, app.server.url);
+  await openApp(other, url);
 
   // Slow the download of the other model, and clear while it runs.
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
   await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 10e6, uploadThroughput: 1e6 });
   await page.selectOption('#model-select', 'fashion-resnet50');
-  // Polled on a timer: this tab is in the background, where animation
-  // frames wait for the GPU process, which the other tab's backend
-  // measurement keeps busy on SwiftShader.
-  await page.waitForFunction(() => /Downloading/.test(document.getElementById('load-text').textContent), null, { timeout: 30_000, polling: 100 });
+  await page.waitForFunction(() => /Downloading/.test(document.getElementById('load-text').textContent), null, { timeout: 30_000 });
   await page.click('#clear-cache');
   await waitReady(page, 'fashion-resnet50');
   assert.deepEqual(await storedKeys(page, 'files'), [], 'the download was stored after the clear');
