@@ -212,6 +212,7 @@ async function appEngine(net, workers) {
   const assets = await (await fetch('/app/assets.json')).json(); // the build's content-hashed names
   const { ResNet } = await import(`/app/${assets['resnet.js']}`);
   const clf = await ResNet.load({ model: `bench-${net}`, backend: 'wasm', workers });
+  await clf.workersReady; // the other workers join after the load (see schedulePool)
   if (clf.workers !== workers) throw new Error(`${workers} workers did not start: ${clf.notices.join(' ')}`);
   const pixels = new Uint8ClampedArray(SIDE * SIDE * 4);
   for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 2654435761) >>> 24; // any picture will do
