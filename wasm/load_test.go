@@ -49,9 +49,9 @@ func testEntry(t *testing.T) map[string]any {
 	}
 	return map[string]any{
 		"name": "test-resnet18", "arch": "resnet18", "variant": "v1.5", "classes": len(labels),
-		"url":    "data:application/octet-stream;base64," + base64.StdEncoding.EncodeToString(file),
-		"bytes":  len(file),
-		"sha256": hex.EncodeToString(sum[:]),
+		"url":        "data:application/octet-stream;base64," + base64.StdEncoding.EncodeToString(file),
+		"bytes":      len(file),
+		"sha256":     hex.EncodeToString(sum[:]),
 		"input_size": 32, "resize": 32, "crop": 32, "mean": []any{0.3, 0.3, 0.3}, "std": []any{0.35, 0.35, 0.35},
 		"labels": labelList, "dtype": "F16", "accuracy": 0, "source": "a seeded random ResNet-18",
 	}

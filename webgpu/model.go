@@ -34,7 +34,7 @@ type Model struct {
 	prog *program
 	st   storage
 
-	mu         sync.Mutex // held while a run is submitted, not while it is read back
+	mu         sync.Mutex     // held while a run is submitted, not while it is read back
 	buffers    []jsgpu.Buffer // activations, by bufferID
 	owned      []jsgpu.Buffer // everything Close destroys
 	dispatches []dispatch
