@@ -43,7 +43,9 @@ PY
 	fi
 done
 
-step "go vet; generated code up to date"
+step "gofmt, go vet; generated code up to date"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+[ -z "$unformatted" ] || { echo "gofmt would change: $unformatted" >&2; exit 1; }
 go vet ./...
 GOEXPERIMENT=simd GOOS=js GOARCH=wasm go vet ./engine/kernel # the assembly kernel against its Go declaration
 go generate ./engine/kernel
