@@ -44,7 +44,7 @@ PY
 done
 
 step "gofmt, go vet; generated code up to date"
-unformatted=$(gofmt -l .)
+unformatted=$("$(go env GOROOT)/bin/gofmt" -l .) # the toolchain go.mod names
 [ -z "$unformatted" ] || { echo "gofmt would change: $unformatted" >&2; exit 1; }
 go vet ./...
 GOEXPERIMENT=simd GOOS=js GOARCH=wasm go vet ./engine/kernel # the assembly kernel against its Go declaration
