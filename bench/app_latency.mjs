@@ -4,7 +4,7 @@
 // float32, the browser benchmark's seeded one), with where the load's time
 // went; then each bundled model's per-image latency through resnet.js.
 //
-//   (cd e2e && npm ci) && node bench/app_latency.mjs [runs] [--plain] [--throttled-runs N]
+//   (cd e2e && npm ci) && node bench/app_latency.mjs [runs] [--plain] [--throttled-runs N] [--models a,b]
 //
 // Every run is a fresh browser context (an empty IndexedDB): a first visit,
 // then a reload. --plain answers resnet.js's SIMD probe with false, as a
@@ -26,6 +26,8 @@ const args = process.argv.slice(2);
 const PLAIN = args.includes('--plain');
 const RUNS = Number(args.find((a) => /^\d+$/.test(a)) ?? 10);
 const THROTTLED_RUNS = Number(args[args.indexOf('--throttled-runs') + 1] || 3);
+const ALL_MODELS = ['fashion-resnet18', 'fashion-resnet50', 'imagenet-resnet50'];
+const MODELS = args.includes('--models') ? args[args.indexOf('--models') + 1].split(',') : ALL_MODELS;
 const WARMUP = 10; // V8 runs new code in its baseline tier first
 const THROTTLE = 50e6 / 8; // 50 Mbit/s in bytes per second
 
@@ -125,8 +127,7 @@ const addRow = (what, samples) => {
 
 try {
   let engine = '';
-  const models = ['fashion-resnet18', 'fashion-resnet50', 'imagenet-resnet50'];
-  for (const model of models) {
+  for (const model of MODELS) {
     const runs = [];
     for (let i = 0; i < RUNS; i++) runs.push(await visits(model));
     engine = runs[0].engine;
@@ -148,7 +149,7 @@ try {
   await waitReady(page);
   const rows = [];
   const base64 = png.bytes.toString('base64');
-  for (const model of ['fashion-resnet18', 'fashion-resnet50']) {
+  for (const model of MODELS.filter((m) => m.startsWith('fashion-'))) {
     const r = await page.evaluate(async ({ model, base64, runs, warmup }) => {
       const { ResNet } = await import('./resnet.js');
       const clf = await ResNet.load({ model });
