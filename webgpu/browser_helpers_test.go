@@ -145,7 +145,7 @@ func isLost(err error) bool {
 func (m *Model) write(id bufferID, values []float32) {
 	st := m.st
 	if m.prog.buffers[id].exact {
-		st = storeF32
+		st = precF32
 	}
 	encoded := make([]byte, len(values)*st.size())
 	st.encode(encoded, values)

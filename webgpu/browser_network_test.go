@@ -3,9 +3,11 @@
 package webgpu
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"syscall/js"
 	"testing"
 	"time"
@@ -91,7 +93,7 @@ func checkF16(t *testing.T, dev *Device, plan *engine.Plan, input []float32, siz
 	if err != nil {
 		t.Fatal(err)
 	}
-	emulated := runReference(p, input, storeF16)
+	emulated := runReference(p, input, precF16Storage)
 	worst, scale := maxDiff(got, emulated)
 	t.Logf("f16 storage vs its emulation: max |logit diff| %.3g, largest |logit| %.3g", worst, scale)
 	if worst > 2e-3*scale || math.IsNaN(worst) {
@@ -101,6 +103,57 @@ func checkF16(t *testing.T, dev *Device, plan *engine.Plan, input []float32, siz
 	t.Logf("f16 storage vs f32: max |logit diff| %.3g, largest |logit| %.3g", worst, scale)
 	if worst > 1e-2*scale || argmax(got) != argmax(f32) {
 		t.Errorf("f16 storage: logits differ from f32 by %.3g (largest %.3g), top class %d, want %d", worst, scale, argmax(got), argmax(f32))
+	}
+}
+
+// TestF16Arithmetic runs the narrow goldens computed in f16 where the
+// adapter has shader-f16, against f32 (within 1e-2 of the largest logit,
+// the same top class) and, logged, the native emulation of its rounding
+// (the GPU may fuse or round its multiply-adds otherwise).
+func TestF16Arithmetic(t *testing.T) {
+	dev := openDevice(t)
+	if !dev.HasShaderF16() {
+		t.Skipf("adapter %q has no shader-f16: f16 arithmetic cannot run here (TestF16ArithmeticNeedsShaderF16 checks Load's refusal)", dev.Adapter())
+	}
+	for _, name := range []string{"resnet18-w8", "resnet50-w8"} {
+		t.Run(name, func(t *testing.T) {
+			plan, input, _, size := loadGolden(t, name)
+			f32 := cpuLogits(t, plan, input, size, size)
+			for _, kernel := range []string{"", "gpu"} {
+				got := gpuRun(t, dev, plan, input, size, size, Options{F16Arithmetic: true, ConvKernel: kernel})
+				worst, scale := maxDiff(got, f32)
+				t.Logf("kernels %q: f16 arithmetic vs f32: max |logit diff| %.3g, largest |logit| %.3g", kernel, worst, scale)
+				if worst > 1e-2*scale || math.IsNaN(worst) || argmax(got) != argmax(f32) {
+					t.Errorf("kernels %q: f16 arithmetic differs from f32 by %.3g (largest %.3g), top class %d, want %d", kernel, worst, scale, argmax(got), argmax(f32))
+				}
+			}
+			p, err := compile(plan, size, size, false, softwareKernel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := gpuRun(t, dev, plan, input, size, size, Options{F16Arithmetic: true, ConvKernel: softwareTile.String()})
+			worst, scale := maxDiff(got, runReference(p, input, precF16Arithmetic))
+			t.Logf("f16 arithmetic vs its emulation: max |logit diff| %.3g, largest |logit| %.3g", worst, scale)
+		})
+	}
+}
+
+// TestF16ArithmeticNeedsShaderF16 checks that a device without shader-f16
+// refuses f16 arithmetic with ErrNoShaderF16, naming the adapter, and
+// still loads f16 storage, which needs nothing.
+func TestF16ArithmeticNeedsShaderF16(t *testing.T) {
+	dev := openDevice(t)
+	if dev.HasShaderF16() {
+		t.Skipf("adapter %q has shader-f16: TestF16Arithmetic runs f16 arithmetic instead", dev.Adapter())
+	}
+	plan, input, _, size := loadGolden(t, "resnet18-w8")
+	_, err := dev.Load(plan, size, size, Options{F16Arithmetic: true})
+	if !errors.Is(err, ErrNoShaderF16) || !strings.Contains(err.Error(), dev.Adapter()) {
+		t.Fatalf("Load with F16Arithmetic on %q: %v, want ErrNoShaderF16 naming the adapter", dev.Adapter(), err)
+	}
+	t.Logf("Load: %v", err)
+	if got := gpuRun(t, dev, plan, input, size, size, Options{F16: true}); len(got) == 0 {
+		t.Error("f16 storage gave no logits after the refusal")
 	}
 }
 

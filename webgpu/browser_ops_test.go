@@ -37,7 +37,7 @@ func randomValues(r *rand.Rand, n int, scale float64) []float32 {
 // what it reads back.
 func runOp(t *testing.T, dev *Device, p *program, writes map[bufferID][]float32) []float32 {
 	t.Helper()
-	m, err := dev.load(p, storeF32)
+	m, err := dev.load(p, precF32)
 	if err != nil {
 		t.Fatal(err)
 	}

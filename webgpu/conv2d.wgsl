@@ -6,12 +6,14 @@
 // adds the BatchNorm-folded bias, then the residual, then applies ReLU.
 //
 // The Go side (shaders.go) prepends the storage types in4, weight4 and out4
-// (four f32, or four f16 packed in a vec2<u32>; read as vec4<f32> through
-// in4_f32, weight4_f32 and out4_f32, written through to_out4; the same in
-// every shader here), the tile sizes TILE_M, TILE_N, TILE_K and THREAD_M,
-// and the switches POINTWISE, SPLIT, RESIDUAL and RELU. Channels are padded
-// to multiples of 4, so every load and store moves a whole vec4 and K counts
-// whole vec4s (k4).
+// (four f32, four f16 packed in a vec2<u32>, or a vec4<f16>; read as
+// vec4<f32> through in4_f32, weight4_f32 and out4_f32, written through
+// to_out4; the same in every shader here), calc, the type the tiles and
+// sums are computed in (f32, or f16 with shader-f16), with in4_calc and
+// weight4_calc to read as it, the tile sizes TILE_M, TILE_N, TILE_K and
+// THREAD_M, and the switches POINTWISE, SPLIT, RESIDUAL and RELU. Channels
+// are padded to multiples of 4, so every load and store moves a whole vec4
+// and K counts whole vec4s (k4). The epilogue computes in f32.
 //
 // SPLIT (split-K, for layers with too few output tiles to fill a GPU):
 // workgroup z sums only the z-th slice of K, k4_split long, and writes its
@@ -44,8 +46,8 @@ const K4 = TILE_K / 4u;         // vec4s of reduction per tile row
 const ROWS = TILE_M / THREAD_M; // threads along y
 const THREADS = N4 * ROWS;
 
-var<workgroup> tile_a: array<vec4<f32>, TILE_M * K4>;  // [row][k4]: A, vec4 along k
-var<workgroup> tile_b: array<vec4<f32>, TILE_K * N4>;  // [k][n4]: B, vec4 along n
+var<workgroup> tile_a: array<vec4<calc>, TILE_M * K4>;  // [row][k4]: A, vec4 along k
+var<workgroup> tile_b: array<vec4<calc>, TILE_K * N4>;  // [k][n4]: B, vec4 along n
 
 // Staging A: each thread loads the same K4-column of A_ROWS rows every
 // round, so it finds those rows' input windows once, before the K loop.
@@ -68,31 +70,31 @@ fn window_origin(m: u32) -> vec2<i32> {
 // gather_a returns A[m][4*k4 .. 4*k4+3] for the output position whose
 // window starts at origin: four input channels of the tap k4 / in_c4, or
 // zeros in the padding and past the edges of A.
-fn gather_a(origin: vec2<i32>, m: u32, k4: u32) -> vec4<f32> {
+fn gather_a(origin: vec2<i32>, m: u32, k4: u32) -> vec4<calc> {
   if (k4 >= conv.k4) {
-    return vec4<f32>(0.0);
+    return vec4<calc>(0.0);
   }
   if (POINTWISE) { // 1x1, stride 1, no padding: A is the input itself
     if (m >= conv.m) {
-      return vec4<f32>(0.0);
+      return vec4<calc>(0.0);
     }
-    return in4_f32(input[m * conv.in_c4 + k4]);
+    return in4_calc(input[m * conv.in_c4 + k4]);
   }
   let tap = k4 / conv.in_c4;
   let ky = tap / conv.kernel;
   let pixel = origin + vec2<i32>(i32(tap - ky * conv.kernel), i32(ky));
   if (any(pixel < vec2<i32>(0)) || any(pixel >= vec2<i32>(i32(conv.in_w), i32(conv.in_h)))) {
-    return vec4<f32>(0.0);
+    return vec4<calc>(0.0);
   }
-  return in4_f32(input[(u32(pixel.y) * conv.in_w + u32(pixel.x)) * conv.in_c4 + k4 - tap * conv.in_c4]);
+  return in4_calc(input[(u32(pixel.y) * conv.in_w + u32(pixel.x)) * conv.in_c4 + k4 - tap * conv.in_c4]);
 }
 
 // load_b returns weights[k][4*n4 .. 4*n4+3], or zeros past the edges of B.
-fn load_b(k: u32, n4: u32) -> vec4<f32> {
+fn load_b(k: u32, n4: u32) -> vec4<calc> {
   if (k >= conv.k4 * 4u || n4 >= conv.out_c4) {
-    return vec4<f32>(0.0);
+    return vec4<calc>(0.0);
   }
-  return weight4_f32(weights[k * conv.out_c4 + n4]);
+  return weight4_calc(weights[k * conv.out_c4 + n4]);
 }
 
 // Each thread computes THREAD_M output positions x 4 output channels.
@@ -103,7 +105,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>,
   let m0 = group.y * TILE_M;
   let n4 = group.x * N4 + local.x;
   let row0 = local.y * THREAD_M;
-  var acc: array<vec4<f32>, THREAD_M>;
+  var acc: array<vec4<calc>, THREAD_M>;
 
   let a_col = thread % K4;
   let a_row0 = thread / K4;
@@ -130,7 +132,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>,
       let b3 = tile_b[(4u * kk + 3u) * N4 + local.x];
       for (var r = 0u; r < THREAD_M; r++) {
         let a = tile_a[(row0 + r) * K4 + kk];
-        acc[r] = fma(vec4<f32>(a.x), b0, fma(vec4<f32>(a.y), b1, fma(vec4<f32>(a.z), b2, fma(vec4<f32>(a.w), b3, acc[r]))));
+        acc[r] = fma(vec4<calc>(a.x), b0, fma(vec4<calc>(a.y), b1, fma(vec4<calc>(a.z), b2, fma(vec4<calc>(a.w), b3, acc[r]))));
       }
     }
     workgroupBarrier();
@@ -143,7 +145,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>,
     for (var r = 0u; r < THREAD_M; r++) {
       let m = m0 + row0 + r;
       if (m < conv.m) {
-        output[(group.z * conv.m + m) * conv.out_c4 + n4] = to_out4(acc[r]);
+        output[(group.z * conv.m + m) * conv.out_c4 + n4] = to_out4(vec4<f32>(acc[r]));
       }
     }
     return;
@@ -154,7 +156,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>,
     if (m >= conv.m) {
       return;
     }
-    var v = acc[r] + b;
+    var v = vec4<f32>(acc[r]) + b;
     if (RESIDUAL) {
       v += out4_f32(residual[m * conv.out_c4 + n4]);
     }

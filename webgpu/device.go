@@ -14,6 +14,7 @@ type Device struct {
 	adapter  string
 	fallback bool
 	timed    bool // timestamp-query: Model.Profile can time each dispatch
+	f16      bool // shader-f16: Options.F16Arithmetic can load
 	limits   limits
 }
 
@@ -27,7 +28,7 @@ func Available() bool {
 // Open requests an adapter and a device. Every failure but ctx's end
 // matches ErrUnavailable; the caller should then run the CPU engine. The
 // device gets the adapter's largest storage-binding and buffer sizes, and
-// timestamp-query where the adapter has it. Open a new
+// timestamp-query and shader-f16 where the adapter has them. Open a new
 // device after a loss: an adapter gives only one.
 func Open(ctx context.Context) (*Device, error) {
 	nav, ok := jsgpu.Navigator()
@@ -42,8 +43,10 @@ func Open(ctx context.Context) (*Device, error) {
 		return nil, &UnavailableError{Reason: "the browser offers no WebGPU adapter (the GPU may be blocklisted)"}
 	}
 	var features []string
-	if adapter.HasFeature(jsgpu.FeatureTimestamps) {
-		features = append(features, jsgpu.FeatureTimestamps)
+	for _, f := range []string{jsgpu.FeatureTimestamps, jsgpu.FeatureShaderF16} {
+		if adapter.HasFeature(f) {
+			features = append(features, f)
+		}
 	}
 	wanted := map[string]int64{}
 	for _, name := range []string{"maxStorageBufferBindingSize", "maxBufferSize"} {
@@ -55,6 +58,7 @@ func Open(ctx context.Context) (*Device, error) {
 	}
 	return &Device{gpu: gpu, adapter: adapter.Description(), fallback: adapter.IsFallback(),
 		timed:  gpu.HasFeature(jsgpu.FeatureTimestamps),
+		f16:    gpu.HasFeature(jsgpu.FeatureShaderF16),
 		limits: limits{maxStorageBufferBindingSize: gpu.Limit("maxStorageBufferBindingSize"), maxBufferSize: gpu.Limit("maxBufferSize")}}, nil
 }
 
@@ -79,6 +83,10 @@ func (d *Device) Fallback() bool { return d.fallback }
 // the GPU (the feature timestamp-query; Chromium offers it unquantized only
 // with --enable-dawn-features=allow_unsafe_apis).
 func (d *Device) HasTimestamps() bool { return d.timed }
+
+// HasShaderF16 reports whether the device can compute in f16 (the feature
+// shader-f16), which Options.F16Arithmetic needs.
+func (d *Device) HasShaderF16() bool { return d.f16 }
 
 // Lost is closed when the device is lost, for whatever reason: a driver
 // reset, the browser reclaiming it, or Close. Err then says why. Models of

@@ -7,7 +7,8 @@
 // one readback of the logits. Errors are typed so the caller can fall back
 // to the CPU engine: ErrUnavailable from Open, ErrDeviceLost when the device
 // goes away mid-session, *LimitError when a buffer exceeds the device's
-// limits.
+// limits, ErrNoShaderF16 when f16 arithmetic is asked of a device that
+// cannot compute in f16.
 //
 // The planning half (layouts, weight repacking, the dispatch list, shader
 // sources, limit checks) is plain Go and tested natively; the half that

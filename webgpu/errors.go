@@ -15,6 +15,12 @@ var ErrUnavailable = errors.New("WebGPU is unavailable")
 // fall back to the CPU engine; the page does not need to reload.
 var ErrDeviceLost = errors.New("WebGPU device lost")
 
+// ErrNoShaderF16 matches (with errors.Is) Load's error for
+// Options.F16Arithmetic on a device without the feature shader-f16
+// (SwiftShader, and many GPUs and drivers). Options.F16, f16 storage with
+// f32 arithmetic, runs on every device.
+var ErrNoShaderF16 = errors.New("f16 arithmetic needs the WebGPU feature shader-f16, which this adapter lacks (Options.F16 stores f16 and computes in f32 on every device)")
+
 // UnavailableError says why Open failed.
 type UnavailableError struct {
 	Reason string

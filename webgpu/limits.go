@@ -14,7 +14,7 @@ type limits struct {
 // activations at 1024x1024, 64 MiB in f32) is half the 128 MiB binding
 // size every device offers, so only unusually wide networks or huge class
 // counts can be refused.
-func (p *program) check(lim limits, st storage) error {
+func (p *program) check(lim limits, st precision) error {
 	fits := func(what string, bytes int64) error {
 		switch {
 		case bytes > lim.maxBufferSize:
@@ -41,7 +41,7 @@ func (p *program) check(lim limits, st storage) error {
 }
 
 // bytes is the size of b when activations are stored as st.
-func (b buffer) bytes(st storage) int64 {
+func (b buffer) bytes(st precision) int64 {
 	if b.exact {
 		return int64(b.values) * 4
 	}

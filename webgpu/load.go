@@ -16,9 +16,14 @@ import (
 // the shaders; every pipeline compiled (createComputePipelineAsync); every
 // buffer allocated. A buffer over the device's limits gives a *LimitError.
 func (d *Device) Load(plan *engine.Plan, inH, inW int, opts Options) (*Model, error) {
-	st := storeF32
-	if opts.F16 {
-		st = storeF16
+	st := precF32
+	switch {
+	case opts.F16Arithmetic && !d.f16:
+		return nil, fmt.Errorf("webgpu: %w; adapter %q", ErrNoShaderF16, d.adapter)
+	case opts.F16Arithmetic:
+		st = precF16Arithmetic
+	case opts.F16:
+		st = precF16Storage
 	}
 	choose := gpuKernel
 	if d.fallback {
@@ -46,7 +51,7 @@ func (d *Device) Load(plan *engine.Plan, inH, inW int, opts Options) (*Model, er
 }
 
 // load makes the GPU objects of p; on any error it destroys what it made.
-func (d *Device) load(p *program, st storage) (*Model, error) {
+func (d *Device) load(p *program, st precision) (*Model, error) {
 	if err := d.Err(); err != nil {
 		return nil, err
 	}
@@ -74,7 +79,7 @@ func (d *Device) load(p *program, st storage) (*Model, error) {
 	for src, pp := range pending {
 		pl, err := pp.Wait()
 		if err != nil && compileErr == nil {
-			compileErr = fmt.Errorf("webgpu: a %s shader does not compile: %w", st.wgsl(), err)
+			compileErr = fmt.Errorf("webgpu: a shader does not compile (%s): %w", st, err)
 		}
 		pipelines[src] = pl
 	}
@@ -132,7 +137,7 @@ func (m *Model) upload(s step, absent jsgpu.Buffer) []jsgpu.Buffer {
 	bias := func() jsgpu.Buffer {
 		values := convBias(s.conv)
 		b := make([]byte, 4*len(values))
-		storeF32.encode(b, values)
+		precF32.encode(b, values)
 		return m.own(g.CreateBufferWith(b, jsgpu.UsageStorage))
 	}
 	switch s.op {

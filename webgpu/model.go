@@ -15,6 +15,12 @@ type Options struct {
 	// bandwidth; sums stay f32 and the outputs are f32. Every device can:
 	// shaders pack f16 values two to a u32 (core WGSL, no shader-f16).
 	F16 bool
+	// F16Arithmetic stores f16 as F16 does and also computes the convs in
+	// f16, tiles and sums alike; the fully connected layer, pooling, the
+	// bias, residual and ReLU stay f32, as do the outputs. It needs a
+	// device with shader-f16 (Device.HasShaderF16): elsewhere Load fails
+	// with ErrNoShaderF16.
+	F16Arithmetic bool
 	// Softmax makes Run return probabilities instead of logits.
 	Softmax bool
 	// ConvKernel forces one kernel on every conv instead of the one chosen
@@ -32,7 +38,7 @@ type Options struct {
 type Model struct {
 	dev  *Device
 	prog *program
-	st   storage
+	st   precision
 
 	mu         sync.Mutex     // held while a run is submitted, not while it is read back
 	buffers    []jsgpu.Buffer // activations, by bufferID

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/inbrowser/resnet/engine"
@@ -14,9 +15,10 @@ import (
 // NHWC buffers, repacked weights) with textbook loops: what the shaders
 // compute, without their tiling. It checks compile's wiring and the
 // layouts natively; the shaders themselves are checked in the browser.
-// With storeF16 it rounds weights and stored activations as the f16 option
-// does, which SwiftShader cannot run.
-func runReference(p *program, input []float32, st storage) []float32 {
+// With f16 storage it rounds weights and stored activations as the shaders
+// do; with f16 arithmetic it also rounds every step of each conv's sum (see
+// f16Dot), which no adapter here can run.
+func runReference(p *program, input []float32, prec precision) []float32 {
 	bufs := make([][]float32, len(p.buffers))
 	for i, b := range p.buffers {
 		bufs[i] = make([]float32, b.values)
@@ -32,7 +34,7 @@ func runReference(p *program, input []float32, st storage) []float32 {
 		case opImage:
 			padChannels(dst, src[:s.inH*s.inW*s.channels], s.channels)
 		case opConv, opMatVec:
-			referenceConv(s, dst, src, residual, st)
+			referenceConv(s, dst, src, residual, prec)
 		case opSplitSum:
 			referenceSplitSum(s, dst, src, residual)
 		case opMaxPool:
@@ -50,53 +52,65 @@ func runReference(p *program, input []float32, st storage) []float32 {
 			engine.Softmax(dst[:s.channels], src[:s.channels])
 		}
 		if !p.buffers[s.dst].exact {
-			roundTo(st, dst)
+			roundTo(prec, dst)
 		}
 	}
 	return bufs[p.output][:p.outputs]
 }
 
-// roundTo rounds x to the values storage st can hold.
-func roundTo(st storage, x []float32) {
-	if st == storeF16 {
+// roundTo rounds x to the values precision prec stores.
+func roundTo(prec precision, x []float32) {
+	if prec.wgsl() == "f16" {
 		for i, v := range x {
-			x[i] = float16Value(float16Bits(v))
+			x[i] = toF16(float64(v))
 		}
 	}
 }
 
+// toF16 rounds v to the nearest f16 value.
+func toF16(v float64) float32 { return float16Value(float16Bits(float32(v))) }
+
 // referenceConv computes a conv step; a split-K step (opConv with a split)
 // writes each split's raw sums over its slice of K, as conv2d.wgsl does.
-func referenceConv(s step, dst, src, residual []float32, st storage) {
+func referenceConv(s step, dst, src, residual []float32, prec precision) {
 	c := s.conv
 	w, bias := convWeights(c), convBias(c)
-	roundTo(st, w)
+	roundTo(prec, w)
 	ci4, co4 := pad4(c.In), pad4(c.Out)
 	oh, ow := s.outSize()
-	splits, splitK4 := 1, c.Kernel*c.Kernel*ci4/4
+	k4 := c.Kernel * c.Kernel * ci4 / 4
+	splits, splitK4 := 1, k4
 	if s.op == opConv && s.kernel.split > 1 {
-		splits, splitK4 = s.kernel.split, s.kernel.splitK4(splitK4)
+		splits, splitK4 = s.kernel.split, s.kernel.splitK4(k4)
 	}
+	a := make([]float32, 4*k4) // one output position's receptive field, [ky][kx][ci]
+	b := make([]float32, 4*k4) // one output channel's weights, in the same order
 	for z := range splits {
+		first, last := z*splitK4*4, min(k4, (z+1)*splitK4)*4
 		for oy := range oh {
 			for ox := range ow {
-				for co := range co4 {
-					var sum float64
-					if splits == 1 {
-						sum = float64(bias[co])
+				for ky := range c.Kernel {
+					for kx := range c.Kernel {
+						iy, ix := oy*c.Stride-c.Pad+ky, ox*c.Stride-c.Pad+kx
+						for ci := range ci4 {
+							v := float32(0)
+							if iy >= 0 && ix >= 0 && iy < s.inH && ix < s.inW {
+								v = src[(iy*s.inW+ix)*ci4+ci]
+							}
+							a[(ky*c.Kernel+kx)*ci4+ci] = v
+						}
 					}
-					for ky := range c.Kernel {
-						for kx := range c.Kernel {
-							iy, ix := oy*c.Stride-c.Pad+ky, ox*c.Stride-c.Pad+kx
-							if iy < 0 || ix < 0 || iy >= s.inH || ix >= s.inW {
-								continue
-							}
-							for ci := range ci4 {
-								if ((ky*c.Kernel+kx)*ci4+ci)/4/splitK4 != z {
-									continue
-								}
-								sum += float64(src[(iy*s.inW+ix)*ci4+ci]) * float64(w[((ky*c.Kernel+kx)*ci4+ci)*co4+co])
-							}
+				}
+				for co := range co4 {
+					for k := range b {
+						b[k] = w[k*co4+co]
+					}
+					var sum float64
+					if s.op == opConv && prec == precF16Arithmetic {
+						sum = f16Dot(a[first:last], b[first:last])
+					} else {
+						for k := first; k < last; k++ {
+							sum += float64(a[k]) * float64(b[k])
 						}
 					}
 					i := (oy*ow+ox)*co4 + co
@@ -104,6 +118,7 @@ func referenceConv(s step, dst, src, residual []float32, st storage) {
 						dst[z*oh*ow*co4+i] = float32(sum)
 						continue
 					}
+					sum += float64(bias[co])
 					if residual != nil {
 						sum += float64(residual[i])
 					}
@@ -115,6 +130,19 @@ func referenceConv(s step, dst, src, residual []float32, st storage) {
 			}
 		}
 	}
+}
+
+// f16Dot is the sum of a[k]*b[k] as conv2d.wgsl computes it in f16: one
+// running sum, each product added with a rounding fma, a vec4 of the
+// reduction at a time, its last element first.
+func f16Dot(a, b []float32) float64 {
+	var acc float32
+	for k := 0; k < len(a); k += 4 {
+		for j := 3; j >= 0; j-- {
+			acc = toF16(float64(a[k+j])*float64(b[k+j]) + float64(acc))
+		}
+	}
+	return float64(acc)
 }
 
 // referenceSplitSum adds a split-K conv's partial sums and applies its
@@ -219,7 +247,7 @@ func TestProgramMatchesEngine(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := runReference(p, input, storeF32)
+				got := runReference(p, input, precF32)
 				var scale, worst float64
 				for i := range want {
 					scale = max(scale, math.Abs(float64(want[i])))
@@ -277,8 +305,9 @@ func TestStepGeometry(t *testing.T) {
 	}
 }
 
-// TestF16Accuracy estimates what Options.F16 costs in accuracy by emulating
-// its rounding, since no test machine has shader-f16.
+// TestF16Accuracy estimates what each f16 mode costs in accuracy by
+// emulating its rounding: f16 storage runs on SwiftShader too (and is
+// checked there against this emulation), f16 arithmetic on no adapter here.
 func TestF16Accuracy(t *testing.T) {
 	for _, cfg := range []arch.Config{
 		{Depth: 18, BaseWidth: 16, NumClasses: 100},
@@ -291,19 +320,57 @@ func TestF16Accuracy(t *testing.T) {
 				t.Fatal(err)
 			}
 			input := randomInput(64, 64)
-			want := runReference(p, input, storeF32)
-			got := runReference(p, input, storeF16)
-			var scale, worst float64
-			for i := range want {
-				scale = max(scale, math.Abs(float64(want[i])))
-				worst = max(worst, math.Abs(float64(got[i]-want[i])))
-			}
-			t.Logf("f16 storage: max |logit diff| %.3g, largest |logit| %.3g, ratio %.3g", worst, scale, worst/scale)
-			if worst > 1e-2*scale {
-				t.Errorf("f16 storage moves the logits by %.3g, over 1e-2 x %.3g", worst, scale)
+			want := runReference(p, input, precF32)
+			for _, prec := range []precision{precF16Storage, precF16Arithmetic} {
+				got := runReference(p, input, prec)
+				var scale, worst float64
+				for i := range want {
+					scale = max(scale, math.Abs(float64(want[i])))
+					worst = max(worst, math.Abs(float64(got[i]-want[i])))
+				}
+				t.Logf("%s: max |logit diff| %.3g, largest |logit| %.3g, ratio %.3g", prec, worst, scale, worst/scale)
+				if worst > 1e-2*scale {
+					t.Errorf("%s moves the logits by %.3g, over 1e-2 x %.3g", prec, worst, scale)
+				}
 			}
 		})
 	}
+}
+
+// TestSourcePrecision checks the preludes of every shader of ResNet-50
+// (with a softmax) in each mode: f32 and f16 storage must not need
+// shader-f16, which most adapters lack; f16 arithmetic enables it and
+// computes the convs in f16. Dawn's Null adapter compiles them all
+// (node bench/gpu/run.mjs --validate, in e2e/gpu-runner.test.mjs).
+func TestSourcePrecision(t *testing.T) {
+	p, err := compile(randomPlan(t, arch.Config{Depth: 50, BaseWidth: 8, NumClasses: 10}), 64, 64, true, gpuKernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.steps {
+		f32, storage, arith := wgslCode(p.source(s, precF32)), wgslCode(p.source(s, precF16Storage)), p.source(s, precF16Arithmetic)
+		if strings.Contains(f32, "f16") || strings.Contains(storage, "enable f16") || strings.Contains(storage, "<f16>") {
+			t.Fatalf("op %d: the f32 or f16-storage source needs shader-f16:\n%s\n%s", s.op, f32, storage)
+		}
+		if !strings.HasPrefix(arith, "enable f16;\nalias calc = f16;\n") {
+			t.Fatalf("op %d: the f16-arithmetic source does not start by enabling f16:\n%s", s.op, arith)
+		}
+		if s.op == opConv && !strings.Contains(arith, "alias weight4 = vec4<f16>;") {
+			t.Errorf("op %d: f16 arithmetic reads its weights as something else than vec4<f16>", s.op)
+		}
+		if s.op == opConv && !strings.Contains(storage, "alias weight4 = vec2<u32>;") {
+			t.Errorf("op %d: f16 storage does not pack its weights two to a u32", s.op)
+		}
+	}
+}
+
+// wgslCode is src without its comments.
+func wgslCode(src string) string {
+	lines := strings.Split(src, "\n")
+	for i, line := range lines {
+		lines[i], _, _ = strings.Cut(line, "//")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // TestDispatches checks the profile's description of ResNet-18 at 224x224:

@@ -44,12 +44,17 @@ var (
 	softmaxWGSL string
 )
 
-// source returns the WGSL of step s when p is stored as st: the prelude of
-// storage types, tile sizes and switches that the .wgsl file expects, then
-// the file. Steps with the same source share a pipeline.
-func (p *program) source(s step, st storage) string {
+// source returns the WGSL of step s when p is computed at precision prec:
+// the prelude of storage types, tile sizes and switches that the .wgsl file
+// expects, then the file. Steps with the same source share a pipeline.
+func (p *program) source(s step, prec precision) string {
 	var b strings.Builder
-	alias := func(name string, t string) { b.WriteString(storageType(name, t)) }
+	if prec.arithmetic() == "f16" {
+		b.WriteString("enable f16;\n")
+	}
+	// calc is the type conv2d.wgsl computes in; the other shaders compute in f32.
+	fmt.Fprintf(&b, "alias calc = %s;\n", prec.arithmetic())
+	alias := func(name string, stored precision) { b.WriteString(storageType(name, stored)) }
 	constant := func(name string, v any) {
 		if n, ok := v.(int); ok {
 			v = fmt.Sprintf("%du", n)
@@ -57,15 +62,15 @@ func (p *program) source(s step, st storage) string {
 		fmt.Fprintf(&b, "const %s = %v;\n", name, v)
 	}
 	if s.op != opSoftmax { // softmax reads and writes f32 logits; image reads plain f32
-		alias("in4", p.scalar(s.src, st))
-		alias("out4", p.scalar(s.dst, st))
+		alias("in4", p.stored(s.src, prec))
+		alias("out4", p.stored(s.dst, prec))
 	}
 	switch s.op {
 	case opImage:
 		constant("WORKGROUP", elementWorkgroup)
 		b.WriteString(imageWGSL)
 	case opConv:
-		alias("weight4", st.wgsl())
+		alias("weight4", prec)
 		t := s.kernel.tile
 		constant("TILE_M", t.m)
 		constant("TILE_N", t.n)
@@ -83,7 +88,7 @@ func (p *program) source(s step, st storage) string {
 		constant("RELU", s.relu)
 		b.WriteString(splitsumWGSL)
 	case opMatVec:
-		alias("weight4", st.wgsl())
+		alias("weight4", prec)
 		constant("COLUMNS", matvecColumns)
 		constant("SLICES", matvecSlices)
 		b.WriteString(matvecWGSL)
@@ -100,29 +105,42 @@ func (p *program) source(s step, st storage) string {
 	return b.String()
 }
 
-// storageType declares the WGSL type name for four values stored as t
-// ("f32" or "f16"), with name_f32 to read them as a vec4<f32> and to_name
-// to store one. f16 values are packed two to a u32 (pack2x16float, core
-// WGSL): the same bytes as an array of f16, without needing shader-f16.
-func storageType(name, t string) string {
-	if t == "f16" {
-		return fmt.Sprintf(`alias %[1]s = vec2<u32>;
+// storageType declares the WGSL type name for four values stored as
+// stored says, with name_f32 and name_calc to read them as a vec4<f32> and
+// a vec4<calc>, and to_name to store a vec4<f32>. With f16 storage the
+// values are packed two to a u32 (pack2x16float, core WGSL): the same
+// bytes as the vec4<f16> of f16 arithmetic, without needing shader-f16.
+func storageType(name string, stored precision) string {
+	var format string
+	switch stored {
+	case precF16Storage:
+		format = `alias %[1]s = vec2<u32>;
 fn %[1]s_f32(v: %[1]s) -> vec4<f32> { return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y)); }
+fn %[1]s_calc(v: %[1]s) -> vec4<calc> { return %[1]s_f32(v); }
 fn to_%[1]s(v: vec4<f32>) -> %[1]s { return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)); }
-`, name)
-	}
-	return fmt.Sprintf(`alias %[1]s = vec4<f32>;
+`
+	case precF16Arithmetic:
+		format = `alias %[1]s = vec4<f16>;
+fn %[1]s_f32(v: %[1]s) -> vec4<f32> { return vec4<f32>(v); }
+fn %[1]s_calc(v: %[1]s) -> vec4<calc> { return v; }
+fn to_%[1]s(v: vec4<f32>) -> %[1]s { return vec4<f16>(v); }
+`
+	default:
+		format = `alias %[1]s = vec4<f32>;
 fn %[1]s_f32(v: %[1]s) -> vec4<f32> { return v; }
+fn %[1]s_calc(v: %[1]s) -> vec4<calc> { return vec4<calc>(v); }
 fn to_%[1]s(v: vec4<f32>) -> %[1]s { return v; }
-`, name)
+`
+	}
+	return fmt.Sprintf(format, name)
 }
 
-// scalar is the WGSL type buffer id holds under storage st.
-func (p *program) scalar(id bufferID, st storage) string {
+// stored is how buffer id holds its values when p runs at precision prec.
+func (p *program) stored(id bufferID, prec precision) precision {
 	if p.buffers[id].exact {
-		return "f32"
+		return precF32
 	}
-	return st.wgsl()
+	return prec
 }
 
 // params returns the uniform block of step s, in the field order of its

@@ -8,8 +8,10 @@
 //
 //	random(net: "resnet18"|..., seed: number) -> Promise<Uint8Array>
 //	    seeded random weights as an F32 safetensors file (engine.RandomCheckpoint)
-//	load(weights: Uint8Array, net ("" for the checkpoint's own), backend: "cpu"|"webgpu", options?: {size?: 224, f16?: false, kernel?: "MxNxK/T[:S]"})
-//	    -> Promise<{parseMs, buildMs, adapter, f16, timestamps}>
+//	load(weights: Uint8Array, net ("" for the checkpoint's own), backend: "cpu"|"webgpu", options?: {size?: 224, f16?: false, f16Arithmetic?: false, kernel?: "MxNxK/T[:S]"})
+//	    -> Promise<{parseMs, buildMs, adapter, f16, f16Arithmetic, shaderF16, timestamps}>
+//	    f16 is webgpu.Options.F16 (f16 storage), f16Arithmetic Options.F16Arithmetic
+//	    (rejected with webgpu.ErrNoShaderF16's message where the device lacks shader-f16)
 //	run(input: Float32Array size x size x 3 NHWC, wantLogits: bool)
 //	    -> Promise<{ms, logits?: Float32Array}>
 //	profile(input) -> Promise<[{layer, kernel, output, workgroups, flops, gpuNs}]>
@@ -89,12 +91,13 @@ func load(args []js.Value) (any, error) {
 	if len(args) < 3 {
 		return nil, errors.New("load(weights, net, backend, options?)")
 	}
-	side, f16, kernel := defaultSide, false, ""
+	side, f16, f16Arithmetic, kernel := defaultSide, false, false, ""
 	if len(args) > 3 && args[3].Truthy() {
 		if v := args[3].Get("size"); v.Truthy() {
 			side = v.Int()
 		}
 		f16 = args[3].Get("f16").Truthy()
+		f16Arithmetic = args[3].Get("f16Arithmetic").Truthy()
 		if v := args[3].Get("kernel"); v.Truthy() {
 			kernel = v.String()
 		}
@@ -116,10 +119,10 @@ func load(args []js.Value) (any, error) {
 		return nil, err
 	}
 	parsed := time.Now()
-	info := map[string]any{"adapter": "CPU", "f16": false, "timestamps": false}
+	info := map[string]any{"adapter": "CPU", "f16": false, "f16Arithmetic": false, "shaderF16": false, "timestamps": false}
 	switch backend := args[2].String(); backend {
 	case "cpu":
-		if f16 {
+		if f16 || f16Arithmetic {
 			return nil, errors.New("the CPU engine computes in f32 only")
 		}
 		m, err := engine.New(cfg, ckpt) // packed for 224x224, the default
@@ -138,7 +141,7 @@ func load(args []js.Value) (any, error) {
 				return nil, err
 			}
 		}
-		model, err := device.Load(plan, side, side, webgpu.Options{F16: f16, ConvKernel: kernel})
+		model, err := device.Load(plan, side, side, webgpu.Options{F16: f16, F16Arithmetic: f16Arithmetic, ConvKernel: kernel})
 		if err != nil {
 			return nil, err
 		}
@@ -146,7 +149,8 @@ func load(args []js.Value) (any, error) {
 		if device.Fallback() {
 			adapter += " (fallback adapter)"
 		}
-		info["adapter"], info["f16"], info["timestamps"] = adapter, f16, device.HasTimestamps()
+		info["adapter"], info["f16"], info["f16Arithmetic"], info["timestamps"] = adapter, f16, f16Arithmetic, device.HasTimestamps()
+		info["shaderF16"] = device.HasShaderF16()
 		runFunc, closeFunc = model.Run, model.Close
 		if device.HasTimestamps() {
 			profileFunc = model.Profile

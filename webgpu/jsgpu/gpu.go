@@ -36,6 +36,10 @@ func (g GPU) RequestAdapter(powerPreference string, abort <-chan struct{}) (Adap
 // Adapter is a GPUAdapter.
 type Adapter struct{ v js.Value }
 
+// FeatureShaderF16 is the device feature that lets WGSL compute in f16
+// (`enable f16;`).
+const FeatureShaderF16 = "shader-f16"
+
 // HasFeature reports whether the adapter offers a feature, e.g. "shader-f16".
 func (a Adapter) HasFeature(name string) bool { return a.v.Get("features").Call("has", name).Bool() }
 

@@ -5,28 +5,48 @@ import (
 	"math"
 )
 
-// storage is the element type of weights and activations in GPU memory.
-// Sums are always float32; only storage and bandwidth change with f16.
-// Shaders hold f16 values two to a u32 (see storageType), which every
-// device can: no shader-f16 needed.
-type storage int
+// precision is how a model's weights and activations are stored in GPU
+// memory and what the convs compute in. Biases, split-K partial sums,
+// logits and probabilities are f32 in every mode.
+type precision int
 
 const (
-	storeF32 storage = iota
-	storeF16
+	// precF32 stores and computes in f32.
+	precF32 precision = iota
+	// precF16Storage stores f16 values two to a u32 (pack2x16float, core
+	// WGSL: every device can) and computes in f32: it saves memory and
+	// bandwidth, not arithmetic.
+	precF16Storage
+	// precF16Arithmetic stores the same f16 bytes as vec4<f16> and computes
+	// the convs in f16, tiles and sums alike (WGSL `enable f16;`): only on
+	// devices with the feature shader-f16.
+	precF16Arithmetic
 )
 
-// size is the bytes per value.
-func (s storage) size() int {
-	if s == storeF16 {
-		return 2
-	}
-	return 4
+// String names the mode as Options do.
+func (s precision) String() string {
+	return [...]string{"f32", "f16 storage", "f16 arithmetic"}[s]
 }
 
-// wgsl is the WGSL scalar type.
-func (s storage) wgsl() string {
-	if s == storeF16 {
+// size is the bytes per stored value.
+func (s precision) size() int {
+	if s == precF32 {
+		return 4
+	}
+	return 2
+}
+
+// wgsl is the WGSL scalar type of a stored value.
+func (s precision) wgsl() string {
+	if s == precF32 {
+		return "f32"
+	}
+	return "f16"
+}
+
+// arithmetic is the WGSL scalar type the convs compute in.
+func (s precision) arithmetic() string {
+	if s == precF16Arithmetic {
 		return "f16"
 	}
 	return "f32"
@@ -34,8 +54,8 @@ func (s storage) wgsl() string {
 
 // encode writes src into dst as little-endian values of type s; dst must
 // hold len(src)*s.size() bytes.
-func (s storage) encode(dst []byte, src []float32) {
-	if s == storeF16 {
+func (s precision) encode(dst []byte, src []float32) {
+	if s.size() == 2 {
 		for i, v := range src {
 			binary.LittleEndian.PutUint16(dst[2*i:], float16Bits(v))
 		}
@@ -47,9 +67,9 @@ func (s storage) encode(dst []byte, src []float32) {
 }
 
 // decode reads len(dst) little-endian values of type s from src.
-func (s storage) decode(dst []float32, src []byte) {
+func (s precision) decode(dst []float32, src []byte) {
 	for i := range dst {
-		if s == storeF16 {
+		if s.size() == 2 {
 			dst[i] = float16Value(binary.LittleEndian.Uint16(src[2*i:]))
 		} else {
 			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))

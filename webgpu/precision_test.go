@@ -53,13 +53,13 @@ func TestFloat16Bits(t *testing.T) {
 
 func TestEncode(t *testing.T) {
 	src := []float32{1, -2.5, 65504}
-	b := make([]byte, len(src)*storeF16.size())
-	storeF16.encode(b, src)
+	b := make([]byte, len(src)*precF16Storage.size())
+	precF16Storage.encode(b, src)
 	if want := []byte{0x00, 0x3c, 0x00, 0xc1, 0xff, 0x7b}; string(b) != string(want) {
 		t.Errorf("f16 bytes % x, want % x", b, want)
 	}
-	b = make([]byte, len(src)*storeF32.size())
-	storeF32.encode(b, src)
+	b = make([]byte, len(src)*precF32.size())
+	precF32.encode(b, src)
 	if want := []byte{0, 0, 0x80, 0x3f}; string(b[:4]) != string(want) {
 		t.Errorf("f32 bytes % x, want % x", b[:4], want)
 	}
