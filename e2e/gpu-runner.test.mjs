@@ -35,6 +35,11 @@ test('the Go WebGPU backend under Node matches the CPU engine and times each dis
     // f16 storage (two values a u32, core WGSL) runs everywhere.
     const f16 = modes.find((m) => m.mode === 'f16');
     assert.ok(f16.diff <= 1e-2 && f16.sameTop1, `${net}: f16 logits differ from the CPU engine's by ${f16.diff}`);
+    // f16 arithmetic needs shader-f16, which SwiftShader lacks: Load
+    // refuses it with ErrNoShaderF16's message, and the row says so.
+    const arith = modes.find((m) => m.mode === 'f16-arith');
+    assert.ok(!results.adapterInfo.features.includes('shader-f16'), 'SwiftShader offers shader-f16 now: check the f16-arith row instead');
+    assert.match(arith.unavailable ?? '', /no shader-f16.*f16 arithmetic needs the WebGPU feature shader-f16/);
     assert.deepEqual(sweep.map((t) => t.kernel), kernels.split(','));
     for (const t of sweep) {
       assert.ok(t.diff <= 1e-4, `${net} kernel ${t.kernel}: logits differ by ${t.diff}`);
@@ -44,7 +49,27 @@ test('the Go WebGPU backend under Node matches the CPU engine and times each dis
     }
   }
   assert.match(stdout, /\| resnet50 \| f32 \|/);
+  assert.match(stdout, /\| resnet50 \| f16 arithmetic \| unavailable on this adapter \(no shader-f16\) \|/);
   assert.match(stdout, /Conv kernels, resnet18 f32/);
+  await scratch.remove();
+});
+
+test('every shader, f16 arithmetic included, passes Dawn\'s validation on its Null adapter', { timeout: 300_000 }, async (t) => {
+  // No adapter here offers shader-f16, so the f16-arithmetic shaders cannot
+  // run; Dawn's Null adapter (backend=null) offers it and checks each
+  // shader with Tint, each bind group against its layout and a run's
+  // commands, without executing anything.
+  const scratch = await scratchDir('gpu-validate');
+  const { stdout } = await run('node', ['bench/gpu/run.mjs', '--validate', '--out', scratch.dir], { cwd: repoRoot, maxBuffer: 1 << 24 });
+  t.diagnostic(`${stdout.trim().split('\n').length} lines`);
+  assert.match(stdout, /Null adapter's own check: a shader with an f16 type error is rejected/);
+  for (const net of ['resnet18', 'resnet50']) {
+    for (const mode of ['f32', 'f16 storage', 'f16 arithmetic']) {
+      for (const kernel of ['', ' kernel 64x64x16/8', ' kernel 16x32x32/2:3']) {
+        assert.ok(stdout.includes(`- ${net} ${mode}${kernel}: every shader compiles and binds`), `${net} ${mode}${kernel}:\n${stdout}`);
+      }
+    }
+  }
   await scratch.remove();
 });
 

@@ -56,6 +56,7 @@ after(async () => {
 /**
  * Runs the Go tests matching pattern in a fresh page of b with extra flags
  * and fails unless they pass; their log lines become test diagnostics.
+ * Returns their output.
  */
 async function goTest(t, pattern, { flags = [], b = browser, noGPU = false } = {}) {
   const page = await b.newPage();
@@ -68,6 +69,7 @@ async function goTest(t, pattern, { flags = [], b = browser, noGPU = false } = {
     }
     assert.doesNotMatch(output, /no tests to run/);
     assert.equal(code, 0, `go test exited with ${code}:\n${output}`);
+    return output;
   } finally {
     await page.close();
   }
@@ -87,6 +89,18 @@ test('ResNet-18 and ResNet-50 at 224x224 match the CPU engine', (t) => {
   const flags = ['-webgpu.require', '-webgpu.full'];
   if (process.env.WEBGPU_BENCH) flags.push(`-webgpu.bench=${process.env.WEBGPU_BENCH}`);
   return goTest(t, '^TestFullSize$', { flags });
+});
+
+test('f16 arithmetic runs where the adapter has shader-f16, and is refused with ErrNoShaderF16 where not', async (t) => {
+  const output = await goTest(t, '^TestF16Arithmetic(NeedsShaderF16)?$', { flags: ['-webgpu.require'] });
+  // One of the two runs, the other skips; a skipped f16 arithmetic is
+  // reported as skipped, not as passing.
+  if (/--- SKIP: TestF16Arithmetic \(/.test(output)) {
+    assert.match(output, /--- PASS: TestF16ArithmeticNeedsShaderF16/);
+    t.skip(`f16 arithmetic not run: ${output.match(/adapter "[^"]*" has no shader-f16/)?.[0]}`);
+  } else {
+    assert.match(output, /--- PASS: TestF16Arithmetic \(/);
+  }
 });
 
 test('a lost device is reported and a new one works without reloading', (t) => goTest(t, '^TestDeviceLoss$', { flags: ['-webgpu.require'] }));

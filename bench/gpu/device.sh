@@ -2,9 +2,10 @@
 # The real-GPU run, as one command on a machine with a GPU, a Vulkan driver
 # and PyTorch, but no Go, no Node and no network (see bench/gpu/README.md).
 # Run bench/gpu/pack.sh first where Go and npm work; bench/gpu/carry/ must
-# travel with the tree. It prints one table (ours in f32 and f16 beside
-# PyTorch eager on the same weights and input) and the per-dispatch GPU
-# times, and leaves gpu.txt, runner.md, table.md, results.json and
+# travel with the tree. It prints one table (ours in f32, f16 storage and
+# f16 arithmetic, the last where the adapter has shader-f16, beside PyTorch
+# eager on the same weights and input) and the per-dispatch GPU times, and
+# leaves gpu.txt, runner.md, table.md, results.json and
 # torch.json in $OUT (or /tmp/resnet-gpu/out).
 #
 #   sh bench/gpu/device.sh [run.mjs flags, e.g. --nets resnet18 --runs 50]

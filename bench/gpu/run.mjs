@@ -1,16 +1,18 @@
 // The GPU runner: the Go WebGPU backend (bench/wasm, the same Go code the
 // page runs) under Node, on Dawn's bindings (npm `webgpu`). For each
-// network it makes seeded random weights, then, in f32 and (where the
-// adapter has shader-f16) f16: times single inferences, times every
-// dispatch with timestamp queries, and compares the logits with the CPU
-// engine's. It prints Markdown tables and writes results.json, the weights,
+// network it makes seeded random weights, then, in each mode (f32; f16,
+// f16 storage with f32 arithmetic, on every adapter; f16-arith, f16
+// arithmetic, where the adapter has shader-f16, else its row says it is
+// unavailable): times single inferences, times every dispatch with
+// timestamp queries, and compares the logits with the CPU engine's. It prints Markdown tables and writes results.json, the weights,
 // the input and the logits to --out, for bench/gpu/torch_cuda.py.
 //
 //   (cd bench/gpu && npm ci) && node bench/gpu/run.mjs [--nets resnet18,resnet50]
-//     [--size 224] [--runs 50] [--warmup 100] [--profile-runs 5] [--modes f32,f16]
+//     [--size 224] [--runs 50] [--warmup 100] [--profile-runs 5] [--modes f32,f16,f16-arith]
 //     [--seed 1] [--out bench/gpu/artifacts] [--wasm FILE] [--check]
 //     [--kernels 32x32x32/4,16x32x32/2:4,gpu,...] [--dawn 'disable-dawn-features=timestamp_quantization']
 //   node bench/gpu/run.mjs --parity [--models fashion-resnet18,fashion-resnet50] [--images 10000] [--check]
+//   node bench/gpu/run.mjs --validate [--nets resnet18,resnet50] [--size 224]
 //
 // --kernels also profiles f32 with each of these conv kernels forced on
 // every conv (webgpu.Options.ConvKernel: a tiling "MxNxK/T", split-K over S
@@ -19,10 +21,17 @@
 // choice is made from.
 // --parity runs the bundled models (--models) on the first --images
 // Fashion-MNIST test images (/usr/share/datasets/fashion-mnist, made into
-// the networks' inputs by bench/gpu/fashion) on WebGPU in f32 and with f16
-// storage, and prints how often their top-1 classes agree and the largest
-// |f16 - f32| over the image's largest |f32 logit|, with each mode's
-// accuracy; with --check it exits 1 below 99.9% agreement or above 1e-2.
+// the networks' inputs by bench/gpu/fashion) on WebGPU in f32, with f16
+// storage and, where the adapter has shader-f16, with f16 arithmetic, and
+// prints for each f16 mode how often its top-1 classes agree with f32's and
+// the largest |f16 - f32| over the image's largest |f32 logit|, with each
+// mode's accuracy; with --check it exits 1 below 99.9% agreement or above 1e-2.
+// --validate loads the networks in every mode and under several kernels on
+// Dawn's Null adapter (backend=null: it offers shader-f16 but runs nothing),
+// where Dawn checks each shader with Tint, its bind groups and one Run's
+// commands: the only check of the f16-arithmetic shaders on a machine
+// whose adapters lack shader-f16. It first makes sure the Null adapter
+// rejects a shader with an f16 type error, and exits 1 if anything fails.
 // Without --wasm it builds bench/wasm with GOEXPERIMENT=simd. --check exits
 // 1 when a mode's logits differ from the CPU engine's by more than 1e-4 (f32)
 // or 1e-2 (f16) of the largest logit, or a mode fails. On a machine without
@@ -45,7 +54,7 @@ const { values: args } = parseArgs({
     // A GPU's clocks settle after a few hundred milliseconds of work.
     warmup: { type: 'string', default: '100' },
     'profile-runs': { type: 'string', default: '5' },
-    modes: { type: 'string', default: 'f32,f16' },
+    modes: { type: 'string', default: 'f32,f16,f16-arith' },
     seed: { type: 'string', default: '1' },
     out: { type: 'string', default: join(here, 'artifacts') },
     wasm: { type: 'string' },
@@ -56,13 +65,20 @@ const { values: args } = parseArgs({
     parity: { type: 'boolean', default: false },
     models: { type: 'string', default: 'fashion-resnet18,fashion-resnet50' },
     images: { type: 'string', default: '10000' },
+    validate: { type: 'boolean', default: false },
   },
 });
 const size = Number(args.size);
 const runs = Number(args.runs);
 const warmup = Number(args.warmup);
 const profileRuns = Number(args['profile-runs']);
-const TOLERANCE = { f32: 1e-4, f16: 1e-2 }; // of the largest |logit|
+const TOLERANCE = { f32: 1e-4, f16: 1e-2, 'f16-arith': 1e-2 }; // of the largest |logit|
+// What each mode asks webgpu.Options for, and its name in the tables.
+const MODES = {
+  f32: { options: {}, label: 'f32' },
+  f16: { options: { f16: true }, label: 'f16 storage' },
+  'f16-arith': { options: { f16Arithmetic: true }, label: 'f16 arithmetic', feature: 'shader-f16' },
+};
 
 // 1. The Go side: bench/wasm, built here unless given (the GPU machine has no Go).
 await mkdir(args.out, { recursive: true });
@@ -82,7 +98,8 @@ if (!wasmFile) {
 
 // 2. WebGPU as a browser offers it: the GPU* classes and navigator.gpu.
 Object.assign(globalThis, globals);
-Object.defineProperty(globalThis, 'navigator', { value: { gpu: create(args.dawn ? args.dawn.split(' ') : []) }, configurable: true });
+const dawn = [...(args.dawn ? args.dawn.split(' ') : []), ...(args.validate ? ['backend=null'] : [])];
+Object.defineProperty(globalThis, 'navigator', { value: { gpu: create(dawn) }, configurable: true });
 const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
 const adapterInfo = adapter && { ...Object.fromEntries(['vendor', 'architecture', 'device', 'description'].map((k) => [k, adapter.info[k]])), features: [...adapter.features].sort() };
 await import(pathToFileURL(wasmExec));
@@ -91,6 +108,7 @@ const { instance } = await WebAssembly.instantiate(readFileSync(wasmFile), go.im
 go.run(instance); // returns once main blocks; goBench is then set
 const bench = globalThis.goBench;
 if (args.parity) process.exit(await parity());
+if (args.validate) process.exit(await validate());
 
 // A seeded N(0, 1) input, NHWC: the same bytes every run and for PyTorch.
 function randomInput(n, seed) {
@@ -118,13 +136,17 @@ for (const net of args.nets.split(',')) {
   const entry = { net, modes: [] };
   results.nets.push(entry);
   for (const mode of args.modes.split(',')) {
-    const row = { mode };
+    if (!MODES[mode]) throw new Error(`--modes: unknown mode ${mode} (want ${Object.keys(MODES)})`);
+    const row = { mode, label: MODES[mode].label };
     entry.modes.push(row);
     try {
-      Object.assign(row, await bench.load(weights, net, 'webgpu', { size, f16: mode === 'f16' }));
+      Object.assign(row, await bench.load(weights, net, 'webgpu', { size, ...MODES[mode].options }));
     } catch (e) {
+      // A mode the adapter cannot run is reported as such, not as a failure.
+      const missing = MODES[mode].feature;
+      if (missing && !adapterInfo?.features.includes(missing)) row.unavailable = `unavailable on this adapter (no ${missing}): ${e.message ?? e}`;
+      else failed = true;
       row.error = String(e.message ?? e);
-      failed = true;
       continue;
     }
     const first = await bench.run(input, true);
@@ -201,15 +223,15 @@ function markdown(r) {
   for (const n of r.nets) {
     for (const m of n.modes) {
       if (m.error) {
-        out.push(`| ${n.net} | ${m.mode} | error: ${m.error.split('\n')[0].replaceAll('|', '\\|')} | | | | | |`);
+        out.push(`| ${n.net} | ${m.label} | ${m.unavailable ? 'unavailable on this adapter (no shader-f16)' : `error: ${m.error.split('\n')[0].replaceAll('|', '\\|')}`} | | | | | |`);
         continue;
       }
-      out.push(`| ${n.net} | ${m.mode} | ${f(m.medianMs)} | ${f(m.minMs)} | ${f(m.firstMs)} | ${f(m.gpuMs)} | ${m.diff.toExponential(1)} | ${m.sameTop1 ? 'yes' : 'NO'} |`);
+      out.push(`| ${n.net} | ${m.label} | ${f(m.medianMs)} | ${f(m.minMs)} | ${f(m.firstMs)} | ${f(m.gpuMs)} | ${m.diff.toExponential(1)} | ${m.sameTop1 ? 'yes' : 'NO'} |`);
     }
   }
   for (const n of r.nets) {
     for (const m of n.modes.filter((x) => x.dispatches)) {
-      out.push('', `Per dispatch, ${n.net} ${m.mode} (median of ${profileRuns} profiled runs, each dispatch in its own timed pass):`, '');
+      out.push('', `Per dispatch, ${n.net} ${m.label} (median of ${profileRuns} profiled runs, each dispatch in its own timed pass):`, '');
       out.push('| # | layer | kernel | output | workgroups | GPU µs | share | GFLOP/s |', '|--:|---|---|---|--:|--:|--:|--:|');
       const total = m.dispatches.reduce((s, d) => s + d.gpuNs, 0);
       m.dispatches.forEach((d, i) => {
@@ -245,6 +267,8 @@ function markdown(r) {
 // parity runs --parity (see the top) and returns the exit status.
 async function parity() {
   const env = { ...process.env, GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'auto' };
+  // f16 storage runs everywhere; f16 arithmetic where the adapter can.
+  const f16Modes = ['f16', ...(adapterInfo?.features.includes('shader-f16') ? ['f16-arith'] : [])];
   const rows = [];
   for (const model of args.models.split(',')) {
     const { stdout } = await promisify(execFile)('go', ['run', './bench/gpu/fashion', '-model', model, '-n', args.images, '-out', args.out], { cwd: repoRoot, env });
@@ -255,8 +279,8 @@ async function parity() {
     const labels = readFileSync(join(args.out, `${model}.labels.u8`));
     const values = crop * crop * 3;
     const logits = {};
-    for (const mode of ['f32', 'f16']) {
-      await bench.load(weights, '', 'webgpu', { size: crop, f16: mode === 'f16' });
+    for (const mode of ['f32', ...f16Modes]) {
+      await bench.load(weights, '', 'webgpu', { size: crop, ...MODES[mode].options });
       const started = Date.now();
       logits[mode] = [];
       for (let i = 0; i < images; i++) {
@@ -265,25 +289,67 @@ async function parity() {
       }
     }
     const argmax = (x) => x.reduce((best, v, i) => (v > x[best] ? i : best), 0);
-    const row = { model, images, agree: 0, worst: 0, worstImage: -1, correct: { f32: 0, f16: 0 } };
-    for (let i = 0; i < images; i++) {
-      const [a, b] = [logits.f32[i], logits.f16[i]];
-      if (argmax(a) === argmax(b)) row.agree++;
-      for (const mode of ['f32', 'f16']) if (argmax(logits[mode][i]) === labels[i]) row.correct[mode]++;
-      const ratio = compare(b, a).diff;
-      if (ratio > row.worst) [row.worst, row.worstImage] = [ratio, i];
+    const correct = (mode) => logits[mode].filter((x, i) => argmax(x) === labels[i]).length;
+    for (const mode of f16Modes) {
+      const row = { model, mode, images, agree: 0, worst: 0, worstImage: -1, correct: { f32: correct('f32'), [mode]: correct(mode) } };
+      for (let i = 0; i < images; i++) {
+        const [a, b] = [logits.f32[i], logits[mode][i]];
+        if (argmax(a) === argmax(b)) row.agree++;
+        const ratio = compare(b, a).diff;
+        if (ratio > row.worst) [row.worst, row.worstImage] = [ratio, i];
+      }
+      rows.push(row);
     }
-    rows.push(row);
   }
   const pct = (n, d) => `${((100 * n) / d).toFixed(2)}%`;
   console.log([
     `- date: ${new Date().toISOString()}; adapter: ${adapterInfo ? `${adapterInfo.vendor} ${adapterInfo.description}` : 'none'}; the first ${args.images} Fashion-MNIST test images`,
+    ...(f16Modes.includes('f16-arith') ? [] : ['- f16 arithmetic: unavailable on this adapter (no shader-f16)']),
     '',
-    '| model | images | same top-1, f16 storage vs f32 | largest \\|Δlogit\\| / max\\|logit\\| (image) | top-1 accuracy f32 | f16 |',
-    '|---|--:|--:|--:|--:|--:|',
-    ...rows.map((r) => `| ${r.model} | ${r.images} | ${r.agree} (${pct(r.agree, r.images)}) | ${r.worst.toExponential(1)} (${r.worstImage}) | ${pct(r.correct.f32, r.images)} | ${pct(r.correct.f16, r.images)} |`),
+    '| model | f16 mode | images | same top-1 as f32 | largest \\|Δlogit\\| / max\\|logit\\| (image) | top-1 accuracy f32 | f16 mode |',
+    '|---|---|--:|--:|--:|--:|--:|',
+    ...rows.map((r) => `| ${r.model} | ${MODES[r.mode].label} | ${r.images} | ${r.agree} (${pct(r.agree, r.images)}) | ${r.worst.toExponential(1)} (${r.worstImage}) | ${pct(r.correct.f32, r.images)} | ${pct(r.correct[r.mode], r.images)} |`),
   ].join('\n'));
   await writeFile(join(args.out, 'parity.json'), JSON.stringify(rows, null, 2));
   const holds = rows.every((r) => r.agree >= 0.999 * r.images && r.worst <= 1e-2);
   return args.check && !holds ? 1 : 0;
+}
+
+// validate runs --validate (see the top) and returns the exit status.
+async function validate() {
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter?.features.has('shader-f16')) {
+    console.log('validate: no Null adapter with shader-f16 (backend=null) in this Dawn');
+    return 1;
+  }
+  // The check must be able to fail: a type error in f16 code is refused.
+  const device = await adapter.requestDevice({ requiredFeatures: ['shader-f16'] });
+  device.pushErrorScope('validation'); // the error is expected: not printed
+  const bad = device.createShaderModule({ code: 'enable f16;\nfn f() -> f16 { return 1.0f; }' });
+  const rejected = (await bad.getCompilationInfo()).messages.some((m) => m.type === 'error');
+  await device.popErrorScope();
+  device.destroy();
+  console.log(`- Null adapter's own check: a shader with an f16 type error is ${rejected ? 'rejected' : 'ACCEPTED'}`);
+  let ok = rejected;
+  const input = randomInput(size * size * 3, 1);
+  for (const net of args.nets.split(',')) {
+    const weights = await bench.random(net, 1);
+    for (const mode of Object.keys(MODES)) {
+      // The per-layer choice, and tilings that the choice for this adapter
+      // would not make (a software adapter's, a split everywhere).
+      for (const kernel of ['', '64x64x16/8', '16x32x32/2:3']) {
+        const what = `${net} ${MODES[mode].label}${kernel ? ` kernel ${kernel}` : ''}`;
+        try {
+          const info = await bench.load(weights, net, 'webgpu', { size, kernel, ...MODES[mode].options });
+          if (mode === 'f16-arith' && !info.f16Arithmetic) throw new Error('f16 arithmetic was not used');
+          await bench.run(input, false); // records and submits every dispatch
+          console.log(`- ${what}: every shader compiles and binds, and a run is submitted`);
+        } catch (e) {
+          ok = false;
+          console.log(`- ${what}: FAILED: ${e.message ?? e}`);
+        }
+      }
+    }
+  }
+  return ok ? 0 : 1;
 }

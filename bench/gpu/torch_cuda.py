@@ -97,10 +97,14 @@ def table(ours, torch_result):
     for n in ours["nets"]:
         anchor = next(r for r in torch_result["rows"] if r["net"] == n["net"] and r["mode"] == "fp32")["medianMs"]
         for m in n["modes"]:
-            if "error" in m:
-                out.append(f"| {n['net']} | ours WebGPU | {m['mode']} | not run: {m['error'].splitlines()[0]} | | | | |")
+            mode = m.get("label", m["mode"])
+            if "unavailable" in m:
+                out.append(f"| {n['net']} | ours WebGPU | {mode} | unavailable on this adapter (no shader-f16) | | | | |")
                 continue
-            out.append(f"| {n['net']} | ours WebGPU | {m['mode']} | {m['medianMs']:.2f} | {m['minMs']:.2f} | "
+            if "error" in m:
+                out.append(f"| {n['net']} | ours WebGPU | {mode} | not run: {m['error'].splitlines()[0]} | | | | |")
+                continue
+            out.append(f"| {n['net']} | ours WebGPU | {mode} | {m['medianMs']:.2f} | {m['minMs']:.2f} | "
                        f"{m['medianMs'] / anchor:.2f}x | {m['diff']:.1e} | {'yes' if m['sameTop1'] else 'NO'} |")
         for r in torch_result["rows"]:
             if r["net"] == n["net"]:
