@@ -12,6 +12,7 @@
 //     [--seed 1] [--out bench/gpu/artifacts] [--wasm FILE] [--check]
 //     [--kernels 32x32x32/4,16x32x32/2:4,gpu,...] [--dawn 'disable-dawn-features=timestamp_quantization']
 //   node bench/gpu/run.mjs --parity [--models fashion-resnet18,fashion-resnet50] [--images 10000] [--check]
+//     [--fashion /usr/share/datasets/fashion-mnist] [--weights weights]
 //   node bench/gpu/run.mjs --validate [--nets resnet18,resnet50] [--size 224]
 //
 // --kernels also profiles f32 with each of these conv kernels forced on
@@ -19,10 +20,11 @@
 // workgroups "MxNxK/T:S", or "gpu", the per-layer choice for GPUs) and
 // prints each layer's time per kernel: the measurements the per-layer
 // choice is made from.
-// --parity runs the bundled models (--models) on the first --images
-// Fashion-MNIST test images (/usr/share/datasets/fashion-mnist, made into
-// the networks' inputs by bench/gpu/fashion) on WebGPU in f32, with f16
-// storage and, where the adapter has shader-f16, with f16 arithmetic, and
+// --parity runs the bundled models (--models, from the manifest in
+// --weights) on the first --images Fashion-MNIST test images (the
+// t10k-*.gz files in --fashion, made into the networks' inputs by
+// bench/gpu/fashion inside the wasm, so no Go is needed) on WebGPU in
+// f32, with f16 storage and, where the adapter has shader-f16, with f16 arithmetic, and
 // prints for each f16 mode how often its top-1 classes agree with f32's and
 // the largest |f16 - f32| over the image's largest |f32 logit|, with each
 // mode's accuracy; with --check it exits 1 below 99.9% agreement or above 1e-2.
@@ -38,10 +40,10 @@
 // a GPU, point Dawn at SwiftShader: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json.
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { readFileSync } from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -65,6 +67,8 @@ const { values: args } = parseArgs({
     parity: { type: 'boolean', default: false },
     models: { type: 'string', default: 'fashion-resnet18,fashion-resnet50' },
     images: { type: 'string', default: '10000' },
+    fashion: { type: 'string', default: '/usr/share/datasets/fashion-mnist' },
+    weights: { type: 'string', default: join(repoRoot, 'weights') },
     validate: { type: 'boolean', default: false },
   },
 });
@@ -102,6 +106,9 @@ const dawn = [...(args.dawn ? args.dawn.split(' ') : []), ...(args.validate ? ['
 Object.defineProperty(globalThis, 'navigator', { value: { gpu: create(dawn) }, configurable: true });
 const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
 const adapterInfo = adapter && { ...Object.fromEntries(['vendor', 'architecture', 'device', 'description'].map((k) => [k, adapter.info[k]])), features: [...adapter.features].sort() };
+// Node's file system for the Go side, which wasm_exec.js would otherwise
+// stub: --parity reads the manifest and the data set from Go.
+globalThis.fs = fs;
 await import(pathToFileURL(wasmExec));
 const go = new globalThis.Go();
 const { instance } = await WebAssembly.instantiate(readFileSync(wasmFile), go.importObject);
@@ -266,17 +273,14 @@ function markdown(r) {
 
 // parity runs --parity (see the top) and returns the exit status.
 async function parity() {
-  const env = { ...process.env, GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'auto' };
   // f16 storage runs everywhere; f16 arithmetic where the adapter can.
   const f16Modes = ['f16', ...(adapterInfo?.features.includes('shader-f16') ? ['f16-arith'] : [])];
   const rows = [];
   for (const model of args.models.split(',')) {
-    const { stdout } = await promisify(execFile)('go', ['run', './bench/gpu/fashion', '-model', model, '-n', args.images, '-out', args.out], { cwd: repoRoot, env });
-    const { weights: file, crop, images } = JSON.parse(stdout);
+    const images = Number(args.images);
+    const data = (name) => resolve(args.fashion, `t10k-${name}-idx${name === 'images' ? 3 : 1}-ubyte.gz`);
+    const { inputs, labels, crop, weights: file } = await bench.fashion(resolve(args.weights), model, images, data('images'), data('labels'));
     const weights = readFileSync(file);
-    const bytes = readFileSync(join(args.out, `${model}.inputs.f32`));
-    const inputs = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    const labels = readFileSync(join(args.out, `${model}.labels.u8`));
     const values = crop * crop * 3;
     const logits = {};
     for (const mode of ['f32', ...f16Modes]) {

@@ -16,6 +16,11 @@
 //	    -> Promise<{ms, logits?: Float32Array}>
 //	profile(input) -> Promise<[{layer, kernel, output, workgroups, flops, gpuNs}]>
 //	    WebGPU only, where the device has timestamp-query
+//	fashion(weightsDir, model, n, imagesGz, labelsGz)
+//	    -> Promise<{inputs: Float32Array, labels: Uint8Array, crop, weights: path}>
+//	    the first n Fashion-MNIST test images as a bundled model's inputs
+//	    (bench/gpu/fashion); it reads files, so only under Node with the
+//	    real fs given to wasm_exec.js (bench/gpu/run.mjs --parity)
 //
 // Every call runs in its own goroutine and answers through a promise: the
 // WebGPU backend waits on browser promises, which must not happen inside a
@@ -32,6 +37,7 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/inbrowser/resnet/bench/gpu/fashion"
 	"github.com/inbrowser/resnet/engine"
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
@@ -64,6 +70,7 @@ func main() {
 	api.Set("load", async(load))
 	api.Set("run", async(run))
 	api.Set("profile", async(profile))
+	api.Set("fashion", async(fashionInputs))
 	js.Global().Set("goBench", api)
 	select {} // keep the exported functions alive
 }
@@ -221,6 +228,18 @@ func profile(args []js.Value) (any, error) {
 			"tile": d.Tile, "workgroups": d.Workgroups, "flops": float64(d.FLOPs), "gpuNs": float64(d.GPUNanos)}
 	}
 	return out, nil
+}
+
+func fashionInputs(args []js.Value) (any, error) {
+	if len(args) != 5 {
+		return nil, errors.New("fashion(weightsDir, model, n, imagesGz, labelsGz)")
+	}
+	set, err := fashion.Inputs(args[0].String(), args[1].String(), args[2].Int(), args[3].String(), args[4].String())
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"inputs": jsutil.NewFloat32Array(set.Inputs), "labels": jsutil.NewUint8Array(set.Labels),
+		"crop": set.Crop, "weights": set.Weights}, nil
 }
 
 // async wraps f as a JavaScript function returning a promise that f's

@@ -1,79 +1,58 @@
-// Command fashion writes the Fashion-MNIST test images as a bundled
-// model's network sees them, for the GPU runner's parity mode
-// (bench/gpu/run.mjs --parity): preprocessed as the classifier does (the
-// manifest's resize, crop and normalization) into N x crop x crop x 3 NHWC
-// float32 values, DIR/MODEL.inputs.f32, and their labels, one byte each,
-// DIR/MODEL.labels.u8. It prints the model's weights file and crop as JSON.
-//
-//	go run ./bench/gpu/fashion -model fashion-resnet18 -n 10000 -out DIR
-package main
+// Package fashion makes the Fashion-MNIST test images into a bundled
+// model's network inputs, for the GPU runner's parity mode
+// (bench/gpu/run.mjs --parity, through bench/wasm's fashion): preprocessed
+// as the classifier does (the manifest's resize, crop and normalization)
+// into N x crop x crop x 3 NHWC float32 values, with their labels.
+package fashion
 
 import (
-	"encoding/binary"
-	"encoding/json"
-	"flag"
 	"fmt"
-	"math"
-	"os"
-	"path/filepath"
 
 	"github.com/inbrowser/resnet/engine/preprocess"
 	"github.com/inbrowser/resnet/tools/fashionmnist"
 	"github.com/inbrowser/resnet/weights"
 )
 
-func main() {
-	model := flag.String("model", "fashion-resnet18", "a bundled model of weights/manifest.json")
-	n := flag.Int("n", 10000, "the first n test images")
-	out := flag.String("out", ".", "folder to write to")
-	flag.Parse()
-	if err := run(*model, *n, *out); err != nil {
-		fmt.Fprintln(os.Stderr, "fashion:", err)
-		os.Exit(1)
-	}
+// Set is the first N test images as one model's network sees them.
+type Set struct {
+	Inputs  []float32 // N x Crop x Crop x 3, NHWC
+	Labels  []byte    // N, each indexing fashionmnist.Classes
+	Crop    int       // the side of each input
+	Weights string    // the model's weights file
 }
 
-func run(name string, n int, out string) error {
-	m, err := weights.LoadDir("weights")
+// Inputs reads model's entry from the manifest in weightsDir and the
+// first n images of the gzip-compressed IDX files imagesGz and labelsGz
+// (fashionmnist.TestImages and TestLabels where Debian installs them).
+func Inputs(weightsDir, model string, n int, imagesGz, labelsGz string) (*Set, error) {
+	m, err := weights.LoadDir(weightsDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	md, err := m.Model(name)
+	md, err := m.Model(model)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	opts, err := md.Options()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	images, err := fashionmnist.Load(fashionmnist.TestImages, fashionmnist.TestLabels)
+	images, err := fashionmnist.Load(imagesGz, labelsGz)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if n < 1 || n > len(images) {
-		return fmt.Errorf("-n %d: the test set has %d images", n, len(images))
+		return nil, fmt.Errorf("%d images asked for: the test set has %d", n, len(images))
 	}
-	inputs := make([]byte, 0, n*opts.Spec.Len()*4)
-	labels := make([]byte, n)
+	size := opts.Spec.Len()
+	set := &Set{Inputs: make([]float32, n*size), Labels: make([]byte, n), Crop: opts.Spec.Crop, Weights: md.Path(weightsDir)}
 	var tensor []float32
 	for i, im := range images[:n] {
 		if tensor, err = preprocess.Tensor(im.Gray(), opts.Spec, tensor); err != nil {
-			return err
+			return nil, err
 		}
-		for _, v := range tensor {
-			inputs = binary.LittleEndian.AppendUint32(inputs, math.Float32bits(v))
-		}
-		labels[i] = byte(im.Label)
+		copy(set.Inputs[i*size:], tensor)
+		set.Labels[i] = byte(im.Label)
 	}
-	if err := os.WriteFile(filepath.Join(out, name+".inputs.f32"), inputs, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(out, name+".labels.u8"), labels, 0o644); err != nil {
-		return err
-	}
-	abs, err := filepath.Abs(md.Path("weights"))
-	if err != nil {
-		return err
-	}
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{"weights": abs, "crop": opts.Spec.Crop, "images": n})
+	return set, nil
 }
