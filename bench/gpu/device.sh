@@ -10,6 +10,13 @@
 #
 #   sh bench/gpu/device.sh [run.mjs flags, e.g. --nets resnet18 --runs 50]
 #   (PYTHON=/usr/bin/python3 picks the Python that has PyTorch)
+#   sh bench/gpu/device.sh --parity [--models fashion-resnet50] [--images 10000]
+#
+# --parity runs the bundled models (weights/) on the Fashion-MNIST test
+# images that pack.sh put in the carry, f32 against f16 (run.mjs
+# --parity), and leaves parity.md and parity.json in $OUT instead. The tree
+# with both models' weights and the carry is over the 64 MiB that travel:
+# run one model a call, with the other model's weights file out of the tree.
 set -eu
 cd "$(dirname "$0")/../.."
 carry=bench/gpu/carry
@@ -46,6 +53,16 @@ cp "$carry/wasm_exec.js" "$work/"
 	nproc
 } > "$out/gpu.txt" 2>&1
 cat "$out/gpu.txt"
+if [ "${1:-}" = --parity ]; then
+	mkdir -p "$work/fashion"
+	python3 -c 'import gzip, lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), gzip.open(sys.argv[2], "wb", 1))' \
+		"$carry/t10k-images-idx3-ubyte.xz" "$work/fashion/t10k-images-idx3-ubyte.gz"
+	cp "$carry/t10k-labels-idx1-ubyte.gz" "$work/fashion/"
+	"$work/node" bench/gpu/run.mjs --wasm "$work/bench.wasm" --out "$work/data" --fashion "$work/fashion" --weights weights "$@" > "$out/parity.md"
+	cp "$work/data/parity.json" "$out/"
+	cat "$out/parity.md"
+	exit
+fi
 "$work/node" bench/gpu/run.mjs --wasm "$work/bench.wasm" --out "$work/data" "$@" > "$out/runner.md"
 cp "$work/data/results.json" "$out/"
 "${PYTHON:-python3}" bench/gpu/torch_cuda.py --dir "$work/data" > "$out/table.md"
