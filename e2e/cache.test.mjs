@@ -44,10 +44,12 @@ async function classifyOne(page, name) {
 
 test('the first visit shows the download progress', async (t) => {
   const { page } = await freshPage(t);
-  // Slow the network (the worker's fetch too) to about 8 MB/s.
+  // Slow the network (Chromium's emulation covers all fetches) to about 2 MB/s: the
+  // download starts with the page, and the progress shows from when the
+  // worker has started and reads it.
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
-  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 8e6, uploadThroughput: 1e6 });
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 2e6, uploadThroughput: 1e6 });
   await page.goto(server.url);
   await page.waitForFunction(() => {
     const pct = Number(document.getElementById('load-progress').getAttribute('aria-valuenow'));
@@ -62,14 +64,26 @@ test('the first visit shows the download progress', async (t) => {
 
 test('a reload loads the weights from IndexedDB without requesting them', async (t) => {
   const { page, weightRequests } = await freshPage(t);
+  // What the page (ResNet.preload) started while the worker started, and
+  // handed it with the load: the file read from the cache, the download,
+  // or nothing, leaving both to the worker.
+  await page.addInitScript(() => {
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (msg, ...rest) {
+      if (msg?.op === 'load') window.preread = msg.preread ? Object.keys(msg.preread).sort().join(',') : 'nothing';
+      return post.call(this, msg, ...rest);
+    };
+  });
   await openApp(page, server.url);
   assert.equal(weightRequests.length, 1, 'the first visit downloads the weights once');
   assert.match(await page.textContent('#load-text'), /downloaded/);
+  assert.equal(await page.evaluate(() => window.preread), 'body,key,startedAt', 'the page did not start the download');
   await classifyOne(page, 'first-visit.png');
 
   await page.reload();
   assert.match(await waitReady(page), /from this browser’s cache/);
   assert.equal(weightRequests.length, 1, `the reload requested weights again: ${weightRequests}`);
+  assert.equal(await page.evaluate(() => window.preread), 'blob,bytes,key,ms', 'the page did not read the cached file');
   assert.match(await page.textContent('#load-steps'), /^worker start\s[\d.]+ m?s · cache read\s[\d.]+ m?s · integrity check\s[\d.]+ m?s · parse\s[\d.]+ m?s · build\s[\d.]+ m?s/);
   await classifyOne(page, 'cached-visit.png');
   assert.match(await page.textContent('#cache-text'), /^Weights cache: \d+(\.\d)? MB \(1 model\) · site storage [\d.]+ [kMG]B of [\d.]+ [kMG]B$/);
@@ -84,6 +98,7 @@ test('a reload loads the weights from IndexedDB without requesting them', async 
   await page.reload();
   assert.match(await waitReady(page), /from this browser’s cache/);
   assert.equal(weightRequests.length, 1, 'a file stored as a Uint8Array was downloaded again');
+  assert.equal(await page.evaluate(() => window.preread), 'nothing', 'the page read a file it does not store that way');
   await classifyOne(page, 'cached-uint8array.png');
 });
 

@@ -103,7 +103,9 @@ function trackCards() {
 test('chaos: batches while models, workers, results and the cache change at random', async (t) => {
   const page = await app.newPage(t);
   await page.addInitScript(trackCards);
-  await openApp(page, `${app.server.url}?workers=2`);
+  // On the CPU: a backend measurement on SwiftShader stalls animation
+  // frames, which the clicks below wait for.
+  await openApp(page, `${app.server.url}?workers=2&backend=wasm`);
   const rand = random(20);
   const actions = [
     async () => page.selectOption('#model-select', rand() < 0.5 ? 'fashion-resnet18' : 'fashion-resnet50'),
@@ -114,7 +116,9 @@ test('chaos: batches while models, workers, results and the cache change at rand
       await page.selectOption('#workers-select', now);
     },
     async () => { if (await page.isVisible('#clear-results')) await page.click('#clear-results'); },
-    async () => { if (await page.isEnabled('#clear-cache')) await page.click('#clear-cache'); },
+    // Checked and clicked in one step: a cache refresh may disable the
+    // button between two steps of Playwright's.
+    async () => page.evaluate(() => { const b = document.getElementById('clear-cache'); if (!b.disabled) b.click(); }),
   ];
   for (let round = 0; round < 10; round++) {
     await dropBatch(page, `chaos${round}`, 2 + Math.floor(rand() * 5), round);
@@ -171,10 +175,11 @@ test('a clear during a download is not undone, and other tabs see the change', a
   await page.waitForFunction(() => /\(1 model\)/.test(document.getElementById('cache-text').textContent));
   await openApp(other, url);
 
-  // Slow the download of the other model, and clear while it runs.
+  // Slow the download of the other model (24 MB: 6 s), and clear while
+  // it runs.
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
-  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 10e6, uploadThroughput: 1e6 });
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 4e6, uploadThroughput: 1e6 });
   await page.selectOption('#model-select', 'fashion-resnet50');
   await page.waitForFunction(() => /Downloading/.test(document.getElementById('load-text').textContent), null, { timeout: 30_000 });
   await page.click('#clear-cache');

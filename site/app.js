@@ -248,6 +248,9 @@ function setupTabs(webcam) {
 }
 
 async function main() {
+  // The engine starts, and the chosen model's weights are read from the
+  // cache (or downloaded), while the page sets itself up.
+  ResNet.preload({ model: localStorage.getItem(MODEL_KEY) ?? undefined, backend: initialBackend() });
   // On a phone the model details would push the drop zone off the screen.
   $('model-about').open = !matchMedia('(max-width: 640px)').matches;
   const panel = setupModelPanel({

@@ -90,8 +90,8 @@ export interface BackendChoice {
 /** Milliseconds per step of a load; a step that did not happen is absent. */
 export interface LoadTimings {
   start: number;      // starting the worker's Go program (0 when a worker was reused)
-  cacheRead?: number; // reading the weights from IndexedDB
-  download?: number;  // downloading them
+  cacheRead?: number; // reading the weights from IndexedDB (beside start when ResNet.preload began it)
+  download?: number;  // downloading them (likewise)
   verify?: number;    // SHA-256 against the manifest; for a cached file it runs beside parse and build, and this is how long the load waited for it after them
   parse: number;      // reading the safetensors header
   build: number;      // decoding, folding BatchNorm and packing the weights
@@ -188,6 +188,13 @@ export class ResNet {
   static removeModel(name: string): Promise<void>;
   static updateModel(name: string, change: { variant: 'v1.5' | 'v1' }): Promise<ModelInfo>;
   static load(options?: LoadOptions): Promise<ResNet>;
+  /**
+   * Starts what a later load({model, backend}) needs (the engine; for a
+   * bundled model, the read of its weights from this browser's cache, or
+   * else their download; for 'auto', the WebGPU adapter) so that it
+   * finishes sooner. Optional; a load of another model ignores it.
+   */
+  static preload(options?: { model?: string; backend?: 'auto' | 'webgpu' | 'wasm' }): void;
   static cacheInfo(): Promise<CacheInfo>;
   static clearCache(): Promise<CacheInfo>;
   /** Forgets every measured backend choice: the next 'auto' load measures again. */

@@ -55,9 +55,17 @@ const wasmModule = once(async () => {
 class Engine {
   static async start(name = 'resnet') {
     const started = performance.now();
-    const [workerURL, wasmExec, module] = await Promise.all([assetURL('worker.js'), assetURL('wasm_exec.js'), wasmModule()]);
+    const [workerURL, wasmExec] = await Promise.all([assetURL('worker.js'), assetURL('wasm_exec.js')]);
+    // The worker starts, and reads wasm_exec.js, while the module compiles.
     const engine = new Engine(new Worker(workerURL, { name }));
-    engine.worker.postMessage({ wasmExec, module });
+    engine.worker.postMessage({ wasmExec });
+    try {
+      engine.worker.postMessage({ module: await wasmModule() });
+    } catch (e) {
+      engine.ready.catch(() => {}); // the compile's error is the one to report
+      engine.terminate();
+      throw e;
+    }
     engine.backend = (await engine.ready).backend;
     engine.startMs = performance.now() - started; // reported by the first load on it
     return engine;
@@ -364,6 +372,104 @@ async function addedEntries() {
   return [...models, ...[...unstored.values()].map((u) => u.entry).filter((e) => !names.has(e.name))];
 }
 
+// The weights cache belongs to the worker (wasm/cache.go, which creates
+// and upgrades it); preload reads a stored file from it too, as the worker
+// would, so that the read need not wait for the engine. The worker then
+// checks the file's SHA-256 as it checks its own reads.
+const CACHE_DB = 'resnet-weights';
+const FILES_STORE = 'files';
+
+// What preload started for the model named preloadedFor (undefined: the
+// default one): a promise of null, the cached file read ({key, blob,
+// bytes, ms}) or its download begun ({key, body, startedAt}). The next load
+// takes it, whichever model it loads, and waits for it only if it may be
+// that model's; a download nobody takes is cancelled.
+let preloaded = null;
+let preloadedFor;
+
+async function takePreloaded(entry) {
+  const started = preloaded;
+  preloaded = null;
+  if (!started) return null;
+  const mayBeIt = preloadedFor === undefined || preloadedFor === entry.name;
+  const file = mayBeIt ? await started : null;
+  if (file?.key === cacheKey(entry)) return file;
+  if (!mayBeIt) started.then((other) => other?.body?.cancel());
+  else file?.body?.cancel();
+  return null;
+}
+
+const cacheKey = (entry) => `${entry.name}@${entry.sha256}`;
+
+// readCachedFile's answer when the cache surely lacks the file (not when
+// it cannot be read: the worker then tries, and says what is wrong).
+const NOT_STORED = Symbol('not stored');
+
+/**
+ * Reads entry's file from the worker's cache: {key, blob, bytes (a
+ * Uint8Array), ms}, NOT_STORED, or null when it cannot tell (the worker
+ * then reads the cache itself).
+ */
+async function readCachedFile(entry) {
+  const started = performance.now();
+  const request = (r) => new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  let created = false;
+  try {
+    const opening = indexedDB.open(CACHE_DB);
+    // Nothing stored yet: the worker creates the database, not this read.
+    opening.onupgradeneeded = () => {
+      created = true;
+      opening.transaction.abort();
+    };
+    const db = await request(opening);
+    let stored;
+    try {
+      stored = await request(db.transaction(FILES_STORE).objectStore(FILES_STORE).get(cacheKey(entry)));
+    } finally {
+      db.close(); // a worker upgrading the database would wait for it
+    }
+    if (stored === undefined) return NOT_STORED;
+    if (!(stored instanceof Blob)) return null; // an older page's Uint8Array: the worker reads it
+    const bytes = new Uint8Array(await stored.arrayBuffer());
+    return { key: cacheKey(entry), blob: stored, bytes, ms: performance.now() - started };
+  } catch {
+    return created ? NOT_STORED : null;
+  }
+}
+
+/**
+ * Starts downloading entry's file: {key, body (the response's stream, for
+ * the worker to read), startedAt (ms since the epoch)}, or null where the
+ * browser cannot hand a stream to a worker or the server answered with an
+ * error (the worker then fetches the file itself and reports that).
+ */
+async function startDownload(entry) {
+  if (!TRANSFERABLE_STREAMS) return null;
+  const startedAt = Date.now();
+  const response = await fetch(new URL(entry.url, base));
+  if (!response.ok) {
+    response.body?.cancel();
+    return null;
+  }
+  // Queued here as it arrives until the worker reads it: the browser
+  // stops downloading once a few unread megabytes wait.
+  const queue = new TransformStream(undefined, new ByteLengthQueuingStrategy({ highWaterMark: entry.bytes }));
+  return { key: cacheKey(entry), body: response.body.pipeThrough(queue), startedAt };
+}
+
+const TRANSFERABLE_STREAMS = (() => {
+  try {
+    const stream = new ReadableStream();
+    structuredClone(stream, { transfer: [stream] });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 /** Describes a model entry (bundled or added) as resnet.d.ts's ModelInfo. */
 function infoOf(entry) {
   const added = entry.added ?? null;
@@ -567,8 +673,12 @@ export class ResNet {
       }
       if (!entry) throw new ResNetError('bad-request', `Unknown model ${model}; known: ${models.map((m) => m.name).join(', ')}.`);
       const file = unstored.get(entry.name)?.file;
+      const preread = file ? null : await takePreloaded(entry);
       const plan = await planBackend(backend, adapterWanted, entry, workers);
-      const info = await engine.call('load', { model: withURL, file, backend: plan.ask }, { onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }) });
+      const info = await engine.call('load', { model: withURL, file, preread: preread ?? undefined, backend: plan.ask }, {
+        onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }),
+        transfer: preread?.bytes ? [preread.bytes.buffer] : preread?.body ? [preread.body] : [],
+      });
       info.timings = { start: engineStart, ...info.timings };
       // WebGPU was asked for but could not run: the worker's last notice
       // says why. (It sends poolBytes only when the CPU runs the network.)
@@ -592,6 +702,26 @@ export class ResNet {
       releaseEngine(engine);
       throw e;
     }
+  }
+
+  /**
+   * Starts what a later load({model}) needs, so that it finishes sooner:
+   * the engine, and, for a bundled model, the read of its weights from
+   * this browser's cache, or their download if it has none, which then
+   * run while the engine compiles and starts; with backend 'auto', also
+   * the request for the WebGPU adapter. Calling it is optional; a load of
+   * another model ignores it.
+   */
+  static preload({ model, backend = 'auto' } = {}) {
+    anyEngine().catch(() => {}); // a load reports what went wrong
+    if (backend === 'auto') gpuAdapter();
+    preloadedFor = model;
+    preloaded = ResNet.models().then(async (models) => {
+      const entry = model === undefined ? (models.find((m) => m.default) ?? models[0]) : models.find((m) => m.name === model);
+      if (!entry) return null;
+      const cached = await readCachedFile(entry);
+      return cached === NOT_STORED ? startDownload(entry) : cached;
+    }).catch(() => null);
   }
 
   /** Describes the weight cache: {available, files, bytes, usage, quota}. */

@@ -48,11 +48,18 @@ func download(url string, size, maxBytes int, onProgress func(done, total int)) 
 			size, exact, limit = n, true, n
 		}
 	}
+	return readBody(resp.Get("body"), url, size, limit, exact, onProgress)
+}
+
+// readBody reads the body of url's response (a ReadableStream) into a new
+// Uint8Array, as download describes: at most limit bytes, and exactly size
+// if exact.
+func readBody(body js.Value, url string, size, limit int, exact bool, onProgress func(done, total int)) (js.Value, error) {
 	buf := js.Global().Get("Uint8Array").New(size)
 	if !exact {
 		buf = js.Global().Get("Uint8Array").New(min(limit, 1<<20))
 	}
-	reader := resp.Get("body").Call("getReader")
+	reader := body.Call("getReader")
 	defer reader.Call("releaseLock")
 	done, reported := 0, -1
 	for {
@@ -70,7 +77,7 @@ func download(url string, size, maxBytes int, onProgress func(done, total int)) 
 			if exact {
 				return js.Value{}, failf(codeIntegrity, "%s is larger than the %d bytes promised.", url, size)
 			}
-			return js.Value{}, failf(codeTooLargeFile, "%s is larger than %.0f MB, the most the page takes.", url, float64(maxBytes)/1e6)
+			return js.Value{}, failf(codeTooLargeFile, "%s is larger than %.0f MB, the most the page takes.", url, float64(limit)/1e6)
 		}
 		if done+n > buf.Get("byteLength").Int() { // size unknown: grow
 			grown := js.Global().Get("Uint8Array").New(min(limit, 2*(done+n)))

@@ -38,7 +38,7 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 	// decoded, folded and packed, so the heap stays near the packed model.
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	ctx := context.Background()
-	file, err := w.obtainWeights(ctx, e, msg.Get("file"), true, progress)
+	file, err := w.obtainWeights(ctx, e, msg.Get("file"), msg.Get("preread"), true, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 		// The cached copy changed since it was stored: whatever was built
 		// from it goes, and the published file is downloaded again.
 		notices := append(file.notices, w.discardDamaged(ctx, e)...)
-		if file, err = w.obtainWeights(ctx, e, js.Undefined(), false, progress); err != nil {
+		if file, err = w.obtainWeights(ctx, e, js.Undefined(), js.Undefined(), false, progress); err != nil {
 			return nil, err
 		}
 		file.notices = append(notices, file.notices...)

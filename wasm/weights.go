@@ -25,7 +25,6 @@ type weightsFile struct {
 	data    js.Value // Uint8Array: read into Go a tensor at a time (jsutil.ArrayFile)
 	share   js.Value // a Blob of it for the page's pool workers: the cache's own, else a copy (see blobOf)
 	source  string   // fromCache, fromNetwork or fromPage
-	cached  bool     // the cache holds it now
 	notices []string // cache trouble, for the user
 
 	check   *pendingCheck // nil once the file is known to be intact
@@ -48,11 +47,13 @@ func (f *weightsFile) verified() error {
 
 // obtainWeights returns the weights file of e: given, a copy the page
 // holds, if it is a Uint8Array; else the cached copy if there is one of
-// the right size; else a download, verified and then cached. A cached
-// copy's SHA-256 is checked while the caller builds the model (see
-// verified); one that fails is deleted, and useCache false then skips the
-// cache. Cache trouble never fails the load: it only adds a notice.
-func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given js.Value, useCache bool, progress func(map[string]any)) (*weightsFile, error) {
+// the right size; else a download, verified and then cached. preread is
+// what the page started while this worker started (resnet.js's preload):
+// the cached copy read, or the download begun, or undefined. A cached copy's SHA-256 is checked while the
+// caller builds the model (see verified); one that fails is deleted, and
+// useCache false then skips the cache. Cache trouble never fails the load:
+// it only adds a notice.
+func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given, preread js.Value, useCache bool, progress func(map[string]any)) (*weightsFile, error) {
 	start := time.Now()
 	if given.Truthy() {
 		if err := startCheck(given, e).wait(); err != nil {
@@ -67,15 +68,20 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given js.Valu
 	}
 	if cache != nil && useCache {
 		progress(map[string]any{"phase": "cache"})
-		f, err := cachedWeights(ctx, cache, e)
+		f, err := cachedWeights(ctx, cache, e, preread)
 		switch {
 		case err != nil:
 			notices = append(notices, fmt.Sprintf("The weight cache could not be read (%v).", err))
 		case f != nil && f.check.sizeErr != nil:
 			notices = append(notices, w.discardDamaged(ctx, e)...)
 		case f != nil:
+			if body := prereadBody(preread, e); body.Truthy() {
+				body.Call("cancel") // another tab stored the file meanwhile
+			}
 			f.notices = notices
-			f.timings = map[string]any{"cacheRead": ms(time.Since(start))}
+			if f.timings == nil {
+				f.timings = map[string]any{"cacheRead": ms(time.Since(start))}
+			}
 			return f, nil
 		}
 	}
@@ -84,9 +90,16 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given js.Valu
 	if e.url == "" {
 		return nil, failf(codeNotStored, "The weights of %s are no longer stored in this browser. Add the file again.", e.name)
 	}
-	file, err := download(e.url, e.bytes, 0, func(done, total int) {
+	onProgress := func(done, total int) {
 		progress(map[string]any{"phase": "download", "loaded": done, "total": total})
-	})
+	}
+	var file js.Value
+	if body := prereadBody(preread, e); body.Truthy() {
+		start = time.UnixMilli(int64(preread.Get("startedAt").Float()))
+		file, err = readBody(body, e.url, e.bytes, e.bytes, true, onProgress)
+	} else {
+		file, err = download(e.url, e.bytes, 0, onProgress)
+	}
 	if err != nil {
 		var fe *fetchError
 		if errors.As(err, &fe) {
@@ -100,7 +113,6 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given js.Valu
 		return nil, failf(codeIntegrity, "The downloaded weights of %s are not the published ones (%v), so they were not used.", e.name, err)
 	}
 	timings := map[string]any{"download": ms(downloaded.Sub(start)), "verify": ms(time.Since(downloaded))}
-	cached := false
 	if cache != nil && w.clears.Load() != clears {
 		notices = append(notices, "The cache was cleared during the download, so the weights were not stored.")
 	} else if cache != nil {
@@ -109,21 +121,36 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given js.Valu
 			notices = append(notices, "There is not enough storage space to cache the weights, so they will be downloaded again on the next visit.")
 		case err != nil:
 			notices = append(notices, fmt.Sprintf("The weights could not be cached (%v), so they will be downloaded again on the next visit.", err))
-		default:
-			cached = true
 		}
 	}
-	return &weightsFile{data: file, share: blobOf(file), source: fromNetwork, cached: cached, notices: notices, timings: timings}, nil
+	return &weightsFile{data: file, share: blobOf(file), source: fromNetwork, notices: notices, timings: timings}, nil
+}
+
+// prereadBody is the body of e's download as the page started it (a
+// ReadableStream of a response that was ok), or undefined.
+func prereadBody(preread js.Value, e *modelEntry) js.Value {
+	if !preread.Truthy() || preread.Get("key").String() != e.cacheKey() {
+		return js.Undefined()
+	}
+	return preread.Get("body")
 }
 
 // cachedWeights reads e's file from the cache and starts its integrity
-// check; nil if the cache has none.
-func cachedWeights(ctx context.Context, cache *weightCache, e *modelEntry) (*weightsFile, error) {
+// check; nil if the cache has none. preread is the page's read of it
+// (resnet.js's preload: {key, blob, bytes, ms}), which ran while this
+// worker started, or undefined.
+func cachedWeights(ctx context.Context, cache *weightCache, e *modelEntry, preread js.Value) (*weightsFile, error) {
+	if preread.Truthy() && preread.Get("key").String() == e.cacheKey() && preread.Get("bytes").Truthy() {
+		f := &weightsFile{data: preread.Get("bytes"), share: preread.Get("blob"), source: fromCache}
+		f.timings = map[string]any{"cacheRead": preread.Get("ms").Float()}
+		f.check = startCheck(f.data, e)
+		return f, nil
+	}
 	stored, ok, err := cache.get(ctx, e.cacheKey())
 	if err != nil || !ok {
 		return nil, err
 	}
-	f := &weightsFile{data: stored, share: stored, source: fromCache, cached: true}
+	f := &weightsFile{data: stored, share: stored, source: fromCache}
 	if jsutil.IsInstance(stored, "Blob") {
 		// put stores Blobs; a Uint8Array stored by an earlier version
 		// of the page is read as it is.

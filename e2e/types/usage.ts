@@ -16,6 +16,7 @@ async function addAndClassify(file: File, labels: File, photo: Blob): Promise<vo
 
   const models: ModelInfo[] = await ResNet.listModels();
   const added = models.filter((m) => m.added && m.stored).map((m) => m.name);
+  ResNet.preload({ model: model.name, backend: 'wasm' });
   const clf = await ResNet.load({ model: model.name, backend: 'wasm', workers: defaultWorkers() });
   const { top, logits, timings } = await clf.classify(photo, { topK: 3, logits: true });
   const best: { label: string; prob: number; index: number } = top[0];
