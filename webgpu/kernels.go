@@ -78,10 +78,14 @@ func (k convKernel) splitK4(k4 int) int {
 var softwareTile = convTile{m: 64, n: 64, k: 16, threadM: 8}
 
 // softwareSmallTile is the tiling of a software adapter's convs with fewer
-// than softwareSmallMap output positions, where most of softwareTile's rows
-// would be computed for nothing: on ResNet-18 at 32x32 it was the fastest
-// on every map of 4x4 and below.
-var softwareSmallTile = convTile{m: 16, n: 32, k: 32, threadM: 2}
+// than softwareSmallMap output positions (4x4 maps and below), where most
+// of softwareTile's rows would be computed for nothing: 4 positions x 32
+// channels, all 4 positions in each of its 8 threads. Against 16x32 tiles
+// of 64 threads it took ResNet-18's and ResNet-50's 1x1 and 2x2 maps at
+// 32x32 inputs 3-10 times less time, and 4x4 maps about half
+// (BENCHMARKS.md): a 2x2 map wastes no row of it, a 1x1 map 3 of 4 rows
+// instead of 15 of 16.
+var softwareSmallTile = convTile{m: 4, n: 32, k: 32, threadM: 4}
 
 const softwareSmallMap = 32
 
