@@ -68,6 +68,14 @@ test('a reload loads the weights from IndexedDB without requesting them', async 
   // handed it with the load: the file read from the cache, the download,
   // or nothing, leaving both to the worker.
   await page.addInitScript(() => {
+    const Started = window.Worker;
+    window.enginesStarted = 0; // not counting the pool's
+    window.Worker = class extends Started {
+      constructor(url, options) {
+        super(url, options);
+        if (options?.name === 'resnet') window.enginesStarted++;
+      }
+    };
     const post = Worker.prototype.postMessage;
     Worker.prototype.postMessage = function (msg, ...rest) {
       if (msg?.op === 'load') window.preread = msg.preread ? Object.keys(msg.preread).sort().join(',') : 'nothing';
@@ -78,12 +86,14 @@ test('a reload loads the weights from IndexedDB without requesting them', async 
   assert.equal(weightRequests.length, 1, 'the first visit downloads the weights once');
   assert.match(await page.textContent('#load-text'), /downloaded/);
   assert.equal(await page.evaluate(() => window.preread), 'body,key,startedAt', 'the page did not start the download');
+  assert.equal(await page.evaluate(() => window.enginesStarted), 1, 'the page started more than one engine for its model');
   await classifyOne(page, 'first-visit.png');
 
   await page.reload();
   assert.match(await waitReady(page), /from this browser’s cache/);
   assert.equal(weightRequests.length, 1, `the reload requested weights again: ${weightRequests}`);
   assert.equal(await page.evaluate(() => window.preread), 'blob,bytes,key,ms', 'the page did not read the cached file');
+  assert.equal(await page.evaluate(() => window.enginesStarted), 1, 'the page started more than one engine for its model');
   assert.match(await page.textContent('#load-steps'), /^worker start\s[\d.]+ m?s · cache read\s[\d.]+ m?s · integrity check\s[\d.]+ m?s · parse\s[\d.]+ m?s · build\s[\d.]+ m?s/);
   await classifyOne(page, 'cached-visit.png');
   assert.match(await page.textContent('#cache-text'), /^Weights cache: \d+(\.\d)? MB \(1 model\) · site storage [\d.]+ [kMG]B of [\d.]+ [kMG]B$/);

@@ -125,6 +125,7 @@ const live = new Set();
 let idle = null;
 
 async function acquireEngine() {
+  await startingAny?.catch(() => {}); // an engine anyEngine is starting becomes the idle one
   const reused = idle;
   idle = null;
   if (reused) {
@@ -143,12 +144,17 @@ function releaseEngine(engine) {
 }
 
 // Cache queries may go to any running worker; Go serves them concurrently.
-async function anyEngine() {
+// Calls while none runs share the one being started.
+let startingAny = null;
+
+function anyEngine() {
   const running = [...live].find((e) => !e.dead);
-  if (running) return running;
-  const engine = await acquireEngine();
-  releaseEngine(engine);
-  return engine;
+  if (running) return Promise.resolve(running);
+  startingAny ??= acquireEngine().then((engine) => {
+    releaseEngine(engine);
+    return engine;
+  }).finally(() => { startingAny = null; });
+  return startingAny;
 }
 
 // How often callAny tries another worker when the one it used was stopped.
