@@ -142,18 +142,6 @@ func TestBuildLayout(t *testing.T) {
 	if strings.Index(index, `type="importmap"`) > strings.Index(index, `type="module"`) {
 		t.Error("the import map comes after a module script")
 	}
-	// Every module of the page's graph is preloaded (the generated one
-	// too, imported by heatmap.js), after the import map; the classic
-	// worker script is not a module.
-	for _, m := range []string{"resnet.js", "heatmap.js", "viridis.js"} {
-		link := `<link rel="modulepreload" href="` + assets[m] + `">`
-		if !strings.Contains(index, link) || strings.Index(index, link) < strings.Index(index, `type="importmap"`) {
-			t.Errorf("index.html lacks %s after the import map", link)
-		}
-	}
-	if strings.Contains(index, `modulepreload" href="`+assets["worker.js"]) {
-		t.Error("the worker's classic script is preloaded as a module")
-	}
 
 	// A second build replaces the first.
 	if _, err := build(root, weightsDir, out); err != nil {
@@ -175,29 +163,8 @@ func TestBuildRefusesToReplaceOtherDirectories(t *testing.T) {
 }
 
 func TestRewriteIndexNeedsAModuleScript(t *testing.T) {
-	if _, err := rewriteIndex(`<script src="app.js"></script>`, map[string]string{"app.js": "app.0123456789.js"}, []string{"app.js"}, nil); err == nil {
+	if _, err := rewriteIndex(`<script src="app.js"></script>`, map[string]string{"app.js": "app.0123456789.js"}, []string{"app.js"}); err == nil {
 		t.Error("want an error for an index.html without a module script")
-	}
-}
-
-func TestRewriteIndexRefusesAMissingImport(t *testing.T) {
-	sources := map[string][]byte{"app.js": []byte("import { x } from './gone.js';\n")}
-	_, err := rewriteIndex(`<script type="module" src="app.js"></script>`, map[string]string{"app.js": "app.0123456789.js"}, []string{"app.js"}, sources)
-	if err == nil || !strings.Contains(err.Error(), "gone.js") {
-		t.Errorf("an import of a file the site lacks: %v, want an error naming it", err)
-	}
-}
-
-func TestImportedByFollowsImports(t *testing.T) {
-	sources := map[string][]byte{
-		"app.js":   []byte("import { a } from './a.js';\nimport {\n  b,\n  c,\n} from './b.js';\n// import { no } from './comment.js';\n"),
-		"a.js":     []byte("import { b } from './b.js';\n"),
-		"b.js":     []byte("import { app } from './app.js';\nexport const b = 1;\n"),
-		"other.js": []byte("import { z } from './z.js';\n"),
-	}
-	got := strings.Join(importedBy("app.js", sources), ",")
-	if got != "a.js,app.js,b.js" {
-		t.Errorf("importedBy(app.js) = %s, want a.js,app.js,b.js (a cycle back to the entry included)", got)
 	}
 }
 
