@@ -389,7 +389,7 @@ const FILES_STORE = 'files';
 // default one): a promise of null, the cached file read ({key, blob,
 // bytes, ms}) or its download begun ({key, body, startedAt}). The next load
 // takes it, whichever model it loads, and waits for it only if it may be
-// that model's; a download nobody takes is cancelled.
+// that model's; a download that load does not take is cancelled.
 let preloaded = null;
 let preloadedFor;
 

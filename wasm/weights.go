@@ -49,10 +49,10 @@ func (f *weightsFile) verified() error {
 // holds, if it is a Uint8Array; else the cached copy if there is one of
 // the right size; else a download, verified and then cached. preread is
 // what the page started while this worker started (resnet.js's preload):
-// the cached copy read, or the download begun, or undefined. A cached copy's SHA-256 is checked while the
-// caller builds the model (see verified); one that fails is deleted, and
-// useCache false then skips the cache. Cache trouble never fails the load:
-// it only adds a notice.
+// the cached copy read, or the download begun, or undefined. A cached
+// copy's SHA-256 is checked while the caller builds the model (see
+// verified); one that fails is deleted, and useCache false then skips the
+// cache. Cache trouble never fails the load: it only adds a notice.
 func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given, preread js.Value, useCache bool, progress func(map[string]any)) (*weightsFile, error) {
 	start := time.Now()
 	if given.Truthy() {
