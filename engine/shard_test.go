@@ -50,15 +50,17 @@ func (m *localMemory) Barrier() error {
 
 // runSharded runs input on count workers, each a goroutine holding its own
 // shard of the network (even ones a share of a whole model, see ShardOf),
-// and returns worker 0's logits and each worker's FeatureMap.
-func runSharded(t *testing.T, cfg arch.Config, plan *Plan, input []float32, side, count int) ([]float32, []FeatureMap) {
+// packed for side (ForInputSize, or OnlyInputSize if only), and returns
+// worker 0's logits and each worker's FeatureMap.
+func runSharded(t *testing.T, plan *Plan, input []float32, side, count int, only bool) ([]float32, []FeatureMap) {
 	t.Helper()
 	var mem *localMemory
 	logits := make([][]float32, count)
 	features := make([]FeatureMap, count)
 	errs := make([]error, count)
 	var wg sync.WaitGroup
-	whole, err := FromPlan(plan, ForInputSize(side))
+	size := sizeOption(side, only)
+	whole, err := FromPlan(plan, size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +69,7 @@ func runSharded(t *testing.T, cfg arch.Config, plan *Plan, input []float32, side
 		// coordinator does as worker 0; odd ones pack theirs.
 		m, err := whole.ShardOf(i, count)
 		if i%2 == 1 {
-			m, err = FromPlan(plan, ForInputSize(side), Shard(i, count))
+			m, err = FromPlan(plan, size, Shard(i, count))
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -127,12 +129,15 @@ func TestShardedMatchesWhole(t *testing.T) {
 		name string
 		cfg  arch.Config
 		side int
+		only bool // packed with OnlyInputSize
 	}{
-		{"resnet18", arch.Config{Depth: 18, BaseWidth: 16, NumClasses: 10}, 96},
-		{"resnet50", arch.Config{Depth: 50, BaseWidth: 16, NumClasses: 10}, 64},
-		{"resnet50-v1", arch.Config{Depth: 50, BaseWidth: 8, NumClasses: 7, Variant: arch.V1}, 80},
+		{"resnet18", arch.Config{Depth: 18, BaseWidth: 16, NumClasses: 10}, 96, false},
+		{"resnet50", arch.Config{Depth: 50, BaseWidth: 16, NumClasses: 10}, 64, false},
+		{"resnet50-v1", arch.Config{Depth: 50, BaseWidth: 8, NumClasses: 7, Variant: arch.V1}, 80, false},
 		// 8 pooled rows in units of 4: with 3 workers one has no rows.
-		{"resnet18-32px", arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 10}, 32},
+		{"resnet18-32px", arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 10}, 32, false},
+		// The last stage's 3x3 convs trimmed to 1x1 (see OnlyInputSize).
+		{"resnet50-32px-only", arch.Config{Depth: 50, BaseWidth: 8, NumClasses: 10}, 32, true},
 	} {
 		for _, count := range []int{2, 3} {
 			t.Run(fmt.Sprintf("%s-%d-workers", tc.name, count), func(t *testing.T) {
@@ -149,7 +154,7 @@ func TestShardedMatchesWhole(t *testing.T) {
 				for i := range input {
 					input[i] = float32(r.NormFloat64())
 				}
-				whole, err := FromPlan(plan, ForInputSize(tc.side))
+				whole, err := FromPlan(plan, sizeOption(tc.side, tc.only))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -158,7 +163,7 @@ func TestShardedMatchesWhole(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, features := runSharded(t, tc.cfg, plan, input, tc.side, count)
+				got, features := runSharded(t, plan, input, tc.side, count, tc.only)
 				for j := range want {
 					if got[j] != want[j] {
 						t.Fatalf("logit %d: %d workers give %g, one gives %g", j, count, got[j], want[j])

@@ -59,7 +59,7 @@ func (w *worker) joinPool(msg js.Value, _ func(map[string]any)) (map[string]any,
 		return nil, err
 	}
 	side := e.opts.Spec.Crop
-	m, err := engine.New(e.opts.Config, ckpt, engine.ForInputSize(side), engine.Shard(index, count))
+	m, err := engine.New(e.opts.Config, ckpt, engine.OnlyInputSize(side), engine.Shard(index, count))
 	if err != nil {
 		return nil, failf(codeModel, "The weights do not fit %s: %v", e.name, err)
 	}

@@ -116,7 +116,8 @@ func New(opts Options, ckpt *checkpoint.Checkpoint) (*Classifier, error) {
 	if opts.MaxPixels == 0 {
 		opts.MaxPixels = preprocess.DefaultMaxPixels
 	}
-	m, err := engine.New(opts.Config, ckpt, engine.ForInputSize(opts.Spec.Crop))
+	// Every image is cropped to Spec.Crop, the one size the model runs at.
+	m, err := engine.New(opts.Config, ckpt, engine.OnlyInputSize(opts.Spec.Crop))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/inbrowser/resnet/engine/arch"
+)
+
+// sizeOption packs for side, for that size alone if only.
+func sizeOption(side int, only bool) Option {
+	if only {
+		return OnlyInputSize(side)
+	}
+	return ForInputSize(side)
+}
+
+// TestOnlyInputSize wants a model packed with OnlyInputSize to give the
+// logits of one packed with ForInputSize, to float32 rounding (the trimmed
+// convs add the same products without the zeros of the padding, in other
+// groups), to hold fewer weights where a kernel reaches past its input from
+// every output, and to refuse other input sizes.
+func TestOnlyInputSize(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     arch.Config
+		side    int
+		trimmed int // convs packed with a smaller kernel
+	}{
+		// 1x1 maps in the last stage: its three stride-1 3x3 convs keep the
+		// centre tap, and its strided one, from a 2x2 map, a 2x2 window.
+		{"resnet18", arch.Config{Depth: 18, BaseWidth: 16, NumClasses: 10}, 32, 4},
+		{"resnet50", arch.Config{Depth: 50, BaseWidth: 8, NumClasses: 10}, 32, 3},
+		// v1 strides the first 1x1 instead: the last stage's 3x3s all see 1x1.
+		{"resnet50-v1", arch.Config{Depth: 50, BaseWidth: 8, NumClasses: 7, Variant: arch.V1}, 32, 3},
+		// Between 32 and 64 pixels the last maps are 2x2 and every tap reads.
+		{"resnet18-48px", arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 10}, 48, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ckpt, err := RandomCheckpoint(tc.cfg, 11)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := Fold(tc.cfg, ckpt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			any, err := FromPlan(plan, ForInputSize(tc.side))
+			if err != nil {
+				t.Fatal(err)
+			}
+			only, err := FromPlan(plan, OnlyInputSize(tc.side))
+			if err != nil {
+				t.Fatal(err)
+			}
+			trimmed, weights, anyWeights := 0, 0, 0
+			for i, cv := range only.convs {
+				if cv.spec.Kernel < any.convs[i].spec.Kernel {
+					trimmed++
+				}
+				weights += cv.weights.K * cv.weights.N
+				anyWeights += any.convs[i].weights.K * any.convs[i].weights.N
+			}
+			if trimmed != tc.trimmed {
+				t.Errorf("%d convs trimmed, want %d", trimmed, tc.trimmed)
+			}
+			if (trimmed > 0) != (weights < anyWeights) {
+				t.Errorf("%d convs trimmed, yet the packed weights went from %d to %d", trimmed, anyWeights, weights)
+			}
+			t.Logf("packed conv weights: %d, %d for any size", weights, anyWeights)
+
+			input := make([]float32, tc.side*tc.side*3)
+			r := rand.New(rand.NewPCG(5, 6))
+			for i := range input {
+				input[i] = float32(r.NormFloat64())
+			}
+			want, err := any.NewSession().Run(input, tc.side, tc.side)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := only.NewSession().Run(input, tc.side, tc.side)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var largest, worst float64
+			for j := range want {
+				largest = max(largest, math.Abs(float64(want[j])))
+				worst = max(worst, math.Abs(float64(got[j]-want[j])))
+			}
+			if worst > 1e-5*largest {
+				t.Errorf("logits differ by up to %g (largest %g)", worst, largest)
+			}
+
+			other := tc.side + 32
+			_, err = only.NewSession().Run(make([]float32, other*other*3), other, other)
+			if wantErr := fmt.Sprintf("packed for %dx%d inputs only", tc.side, tc.side); err == nil || !strings.Contains(err.Error(), wantErr) {
+				t.Errorf("a %dx%d input: error %v, want one saying %q", other, other, err, wantErr)
+			}
+		})
+	}
+}
