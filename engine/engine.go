@@ -129,7 +129,7 @@ func ForInputSize(n int) Option { return func(o *options) { o.inputSize = n } }
 // every output position keeps only the taps that ever read a pixel, as a
 // smaller kernel with less padding: on a 32x32 input, the last stage's
 // 3x3 convs see 1x1 maps and keep their centre tap, which cuts
-// fashion-resnet18's packed weights from 45 MB to 17 MB, and that stage's
+// fashion-resnet18's packed weights from 46 MB to 18 MB, and that stage's
 // work as much. (The taps dropped only ever multiply padding zeros.)
 func OnlyInputSize(n int) Option {
 	return func(o *options) { o.inputSize, o.only = n, true }
