@@ -10,6 +10,20 @@ import (
 	"github.com/inbrowser/resnet/engine/arch"
 )
 
+// randomPlan folds seeded random weights for cfg (RandomCheckpoint).
+func randomPlan(tb testing.TB, cfg arch.Config, seed uint64) *Plan {
+	tb.Helper()
+	ckpt, err := RandomCheckpoint(cfg, seed)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	plan, err := Fold(cfg, ckpt)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return plan
+}
+
 // sizeOption packs for side, for that size alone if only.
 func sizeOption(side int, only bool) Option {
 	if only {
@@ -40,14 +54,7 @@ func TestOnlyInputSize(t *testing.T) {
 		{"resnet18-48px", arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 10}, 48, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ckpt, err := RandomCheckpoint(tc.cfg, 11)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := Fold(tc.cfg, ckpt)
-			if err != nil {
-				t.Fatal(err)
-			}
+			plan := randomPlan(t, tc.cfg, 11)
 			any, err := FromPlan(plan, ForInputSize(tc.side))
 			if err != nil {
 				t.Fatal(err)

@@ -183,14 +183,7 @@ func TestScheduleKeepsWhatIsRead(t *testing.T) {
 // schedule names.
 func TestModelRunsItsSchedule(t *testing.T) {
 	cfg := arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 10}
-	ckpt, err := RandomCheckpoint(cfg, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := Fold(cfg, ckpt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := randomPlan(t, cfg, 3)
 	for _, n := range []int{32, 224} {
 		m, err := FromPlan(plan, ForInputSize(n))
 		if err != nil {

@@ -141,14 +141,7 @@ func TestShardedMatchesWhole(t *testing.T) {
 	} {
 		for _, count := range []int{2, 3} {
 			t.Run(fmt.Sprintf("%s-%d-workers", tc.name, count), func(t *testing.T) {
-				ckpt, err := RandomCheckpoint(tc.cfg, 7)
-				if err != nil {
-					t.Fatal(err)
-				}
-				plan, err := Fold(tc.cfg, ckpt)
-				if err != nil {
-					t.Fatal(err)
-				}
+				plan := randomPlan(t, tc.cfg, 7)
 				input := make([]float32, tc.side*tc.side*3)
 				r := rand.New(rand.NewPCG(3, 4))
 				for i := range input {
@@ -248,14 +241,7 @@ func TestShardWithoutExchanger(t *testing.T) {
 // sharing memory as two browser workers would.
 func BenchmarkResNet18Workers2(b *testing.B) {
 	cfg := arch.Standard(18)
-	ckpt, err := RandomCheckpoint(cfg, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	plan, err := Fold(cfg, ckpt)
-	if err != nil {
-		b.Fatal(err)
-	}
+	plan := randomPlan(b, cfg, 1)
 	const count, side = 2, 224
 	input := make([]float32, side*side*3)
 	var mem *localMemory
