@@ -1,6 +1,7 @@
 // The weight cache: a reload makes no weight request, a damaged entry is
 // detected and fetched again, stale versions go, a full quota only costs
-// the cache, and the clear button empties it.
+// the cache, and the clear button empties it. Likewise for the engine's
+// copy in IndexedDB.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -142,6 +143,70 @@ test('a damaged cache entry is deleted and fetched again, and stale versions go'
   await page.reload();
   assert.match(await waitReady(page), /from this browser’s cache/);
   assert.equal(weightRequests.length, 2);
+});
+
+// The engine's copy in IndexedDB (site/engine-code.js).
+const ENGINE_DB = 'resnet-engine';
+const ENGINE_STORE = 'code';
+
+/** Waits until the page has stored a copy of the engine that hashes to its name; returns the name. */
+async function storedEngine(page) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const name = await page.evaluate(async ({ database, store }) => {
+      // Opening the database before the page has would create it without its store.
+      if (!(await indexedDB.databases()).some((d) => d.name === database)) return null;
+      const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+      const db = await request(indexedDB.open(database));
+      try {
+        const names = await request(db.transaction(store).objectStore(store).getAllKeys());
+        if (names.length !== 1) return null;
+        const blob = await request(db.transaction(store).objectStore(store).get(names[0]));
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+        const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+        return hex.startsWith(names[0].split('.').at(-2)) ? names[0] : null;
+      } finally {
+        db.close();
+      }
+    }, { database: ENGINE_DB, store: ENGINE_STORE });
+    if (name) return name;
+    assert.ok(Date.now() < deadline, 'no intact copy of the engine was stored within 30 s');
+    await page.waitForTimeout(250);
+  }
+}
+
+test('a reload compiles the engine from its copy in IndexedDB; a damaged copy is replaced, and clearing drops it', async (t) => {
+  const { page } = await freshPage(t);
+  const engineRequests = [];
+  page.on('request', (r) => { if (r.url().endsWith('.wasm')) engineRequests.push(r.url()); });
+  await openApp(page, server.url);
+  const name = await storedEngine(page);
+  assert.match(name, /^resnet-simd\.[0-9a-f]{10}\.wasm$/);
+
+  // With the engine's URL refused, a reload still starts: from the copy.
+  await page.route('**/*.wasm', (route) => route.abort());
+  await page.reload();
+  assert.match(await waitReady(page), /from this browser’s cache/);
+  await classifyOne(page, 'engine-copy.png');
+  await page.unroute('**/*.wasm');
+
+  // One byte changed: the copy is not used, the engine is fetched again
+  // and the copy replaced.
+  await changeStored(page, ENGINE_STORE, name, async (blob) => {
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    bytes[bytes.length >> 1] ^= 1;
+    return new Blob([bytes]);
+  }, ENGINE_DB);
+  const before = engineRequests.length;
+  await page.reload();
+  await waitReady(page);
+  assert.ok(engineRequests.length > before, 'the damaged copy was used: the engine was not fetched again');
+  await classifyOne(page, 'engine-refetched.png');
+  assert.equal(await storedEngine(page), name);
+
+  await page.click('#clear-cache');
+  await page.waitForFunction(() => /empty/.test(document.getElementById('cache-text').textContent));
+  assert.deepEqual(await storedKeys(page, ENGINE_STORE, ENGINE_DB), []);
 });
 
 test('with the storage quota used up the app runs uncached and says so', async (t) => {

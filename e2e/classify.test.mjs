@@ -224,13 +224,9 @@ test('a browser without WebAssembly SIMD gets the plain engine', async (t) => {
   page.on('request', (r) => { if (r.url().endsWith('.wasm')) wasmRequests.push(new URL(r.url()).pathname); });
   await openApp(page, server.url);
   assert.match(await page.textContent('#backend'), /^plain Go( on \d+ workers)?$/);
-  // The plain engine, once; index.html also preloads the SIMD build, which
-  // such a browser downloads but never compiles (the price of starting the
-  // download early for every other browser).
-  const plain = wasmRequests.filter((p) => /^\/resnet\.[0-9a-f]{10}\.wasm$/.test(p));
-  const others = wasmRequests.filter((p) => !plain.includes(p));
-  assert.equal(plain.length, 1, `wasm requests: ${wasmRequests}`);
-  assert.ok(others.every((p) => /^\/resnet-simd\.[0-9a-f]{10}\.wasm$/.test(p)) && others.length <= 1, `wasm requests: ${wasmRequests}`);
+  // The plain engine only (fetched to compile it, and read again from the
+  // HTTP cache for its copy in IndexedDB), never the SIMD build.
+  assert.ok(wasmRequests.length >= 1 && wasmRequests.every((p) => /^\/resnet\.[0-9a-f]{10}\.wasm$/.test(p)), `wasm requests: ${wasmRequests}`);
   const im = images[6];
   await dropFiles(page, [await pngPayload(im, 'plain.png')]);
   assert.equal((await resultOf(page, 'plain.png')).top1, im.class);

@@ -194,19 +194,20 @@ export async function pngPayload(image, name) {
 }
 
 /**
- * Changes the value stored under key in a store of the weight cache:
- * change(value) returns the new one (it may be async, e.g. to read a Blob).
- * Reads and writes in two transactions, as IndexedDB ends one that waits.
+ * Changes the value stored under key in a store of the weight cache (or of
+ * another database of the page's): change(value) returns the new one (it
+ * may be async, e.g. to read a Blob). Reads and writes in two
+ * transactions, as IndexedDB ends one that waits.
  */
-export function changeStored(page, store, key, change) {
-  return page.evaluate(async ({ store, key, change }) => {
+export function changeStored(page, store, key, change, database = 'resnet-weights') {
+  return page.evaluate(async ({ store, key, change, database }) => {
     const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
-    const db = await request(indexedDB.open('resnet-weights'));
+    const db = await request(indexedDB.open(database));
     const value = await request(db.transaction(store).objectStore(store).get(key));
     const changed = await (0, eval)(change)(value);
     await request(db.transaction(store, 'readwrite').objectStore(store).put(changed, key));
     db.close();
-  }, { store, key, change: change.toString() });
+  }, { store, key, change: change.toString(), database });
 }
 
 /** Waits until the page's backend chip says the classifier runs on n workers. */
@@ -214,15 +215,18 @@ export async function waitWorkers(page, n) {
   await page.waitForFunction((n) => document.getElementById('backend').textContent.endsWith(` on ${n} workers`), n, { timeout: 60_000 });
 }
 
-/** The keys of one object store of the weight cache's IndexedDB, read in page. */
-export function storedKeys(page, store) {
-  return page.evaluate((store) => new Promise((resolve, reject) => {
-    const open = indexedDB.open('resnet-weights');
+/**
+ * The keys of one object store of the weight cache's IndexedDB (or of
+ * another database of the page's), read in page.
+ */
+export function storedKeys(page, store, database = 'resnet-weights') {
+  return page.evaluate(({ store, database }) => new Promise((resolve, reject) => {
+    const open = indexedDB.open(database);
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
       const req = open.result.transaction(store).objectStore(store).getAllKeys();
       req.onsuccess = () => { open.result.close(); resolve(req.result); };
       req.onerror = () => reject(req.error);
     };
-  }), store);
+  }), { store, database });
 }

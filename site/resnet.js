@@ -10,6 +10,8 @@
 // The module finds everything else next to itself: assets.json (the build's
 // map from file names to content-hashed ones) and manifest.json (the models).
 
+import { compileEngine, forgetEngine } from './engine-code.js';
+
 const base = new URL('.', import.meta.url);
 
 // A module of one function that uses a SIMD instruction (i8x16.popcnt): it
@@ -48,7 +50,7 @@ const assetURL = async (name) => new URL((await assets())[name], base).href;
 // The engine is compiled once and shared by every worker.
 const wasmModule = once(async () => {
   const name = WebAssembly.validate(SIMD_PROBE) ? 'resnet-simd.wasm' : 'resnet.wasm';
-  return WebAssembly.compileStreaming(fetch(await assetURL(name)));
+  return compileEngine(await assetURL(name));
 });
 
 /** One Web Worker running the Go program, with request/reply bookkeeping. */
@@ -748,6 +750,7 @@ export class ResNet {
     if (failed) throw failed.reason;
     const cleared = results.find((r) => r.status === 'fulfilled');
     const info = cleared ? cleared.value : await callAny('clearCache');
+    await forgetEngine().catch(() => {}); // only a copy of what the HTTP cache holds
     cacheChanged();
     return info;
   }
