@@ -66,15 +66,24 @@ const PHASE_TEXT = {
   build: 'Preparing the network…',
 };
 
-// The steps of a load (ResNet.loadTimings), in the order they happen.
-const LOAD_STEPS = [
-  ['start', 'worker start'], ['cacheRead', 'cache read'], ['download', 'download'], ['verify', 'integrity check'],
-  ['parse', 'parse'], ['build', 'build'], ['workers', 'other workers'],
-];
-
+// The load's steps (ResNet.loadTimings), in order. The worker
+// start and the read or download of the weights run side by side, both
+// begun with the page by ResNet.preload; a cached file's integrity check
+// runs beside the parse and build, and its step is the wait after them.
 function showSteps(timings) {
-  const steps = LOAD_STEPS.filter(([key]) => timings[key] !== undefined).map(([key, name]) => `${name}\u00a0${formatMs(timings[key])}`);
-  $('load-steps').textContent = steps.join(' · ');
+  const step = (key, name) => (timings[key] === undefined ? null : `${name}\u00a0${formatMs(timings[key])}`);
+  const read = step('cacheRead', 'cache read') ?? step('download', 'download');
+  const verify = step('verify', 'integrity check');
+  const checkedLast = timings.cacheRead !== undefined;
+  const steps = [
+    [step('start', 'worker start'), read].filter(Boolean).join(' alongside '),
+    checkedLast ? null : verify,
+    step('parse', 'parse'),
+    step('build', 'build'),
+    checkedLast && verify ? `${verify} after the build` : null,
+    step('workers', 'other workers'),
+  ];
+  $('load-steps').textContent = steps.filter(Boolean).join(' · ');
   $('load-steps').dataset.timings = JSON.stringify(timings); // exact values, for benchmarks and tests
   $('load-steps').hidden = false;
 }
@@ -145,9 +154,15 @@ const initialWorkers = () => {
   return Number.isInteger(asked) && asked >= 1 && asked <= MAX_WORKERS ? asked : defaultWorkers();
 };
 
+// The page's first load began with the page (ResNet.preload), so its time
+// counts from then.
+let firstLoad = true;
+
 async function loadModel(name) {
   session.unload();
-  const started = performance.now();
+  const started = firstLoad ? 0 : performance.now();
+  const took = firstLoad ? (ms) => `${formatMs(ms)} after the page opened` : (ms) => `in ${formatMs(ms)}`;
+  firstLoad = false;
   const number = ++latestLoad;
   const current = () => number === latestLoad;
   $('load-retry').hidden = true;
@@ -164,7 +179,7 @@ async function loadModel(name) {
     $('load-progress').hidden = true;
     showBackend(clf.backend);
     const how = { cache: 'from this browser’s cache', page: 'from this page’s memory' }[clf.source] ?? `downloaded (${formatBytes(clf.model.bytes)})`;
-    $('load-text').textContent = `Ready: ${clf.model.name}, ${how}, in ${formatMs(performance.now() - started)}.`;
+    $('load-text').textContent = `Ready: ${clf.model.name}, ${how}, ${took(performance.now() - started)}.`;
     showSteps(clf.loadTimings);
     $('notices').replaceChildren(...clf.notices.map(noticeItem));
     showChoice(clf.backendChoice);
