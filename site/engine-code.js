@@ -19,7 +19,8 @@ const STORE_DELAY_MS = 3000;
 // the origin's quota: the weights matter more.
 const QUOTA_MARGIN = 4;
 
-const request = (r) => new Promise((resolve, reject) => {
+/** The result of an IndexedDB request, as a promise. */
+export const idbRequest = (r) => new Promise((resolve, reject) => {
   r.onsuccess = () => resolve(r.result);
   r.onerror = () => reject(r.error);
 });
@@ -29,7 +30,7 @@ function database() {
   opened ??= (async () => {
     const opening = indexedDB.open(DB, 1);
     opening.onupgradeneeded = () => opening.result.createObjectStore(STORE);
-    return request(opening);
+    return idbRequest(opening);
   })();
   opened.catch(() => { opened = null; }); // tried again next time
   return opened;
@@ -49,7 +50,7 @@ async function sha256Hex(bytes) {
 /** The stored copy of the engine at url (an ArrayBuffer), or null. */
 async function storedBytes(url) {
   const db = await database();
-  const blob = await request(db.transaction(STORE).objectStore(STORE).get(fileName(url)));
+  const blob = await idbRequest(db.transaction(STORE).objectStore(STORE).get(fileName(url)));
   return blob instanceof Blob ? blob.arrayBuffer() : null;
 }
 
@@ -101,5 +102,5 @@ export async function forgetEngine() {
   forgets++;
   clearTimeout(pendingStore);
   const db = await database();
-  await request(db.transaction(STORE, 'readwrite').objectStore(STORE).clear());
+  await idbRequest(db.transaction(STORE, 'readwrite').objectStore(STORE).clear());
 }

@@ -10,7 +10,7 @@
 // The module finds everything else next to itself: assets.json (the build's
 // map from file names to content-hashed ones) and manifest.json (the models).
 
-import { compileEngine, forgetEngine } from './engine-code.js';
+import { compileEngine, forgetEngine, idbRequest } from './engine-code.js';
 
 const base = new URL('.', import.meta.url);
 
@@ -420,10 +420,6 @@ const NOT_STORED = Symbol('not stored');
  */
 async function readCachedFile(entry) {
   const started = performance.now();
-  const request = (r) => new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
   let created = false;
   try {
     const opening = indexedDB.open(CACHE_DB);
@@ -432,10 +428,10 @@ async function readCachedFile(entry) {
       created = true;
       opening.transaction.abort();
     };
-    const db = await request(opening);
+    const db = await idbRequest(opening);
     let stored;
     try {
-      stored = await request(db.transaction(FILES_STORE).objectStore(FILES_STORE).get(cacheKey(entry)));
+      stored = await idbRequest(db.transaction(FILES_STORE).objectStore(FILES_STORE).get(cacheKey(entry)));
     } finally {
       db.close(); // a worker upgrading the database would wait for it
     }
