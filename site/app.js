@@ -76,7 +76,8 @@ function showSteps(timings) {
   const verify = step('verify', 'integrity check');
   const checkedLast = timings.cacheRead !== undefined;
   const steps = [
-    [step('start', 'worker start'), read].filter(Boolean).join(' alongside '),
+    // A load on a worker already running (a model switch) has no start.
+    [timings.start > 0 ? step('start', 'worker start') : null, read].filter(Boolean).join(' alongside '),
     checkedLast ? null : verify,
     step('parse', 'parse'),
     step('build', 'build'),
