@@ -62,26 +62,27 @@ const session = {
 const PHASE_TEXT = {
   engine: 'Starting the classifier…',
   cache: 'Looking for the weights in this browser’s cache…',
-  verify: 'Checking the weights…',
   build: 'Preparing the network…',
 };
 
 // The load's steps (ResNet.loadTimings), in order. The worker
 // start and the read or download of the weights run side by side, both
-// begun with the page by ResNet.preload; a cached file's integrity check
-// runs beside the parse and build, and its step is the wait after them.
+// begun with the page by ResNet.preload; a download is hashed as it
+// arrives, and a cached file's integrity check runs beside the parse and
+// build, its step the wait after them.
 function showSteps(timings) {
   const step = (key, name) => (timings[key] === undefined ? null : `${name}\u00a0${formatMs(timings[key])}`);
   const read = step('cacheRead', 'cache read') ?? step('download', 'download');
   const verify = step('verify', 'integrity check');
-  const checkedLast = timings.cacheRead !== undefined;
+  const cached = timings.cacheRead !== undefined;
   const steps = [
     // A load on a worker already running (a model switch) has no start.
     [timings.start > 0 ? step('start', 'worker start') : null, read].filter(Boolean).join(' alongside '),
-    checkedLast ? null : verify,
+    !cached && verify && timings.download !== undefined ? `${verify} during the download` : null,
+    !cached && timings.download === undefined ? verify : null,
     step('parse', 'parse'),
     step('build', 'build'),
-    checkedLast && verify ? `${verify} after the build` : null,
+    cached && verify ? `${verify} after the build` : null,
     step('workers', 'other workers'),
   ];
   $('load-steps').textContent = steps.filter(Boolean).join(' · ');
@@ -100,7 +101,7 @@ function showProgress(event) {
     $('load-text').textContent = `Downloading the weights: ${formatBytes(event.loaded)} of ${formatBytes(event.total)} (${pct}%)`;
     return;
   }
-  if (event.phase !== 'verify') bar.hidden = true;
+  bar.hidden = true;
   $('load-text').textContent = PHASE_TEXT[event.phase] ?? '';
 }
 

@@ -47,7 +47,7 @@ export interface ModelInfo {
   file: string | null;        // the file an added model came from
 }
 
-export type ProgressPhase = 'engine' | 'cache' | 'download' | 'verify' | 'build' | 'read' | 'convert' | 'store';
+export type ProgressPhase = 'engine' | 'cache' | 'download' | 'build' | 'read' | 'convert' | 'store';
 
 export interface ProgressEvent {
   phase: ProgressPhase;
@@ -92,7 +92,7 @@ export interface LoadTimings {
   start: number;      // starting the worker's Go program (0 when a worker was reused)
   cacheRead?: number; // reading the weights from IndexedDB (beside start when ResNet.preload began it)
   download?: number;  // downloading them (likewise)
-  verify?: number;    // SHA-256 against the manifest; for a cached file it runs beside parse and build, and this is how long the load waited for it after them
+  verify?: number;    // SHA-256 against the manifest; a download is hashed as it arrives (this is the hashing's share of the download), a cached file beside parse and build (this is how long the load waited for it after them)
   parse: number;      // reading the safetensors header
   build: number;      // decoding, folding BatchNorm and packing the weights
   workers?: number;   // the other workers starting and joining, after the load

@@ -374,6 +374,8 @@ func downloadCheckpoint(url string, maxBytes int, progress func(map[string]any))
 		return js.Value{}, failf(codeNetwork, "Could not download %s: %v.", url, fe)
 	case errors.As(err, &fe):
 		return js.Value{}, failf(codeNetwork, "Could not download %s (%v). The site may not allow downloads from other pages (CORS), or it cannot be reached. Open the link in a new tab to save the file, then drop it here.", url, fe.cause)
+	case err != nil:
+		return js.Value{}, err
 	}
-	return file, err
+	return file.data, nil
 }

@@ -112,30 +112,26 @@ func (c *weightCache) get(ctx context.Context, key string) (file js.Value, ok bo
 	return v, true, nil
 }
 
-// put stores a verified file for e, after deleting the other versions of
-// the same model (in their own transaction, so that they are gone even if
-// the new file then exceeds the quota). For a model added from a person's
+// put stores a verified file for e (a Uint8Array or a Blob), replacing
+// the other versions of the same model. For a model added from a person's
 // own file, added is its description (see addModel), written in the same
 // transaction as the file, so that neither is ever stored without the
 // other; for a bundled model it is undefined.
 func (c *weightCache) put(ctx context.Context, e *modelEntry, file, added js.Value) error {
-	files, err := c.list(ctx)
-	if err != nil {
-		return err
-	}
-	var stale []string
-	for _, f := range files {
-		if f.name == e.name && f.key != e.cacheKey() {
-			stale = append(stale, f.key)
-		}
-	}
-	if err := c.delete(ctx, stale...); err != nil {
-		return err
-	}
-	return c.write(ctx, func(s stores) error {
+	return c.startPut(e, file, added)(ctx)
+}
+
+// startPut is put begun: the write is asked for at once, so that the
+// browser stores the file while this worker goes on, and the function
+// returned waits for it. Once it has committed, the other versions of the
+// model are deleted; if it found no room while they took some, it is
+// written again without them.
+func (c *weightCache) startPut(e *modelEntry, file, added js.Value) func(context.Context) error {
+	requests := func(s stores) error {
 		key := js.ValueOf(e.cacheKey())
-		// As a Blob, not the Uint8Array: Chromium writes a Blob over 10
+		// As a Blob, not a Uint8Array: Chromium writes a Blob over 10
 		// times faster and reads it back 4 times faster (bench/idb_blob.mjs).
+		// A Blob of a Blob shares its bytes.
 		blob := js.Global().Get("Blob").New([]any{file})
 		if _, err := s.files.PutKey(key, blob); err != nil {
 			return err
@@ -149,7 +145,34 @@ func (c *weightCache) put(ctx context.Context, e *modelEntry, file, added js.Val
 		}
 		_, err := s.models.PutKey(js.ValueOf(e.name), added)
 		return err
-	})
+	}
+	written := c.startWrite(requests)
+	return func(ctx context.Context) error {
+		err := written(ctx)
+		stale, lerr := c.otherVersions(ctx, e)
+		if lerr == nil {
+			lerr = c.delete(ctx, stale...)
+		}
+		if lerr != nil {
+			return errors.Join(err, lerr)
+		}
+		if isQuotaError(err) && len(stale) > 0 {
+			err = c.write(ctx, requests)
+		}
+		return err
+	}
+}
+
+// otherVersions are the keys of e's model stored under another key.
+func (c *weightCache) otherVersions(ctx context.Context, e *modelEntry) ([]string, error) {
+	files, err := c.list(ctx)
+	var keys []string
+	for _, f := range files {
+		if f.name == e.name && f.key != e.cacheKey() {
+			keys = append(keys, f.key)
+		}
+	}
+	return keys, err
 }
 
 // delete removes the files stored under keys.
@@ -221,9 +244,16 @@ type stores struct{ files, entries, models *idb.ObjectStore }
 // waits until it commits; an error from requests aborts it, so that
 // nothing of it is stored.
 func (c *weightCache) write(ctx context.Context, requests func(stores) error) error {
+	return c.startWrite(requests)(ctx)
+}
+
+// startWrite is write begun: the requests are made at once, and the
+// function returned waits for the commit.
+func (c *weightCache) startWrite(requests func(stores) error) func(context.Context) error {
+	failed := func(err error) func(context.Context) error { return func(context.Context) error { return err } }
 	txn, err := c.db.Transaction(idb.TransactionReadWrite, filesStore, entriesStore, modelsStore)
 	if err != nil {
-		return err
+		return failed(err)
 	}
 	var s stores
 	for _, st := range []struct {
@@ -231,14 +261,14 @@ func (c *weightCache) write(ctx context.Context, requests func(stores) error) er
 		to   **idb.ObjectStore
 	}{{filesStore, &s.files}, {entriesStore, &s.entries}, {modelsStore, &s.models}} {
 		if *st.to, err = txn.ObjectStore(st.name); err != nil {
-			return err
+			return failed(err)
 		}
 	}
 	if err := requests(s); err != nil {
 		txn.Abort()
-		return err
+		return failed(err)
 	}
-	return txn.Await(ctx)
+	return txn.Await
 }
 
 // models returns the descriptions of the added models.

@@ -5,12 +5,13 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"syscall/js"
 
 	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
-// hashChunk is how much of a file the Go fallback copies in at a time.
+// hashChunk is how much of a file the Go hash copies in at a time.
 const hashChunk = 1 << 20
 
 // startSHA256 starts hashing buf, a Uint8Array, and returns a function
@@ -41,13 +42,32 @@ func startSHA256(buf js.Value) func() (string, error) {
 
 // goSHA256Hex is startSHA256 in Go.
 func goSHA256Hex(buf js.Value) string {
-	file := jsutil.ArrayFile{Value: buf}
-	h := sha256.New()
-	chunk := make([]byte, hashChunk)
-	for off, n := 0, file.Len(); off < n; off += hashChunk {
-		part := chunk[:min(hashChunk, n-off)]
-		file.CopyAt(part, int64(off))
-		h.Write(part)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	h := newJSHash()
+	h.write(buf)
+	return h.sum()
 }
+
+// jsHash is a SHA-256 in Go over bytes in JavaScript Uint8Arrays, copied
+// in a chunk at a time.
+type jsHash struct {
+	h     hash.Hash
+	chunk []byte
+}
+
+func newJSHash() *jsHash { return &jsHash{h: sha256.New()} }
+
+// write hashes the bytes of a Uint8Array.
+func (j *jsHash) write(buf js.Value) {
+	n := buf.Get("byteLength").Int()
+	if j.chunk == nil && n > 0 {
+		j.chunk = make([]byte, hashChunk)
+	}
+	for off := 0; off < n; off += hashChunk {
+		part := j.chunk[:min(hashChunk, n-off)]
+		js.CopyBytesToGo(part, buf.Call("subarray", off, off+len(part)))
+		j.h.Write(part)
+	}
+}
+
+// sum is the lowercase hex SHA-256 of what was written.
+func (j *jsHash) sum() string { return hex.EncodeToString(j.h.Sum(nil)) }

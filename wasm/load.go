@@ -58,7 +58,7 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 	if err != nil {
 		return nil, err
 	}
-	notices := file.notices
+	notices := append(file.notices, file.stored()...)
 	if notice := accelerate(ctx, pref, ckpt, clf); notice != "" {
 		notices = append(notices, notice)
 	}

@@ -28,6 +28,7 @@ type weightsFile struct {
 	notices []string // cache trouble, for the user
 
 	check   *pendingCheck // nil once the file is known to be intact
+	store   func() error  // waits for a downloaded file's write to the cache; nil if none is under way
 	timings map[string]any
 }
 
@@ -47,7 +48,7 @@ func (f *weightsFile) verified() error {
 
 // obtainWeights returns the weights file of e: given, a copy the page
 // holds, if it is a Uint8Array; else the cached copy if there is one of
-// the right size; else a download, verified and then cached. preread is
+// the right size; else a download, checked and then cached. preread is
 // what the page started while this worker started (resnet.js's preload):
 // the cached copy read, or the download begun, or undefined. A cached
 // copy's SHA-256 is checked while the caller builds the model (see
@@ -62,11 +63,20 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given, prerea
 		return &weightsFile{data: given, share: blobOf(given), source: fromPage, timings: map[string]any{"verify": ms(time.Since(start))}}, nil
 	}
 	var notices []string
-	cache, err := w.weightCache(ctx)
-	if err != nil {
-		notices = append(notices, fmt.Sprintf("The weights cannot be cached (%v), so they will be downloaded again on every visit.", err))
+	openCache := func() *weightCache {
+		cache, err := w.weightCache(ctx)
+		if err != nil {
+			notices = append(notices, fmt.Sprintf("The weights cannot be cached (%v), so they will be downloaded again on every visit.", err))
+		}
+		return cache
 	}
-	if cache != nil && useCache {
+	body := prereadBody(preread, e)
+	var cache *weightCache
+	if body.Truthy() {
+		// The page found no cached copy before it began this download: the
+		// cache, only needed to store the file, opens while it is read.
+		go w.weightCache(ctx)
+	} else if cache = openCache(); cache != nil && useCache {
 		progress(map[string]any{"phase": "cache"})
 		f, err := cachedWeights(ctx, cache, e, preread)
 		switch {
@@ -75,9 +85,6 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given, prerea
 		case f != nil && f.check.sizeErr != nil:
 			notices = append(notices, w.discardDamaged(ctx, e)...)
 		case f != nil:
-			if body := prereadBody(preread, e); body.Truthy() {
-				body.Call("cancel") // another tab stored the file meanwhile
-			}
 			f.notices = notices
 			if f.timings == nil {
 				f.timings = map[string]any{"cacheRead": ms(time.Since(start))}
@@ -93,10 +100,12 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given, prerea
 	onProgress := func(done, total int) {
 		progress(map[string]any{"phase": "download", "loaded": done, "total": total})
 	}
-	var file js.Value
-	if body := prereadBody(preread, e); body.Truthy() {
+	var file *downloaded
+	var err error
+	if body.Truthy() {
 		start = time.UnixMilli(int64(preread.Get("startedAt").Float()))
 		file, err = readBody(body, e.url, e.bytes, e.bytes, true, onProgress)
+		cache = openCache()
 	} else {
 		file, err = download(e.url, e.bytes, 0, onProgress)
 	}
@@ -107,23 +116,38 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given, prerea
 		}
 		return nil, err
 	}
-	downloaded := time.Now()
-	progress(map[string]any{"phase": "verify"})
-	if err := startCheck(file, e).wait(); err != nil {
-		return nil, failf(codeIntegrity, "The downloaded weights of %s are not the published ones (%v), so they were not used.", e.name, err)
+	if file.sha256 != e.sha256 {
+		return nil, failf(codeIntegrity, "The downloaded weights of %s are not the published ones (sha256 %s, want %s), so they were not used.", e.name, file.sha256, e.sha256)
 	}
-	timings := map[string]any{"download": ms(downloaded.Sub(start)), "verify": ms(time.Since(downloaded))}
-	if cache != nil && w.clears.Load() != clears {
-		notices = append(notices, "The cache was cleared during the download, so the weights were not stored.")
-	} else if cache != nil {
-		switch err := cache.put(ctx, e, file, js.Undefined()); {
-		case isQuotaError(err):
-			notices = append(notices, "There is not enough storage space to cache the weights, so they will be downloaded again on the next visit.")
-		case err != nil:
-			notices = append(notices, fmt.Sprintf("The weights could not be cached (%v), so they will be downloaded again on the next visit.", err))
-		}
+	f := &weightsFile{data: file.data, share: file.blob, source: fromNetwork, notices: notices,
+		timings: map[string]any{"download": ms(time.Since(start)), "verify": ms(file.hashing)}}
+	switch {
+	case cache == nil:
+	case w.clears.Load() != clears:
+		f.notices = append(f.notices, "The cache was cleared during the download, so the weights were not stored.")
+	default:
+		// The browser writes the file while the caller builds the model.
+		store := cache.startPut(e, file.blob, js.Undefined())
+		f.store = func() error { return store(ctx) }
 	}
-	return &weightsFile{data: file, share: blobOf(file), source: fromNetwork, notices: notices, timings: timings}, nil
+	return f, nil
+}
+
+// stored waits for the write of a downloaded file to the cache, and says
+// in a notice if it failed.
+func (f *weightsFile) stored() []string {
+	if f.store == nil {
+		return nil
+	}
+	err := f.store()
+	f.store = nil
+	switch {
+	case err == nil:
+		return nil
+	case isQuotaError(err):
+		return []string{"There is not enough storage space to cache the weights, so they will be downloaded again on the next visit."}
+	}
+	return []string{fmt.Sprintf("The weights could not be cached (%v), so they will be downloaded again on the next visit.", err)}
 }
 
 // prereadBody is the body of e's download as the page started it (a

@@ -131,6 +131,7 @@ func TestBuildLayout(t *testing.T) {
 		`href="` + assets["style.css"] + `"`,
 		`"./resnet.js":"./` + assets["resnet.js"] + `"`,
 		`"./viridis.js":"./` + assets["viridis.js"] + `"`, // generated, not in site/
+		`<link rel="modulepreload" href="` + assets["resnet.js"] + `">`,
 	} {
 		if !strings.Contains(index, want) {
 			t.Errorf("index.html lacks %s", want)
@@ -138,6 +139,11 @@ func TestBuildLayout(t *testing.T) {
 	}
 	if strings.Contains(index, `"app.js"`) || strings.Contains(index, `"style.css"`) {
 		t.Error("index.html still refers to unhashed files")
+	}
+	for _, page := range []string{"app.js", "worker.js"} { // the page's own script, and the worker's
+		if strings.Contains(index, `modulepreload" href="`+assets[page]) {
+			t.Errorf("index.html preloads %s", page)
+		}
 	}
 	if strings.Index(index, `type="importmap"`) > strings.Index(index, `type="module"`) {
 		t.Error("the import map comes after a module script")

@@ -56,17 +56,29 @@ func (d *dist) addSite(dir string) error {
 	return d.add("index.html", []byte(html))
 }
 
+// workerScript is the site's one script that is not a module of the
+// page: the Web Worker's (see site/worker.js).
+const workerScript = "worker.js"
+
 // rewriteIndex points index.html's quoted references to assets ("app.js")
 // at their hashed names, and adds an import map so that the modules'
-// own imports ("./resnet.js") reach the hashed files too.
+// own imports ("./resnet.js") reach the hashed files too, and a
+// modulepreload link for each module the page does not load itself, so
+// that all of them are fetched at once rather than a level of imports at
+// a time (on a first visit at 50 Mbit/s the modules imported by app.js
+// came 0.2 s after it).
 func rewriteIndex(html string, assets map[string]string, modules []string) (string, error) {
 	for name, hashed := range assets {
 		html = strings.ReplaceAll(html, `"`+name+`"`, `"`+hashed+`"`)
 	}
 	sort.Strings(modules)
 	imports := map[string]string{}
+	var preloads strings.Builder
 	for _, m := range modules {
 		imports["./"+m] = "./" + assets[m]
+		if m != workerScript && !strings.Contains(html, `"`+assets[m]+`"`) {
+			fmt.Fprintf(&preloads, "<link rel=\"modulepreload\" href=\"%s\">\n", assets[m])
+		}
 	}
 	importMap, err := json.Marshal(map[string]any{"imports": imports})
 	if err != nil {
@@ -78,5 +90,5 @@ func rewriteIndex(html string, assets map[string]string, modules []string) (stri
 	if i < 0 {
 		return "", fmt.Errorf("index.html has no %s> to put the import map before", firstModule)
 	}
-	return html[:i] + `<script type="importmap">` + string(importMap) + "</script>\n" + html[i:], nil
+	return html[:i] + `<script type="importmap">` + string(importMap) + "</script>\n" + preloads.String() + html[i:], nil
 }
