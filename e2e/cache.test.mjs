@@ -88,15 +88,16 @@ test('a reload loads the weights from IndexedDB without requesting them', async 
   assert.match(await page.textContent('#load-text'), /downloaded/);
   assert.equal(await page.evaluate(() => window.preread), 'body,key,startedAt', 'the page did not start the download');
   assert.equal(await page.evaluate(() => window.enginesStarted), 1, 'the page started more than one engine for its model');
+  assert.match(await page.textContent('#load-steps'), /^worker start\s[\d.]+ m?s alongside download\s[\d.]+ m?s · integrity check\s[\d.]+ m?s during the download · parse\s[\d.]+ m?s · build\s[\d.]+ m?s/);
   await classifyOne(page, 'first-visit.png');
 
   await page.reload();
   assert.match(await waitReady(page), /from this browser’s cache/);
   assert.equal(weightRequests.length, 1, `the reload requested weights again: ${weightRequests}`);
-  assert.equal(await page.evaluate(() => window.preread), 'blob,bytes,key,ms', 'the page did not read the cached file');
+  assert.equal(await page.evaluate(() => window.preread), 'blob,bytes,key,ms,sha256', 'the page did not read and hash the cached file');
   assert.equal(await page.evaluate(() => window.enginesStarted), 1, 'the page started more than one engine for its model');
   assert.match(await page.textContent('#load-text'), /, [\d.]+ m?s after the page opened\.$/);
-  assert.match(await page.textContent('#load-steps'), /^worker start\s[\d.]+ m?s alongside cache read\s[\d.]+ m?s · parse\s[\d.]+ m?s · build\s[\d.]+ m?s · integrity check\s[\d.]+ m?s after the build/);
+  assert.match(await page.textContent('#load-steps'), /^worker start\s[\d.]+ m?s alongside cache read and integrity check\s[\d.]+ m?s · parse\s[\d.]+ m?s · build\s[\d.]+ m?s( · other workers|$)/);
   await classifyOne(page, 'cached-visit.png');
   assert.match(await page.textContent('#cache-text'), /^Weights cache: \d+(\.\d)? MB \(1 model\) · site storage [\d.]+ [kMG]B of [\d.]+ [kMG]B$/);
 

@@ -72,7 +72,8 @@ const PHASE_TEXT = {
 // build, its step the wait after them.
 function showSteps(timings) {
   const step = (key, name) => (timings[key] === undefined ? null : `${name}\u00a0${formatMs(timings[key])}`);
-  const read = step('cacheRead', 'cache read') ?? step('download', 'download');
+  // The file ResNet.preload read from the cache it also hashed.
+  const read = step('cacheRead', timings.verify === undefined ? 'cache read and integrity check' : 'cache read') ?? step('download', 'download');
   const verify = step('verify', 'integrity check');
   const cached = timings.cacheRead !== undefined;
   const steps = [

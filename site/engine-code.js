@@ -42,7 +42,8 @@ const fileName = (url) => new URL(url).pathname.split('/').pop();
 // (cmd/build-wasm's hashedName: stem.HASH.wasm).
 const hashInName = (url) => fileName(url).split('.').at(-2);
 
-async function sha256Hex(bytes) {
+/** The lowercase hex SHA-256 of bytes (WebCrypto: secure contexts only). */
+export async function sha256Hex(bytes) {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }

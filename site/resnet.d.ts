@@ -90,7 +90,7 @@ export interface BackendChoice {
 /** Milliseconds per step of a load; a step that did not happen is absent. */
 export interface LoadTimings {
   start: number;      // starting the worker's Go program (0 when a worker was reused)
-  cacheRead?: number; // reading the weights from IndexedDB (beside start when ResNet.preload began it)
+  cacheRead?: number; // reading the weights from IndexedDB (beside start when ResNet.preload began it, and then checking their SHA-256 too: verify is absent)
   download?: number;  // downloading them (likewise)
   verify?: number;    // SHA-256 against the manifest; a download is hashed as it arrives (this is the hashing's share of the download), a cached file beside parse and build (this is how long the load waited for it after them)
   parse: number;      // reading the safetensors header

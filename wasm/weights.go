@@ -82,7 +82,7 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given, prerea
 		switch {
 		case err != nil:
 			notices = append(notices, fmt.Sprintf("The weight cache could not be read (%v).", err))
-		case f != nil && f.check.sizeErr != nil:
+		case f != nil && f.check != nil && f.check.knownErr != nil:
 			notices = append(notices, w.discardDamaged(ctx, e)...)
 		case f != nil:
 			f.notices = notices
@@ -161,13 +161,17 @@ func prereadBody(preread js.Value, e *modelEntry) js.Value {
 
 // cachedWeights reads e's file from the cache and starts its integrity
 // check; nil if the cache has none. preread is the page's read of it
-// (resnet.js's preload: {key, blob, bytes, ms}), which ran while this
-// worker started, or undefined.
+// (resnet.js's preload: {key, blob, bytes, sha256?, ms}), which ran while
+// this worker started, or undefined.
 func cachedWeights(ctx context.Context, cache *weightCache, e *modelEntry, preread js.Value) (*weightsFile, error) {
 	if preread.Truthy() && preread.Get("key").String() == e.cacheKey() && preread.Get("bytes").Truthy() {
 		f := &weightsFile{data: preread.Get("bytes"), share: preread.Get("blob"), source: fromCache}
 		f.timings = map[string]any{"cacheRead": preread.Get("ms").Float()}
-		f.check = startCheck(f.data, e)
+		if sum := preread.Get("sha256"); sum.Type() == js.TypeString {
+			f.check = hashedCheck(f.data, sum.String(), e) // nil if intact
+		} else {
+			f.check = startCheck(f.data, e)
+		}
 		return f, nil
 	}
 	stored, ok, err := cache.get(ctx, e.cacheKey())
@@ -206,21 +210,28 @@ func (w *worker) discardDamaged(ctx context.Context, e *modelEntry) []string {
 // pendingCheck is the check of a file's size and SHA-256 against its
 // manifest entry; the hash may run in the browser while Go goes on.
 type pendingCheck struct {
-	sizeErr error // known at once
-	wait    func() error
+	knownErr error // known at once
+	wait     func() error
+}
+
+// hashedCheck is the check of file, a Uint8Array, whose SHA-256 the page
+// already took (sum): nil if it is e's file, else one that failed at once.
+func hashedCheck(file js.Value, sum string, e *modelEntry) *pendingCheck {
+	c := sizeCheck(file, e)
+	if c.knownErr == nil && sum != e.sha256 {
+		c.knownErr = fmt.Errorf("sha256 %s, want %s", sum, e.sha256)
+	}
+	if c.knownErr == nil {
+		return nil
+	}
+	return c
 }
 
 // startCheck starts checking file, a Uint8Array, against e, without
 // copying it into Go memory.
 func startCheck(file js.Value, e *modelEntry) *pendingCheck {
-	c := &pendingCheck{}
-	if !jsutil.IsInstance(file, "Uint8Array") {
-		c.sizeErr = fmt.Errorf("want a Uint8Array, got %s", file.Type())
-	} else if n := file.Get("byteLength").Int(); n != e.bytes {
-		c.sizeErr = fmt.Errorf("%d bytes, want %d", n, e.bytes)
-	}
-	if c.sizeErr != nil {
-		c.wait = func() error { return c.sizeErr }
+	c := sizeCheck(file, e)
+	if c.knownErr != nil {
 		return c
 	}
 	digest := startSHA256(file)
@@ -234,5 +245,18 @@ func startCheck(file js.Value, e *modelEntry) *pendingCheck {
 		}
 		return nil
 	}
+	return c
+}
+
+// sizeCheck is the part of a check known at once: that file is a
+// Uint8Array of e's size. Its wait returns that error.
+func sizeCheck(file js.Value, e *modelEntry) *pendingCheck {
+	c := &pendingCheck{}
+	if !jsutil.IsInstance(file, "Uint8Array") {
+		c.knownErr = fmt.Errorf("want a Uint8Array, got %s", file.Type())
+	} else if n := file.Get("byteLength").Int(); n != e.bytes {
+		c.knownErr = fmt.Errorf("%d bytes, want %d", n, e.bytes)
+	}
+	c.wait = func() error { return c.knownErr }
 	return c
 }
