@@ -157,6 +157,11 @@ const initialWorkers = () => {
   return Number.isInteger(asked) && asked >= 1 && asked <= MAX_WORKERS ? asked : defaultWorkers();
 };
 
+// How long after a download the cache line is read again: Chromium's
+// storage estimate counts a write about a second after it commits, and
+// the engine's copy is stored 3 s after it was fetched (engine-code.js).
+const STORAGE_SETTLE_MS = 5000;
+
 // The page's first load began with the page (ResNet.preload), so its time
 // counts from then.
 let firstLoad = true;
@@ -186,6 +191,7 @@ async function loadModel(name) {
     showSteps(clf.loadTimings);
     $('notices').replaceChildren(...clf.notices.map(noticeItem));
     showChoice(clf.backendChoice);
+    if (clf.source === 'network') setTimeout(refreshCache, STORAGE_SETTLE_MS);
     clf.onBackendChange = ({ backend, notice }) => {
       showBackend(backend);
       if (notice) $('notices').append(noticeItem(notice));
