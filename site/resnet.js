@@ -774,8 +774,8 @@ export class ResNet {
       const cached = await readCachedFile(entry);
       return cached === NOT_STORED ? startDownload(entry) : cached;
     }).catch(() => null);
-    // Last: Chromium's first request for an adapter held the page's thread
-    // for 40-60 ms.
+    // Last: in page marks, the step after Chromium's first request for an
+    // adapter came 40-60 ms later.
     if (backend === 'auto') gpuAdapter();
   }
 

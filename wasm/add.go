@@ -55,14 +55,16 @@ func (w *worker) addModel(msg js.Value, progress func(map[string]any)) (map[stri
 	}
 	ctx := context.Background()
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	src := msg.Get("file")
+	src, srcSHA := msg.Get("file"), ""
 	if !src.Truthy() {
-		if src, err = downloadCheckpoint(req.url, maxWeightBytes, progress); err != nil {
+		file, err := downloadCheckpoint(req.url, maxWeightBytes, progress)
+		if err != nil {
 			return nil, err
 		}
+		src, srcSHA = file.data, file.sha256
 	}
 	progress(map[string]any{"phase": "read"})
-	added, converted, err := convertCheckpoint(req, src, progress)
+	added, converted, err := convertCheckpoint(req, src, srcSHA, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +141,11 @@ func readAddRequest(msg js.Value) (*addRequest, error) {
 	return req, nil
 }
 
-// convertCheckpoint reads the checkpoint in src (a Uint8Array), describes
+// convertCheckpoint reads the checkpoint in src (a Uint8Array, whose
+// SHA-256 is srcSHA if it is known already, else ""), describes
 // the model it holds as a manifest entry (plus an "added" part, see
 // addedInfo) and converts its weights to a new safetensors Uint8Array.
-func convertCheckpoint(req *addRequest, src js.Value, progress func(map[string]any)) (js.Value, js.Value, error) {
+func convertCheckpoint(req *addRequest, src js.Value, srcSHA string, progress func(map[string]any)) (js.Value, js.Value, error) {
 	fileName := req.fileName
 	if fileName == "" {
 		fileName = "the file"
@@ -152,9 +155,12 @@ func convertCheckpoint(req *addRequest, src js.Value, progress func(map[string]a
 		return js.Value{}, js.Value{}, failf(codeTooLargeFile, "%s is %.0f MB; the page takes weights files up to %.0f MB (a ResNet-152 in float32 is 240 MB).",
 			fileName, float64(size)/1e6, float64(maxWeightBytes)/1e6)
 	}
-	fileSHA, err := startSHA256(src)()
-	if err != nil {
-		return js.Value{}, js.Value{}, failf(codeInternal, "hashing %s: %v", fileName, err)
+	fileSHA := srcSHA
+	if fileSHA == "" {
+		var err error
+		if fileSHA, err = startSHA256(src)(); err != nil {
+			return js.Value{}, js.Value{}, failf(codeInternal, "hashing %s: %v", fileName, err)
+		}
 	}
 	ckpt, err := checkpoint.ReadFrom(jsutil.ArrayFile{Value: src}, int64(size))
 	if err != nil {
@@ -360,8 +366,8 @@ func (w *worker) updateModel(msg js.Value, _ func(map[string]any)) (map[string]a
 // downloadCheckpoint downloads a checkpoint a person pointed to by URL.
 // Other sites must allow the download (CORS), which browsers do not tell
 // apart from being offline: the message names both and the way around.
-func downloadCheckpoint(url string, maxBytes int, progress func(map[string]any)) (js.Value, error) {
-	file, err := download(url, 0, maxBytes, func(done, total int) {
+func downloadCheckpoint(url string, maxBytes int, progress func(map[string]any)) (*downloaded, error) {
+	file, err := download(url, 0, maxBytes, false, func(done, total int) {
 		event := map[string]any{"phase": "download", "loaded": done}
 		if total > 0 {
 			event["total"] = total
@@ -371,11 +377,9 @@ func downloadCheckpoint(url string, maxBytes int, progress func(map[string]any))
 	var fe *fetchError
 	switch {
 	case errors.As(err, &fe) && fe.status != "":
-		return js.Value{}, failf(codeNetwork, "Could not download %s: %v.", url, fe)
+		return nil, failf(codeNetwork, "Could not download %s: %v.", url, fe)
 	case errors.As(err, &fe):
-		return js.Value{}, failf(codeNetwork, "Could not download %s (%v). The site may not allow downloads from other pages (CORS), or it cannot be reached. Open the link in a new tab to save the file, then drop it here.", url, fe.cause)
-	case err != nil:
-		return js.Value{}, err
+		return nil, failf(codeNetwork, "Could not download %s (%v). The site may not allow downloads from other pages (CORS), or it cannot be reached. Open the link in a new tab to save the file, then drop it here.", url, fe.cause)
 	}
-	return file.data, nil
+	return file, err
 }

@@ -30,8 +30,9 @@ func (e *fetchError) Error() string {
 // can report the bytes received so far against the total, once per
 // percent. With size > 0 the body must be exactly size bytes; with size 0
 // it may be up to max bytes, and its Content-Length, when the server
-// sends one, is then the size it must have.
-func download(url string, size, maxBytes int, onProgress func(done, total int)) (*downloaded, error) {
+// sends one, is then the size it must have. With withBlob, the result
+// holds a Blob of the bytes too.
+func download(url string, size, maxBytes int, withBlob bool, onProgress func(done, total int)) (*downloaded, error) {
 	resp, err := jsutil.Await(js.Global().Call("fetch", url), nil)
 	if err != nil {
 		return nil, &fetchError{url: url, cause: err}
@@ -49,7 +50,7 @@ func download(url string, size, maxBytes int, onProgress func(done, total int)) 
 			size, exact, limit = n, true, n
 		}
 	}
-	return readBody(resp.Get("body"), url, size, limit, exact, onProgress)
+	return readBody(resp.Get("body"), url, size, limit, exact, withBlob, onProgress)
 }
 
 // downloaded is a file read from a response body: its bytes, a Blob of
@@ -58,15 +59,15 @@ func download(url string, size, maxBytes int, onProgress func(done, total int)) 
 // ms on a 2-core VM: after an 11 MB download, the Blob took 40-60 ms, and
 // WebCrypto's copy and hash 45-75 ms.)
 type downloaded struct {
-	data    js.Value // Uint8Array
-	blob    js.Value
+	data    js.Value      // Uint8Array
+	blob    js.Value      // undefined unless asked for
 	sha256  string        // lowercase hex
 	hashing time.Duration // of the download's time
 }
 
 // readBody reads the body of url's response (a ReadableStream), as
 // download describes: at most limit bytes, and exactly size if exact.
-func readBody(body js.Value, url string, size, limit int, exact bool, onProgress func(done, total int)) (*downloaded, error) {
+func readBody(body js.Value, url string, size, limit int, exact, withBlob bool, onProgress func(done, total int)) (*downloaded, error) {
 	buf := js.Global().Get("Uint8Array").New(size)
 	if !exact {
 		buf = js.Global().Get("Uint8Array").New(min(limit, 1<<20))
@@ -100,7 +101,9 @@ func readBody(body js.Value, url string, size, limit int, exact bool, onProgress
 			buf = grown
 		}
 		buf.Call("set", data, done)
-		parts = append(parts, js.Global().Get("Blob").New([]any{data}))
+		if withBlob {
+			parts = append(parts, js.Global().Get("Blob").New([]any{data}))
+		}
 		hashed := time.Now()
 		hash.write(data)
 		hashing += time.Since(hashed)
@@ -116,8 +119,11 @@ func readBody(body js.Value, url string, size, limit int, exact bool, onProgress
 	if done != buf.Get("byteLength").Int() {
 		buf = buf.Call("slice", 0, done) // a view would keep (and store) the whole grown buffer
 	}
-	// A Blob of Blobs shares their bytes.
-	return &downloaded{data: buf, blob: js.Global().Get("Blob").New(parts), sha256: hash.sum(), hashing: hashing}, nil
+	d := &downloaded{data: buf, blob: js.Undefined(), sha256: hash.sum(), hashing: hashing}
+	if withBlob {
+		d.blob = js.Global().Get("Blob").New(parts) // a Blob of Blobs shares their bytes
+	}
+	return d, nil
 }
 
 // contentLength is the response's Content-Length, when it sends a valid one

@@ -104,10 +104,10 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given, prerea
 	var err error
 	if body.Truthy() {
 		start = time.UnixMilli(int64(preread.Get("startedAt").Float()))
-		file, err = readBody(body, e.url, e.bytes, e.bytes, true, onProgress)
+		file, err = readBody(body, e.url, e.bytes, e.bytes, true, true, onProgress)
 		cache = openCache()
 	} else {
-		file, err = download(e.url, e.bytes, 0, onProgress)
+		file, err = download(e.url, e.bytes, 0, true, onProgress)
 	}
 	if err != nil {
 		var fe *fetchError
