@@ -77,12 +77,19 @@ func (t *Tensor) Decode(dst []float32, from int) {
 	es := elemSize(t.dtype)
 	raw := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst))[:es*len(dst)]
 	t.src.CopyAt(raw, t.off+int64(es*from))
-	if t.dtype == I8 {
+	switch {
+	case t.dtype == I8:
 		dequantize(dst, raw, t.scale, t.Len()/len(t.scale), from)
-		return
+	case t.dtype == F32 && littleEndian:
+		// raw is dst's memory, so the copy was the decode.
+	default:
+		decode(dst, raw, t.dtype)
 	}
-	decode(dst, raw, t.dtype)
 }
+
+// littleEndian is true on machines that store a float32 as the files do
+// (amd64, arm64, WebAssembly).
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // OwnedValues returns the tensor's values in a slice the caller may
 // modify: the one Values decodes, or a copy of Data.
