@@ -21,9 +21,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 step "PyTorch goldens (testdata-gen/golden)"
-# .complete holds the hash of the script that wrote them: a changed script
-# (new reference outputs) makes them again.
-golden_script=$(sha256sum tools/golden/make_goldens.py | cut -d' ' -f1)
+# .complete holds the hash of the scripts that wrote them: a changed script
+# (new reference outputs, or a new file layout) makes them again.
+golden_script=$(cat tools/golden/make_goldens.py tools/pyutil/safetensors_io.py | sha256sum | cut -d' ' -f1)
 if [ "$(cat testdata-gen/golden/.complete 2>/dev/null)" != "$golden_script" ]; then
 	/usr/bin/python3 tools/golden/make_goldens.py testdata-gen/golden
 	echo "$golden_script" > testdata-gen/golden/.complete

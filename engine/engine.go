@@ -158,7 +158,15 @@ func New(cfg arch.Config, ckpt *checkpoint.Checkpoint, opts ...Option) (*Model, 
 	if err != nil {
 		return nil, err
 	}
-	return build(p, func(fc FoldedConv) (convWeights, error) { return foldedRows(fc.Conv, ckpt.Tensors) }, opts)
+	m, err := build(p, func(fc FoldedConv) (convWeights, error) { return foldedRows(fc.Conv, ckpt.Tensors) }, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := fullyConnected(p, ckpt); err != nil {
+		return nil, err
+	}
+	m.fcW, m.fcB = p.FCWeight, p.FCBias
+	return m, nil
 }
 
 // FromPlan packs a folded plan for the CPU kernels.

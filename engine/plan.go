@@ -52,12 +52,12 @@ func Fold(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Plan, error) {
 			return nil, err
 		}
 	}
-	return p, nil
+	return p, fullyConnected(p, ckpt)
 }
 
-// outline checks ckpt against cfg strictly and returns the plan with the
-// fully connected layer in place and the convolutions not folded yet (no
-// Weight or Bias).
+// outline checks ckpt against cfg strictly and returns the plan without
+// weights: the convolutions not folded yet (no Weight or Bias), and no
+// fully connected layer.
 func outline(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Plan, error) {
 	net, err := cfg.Build()
 	if err != nil {
@@ -66,12 +66,16 @@ func outline(cfg arch.Config, ckpt *checkpoint.Checkpoint) (*Plan, error) {
 	if err := ckpt.Check(net.Tensors()); err != nil {
 		return nil, fmt.Errorf("checkpoint does not fit %s (%s): %w", cfg.Name(), cfg.Variant, err)
 	}
-	p := layout(net)
+	return layout(net), nil
+}
+
+// fullyConnected reads ckpt's fully connected layer into p. It is read
+// after the convolutions, in the order of torchvision's files, which end
+// with it: a model built while its file downloads (wasm/) then waits for
+// each tensor as late as it can.
+func fullyConnected(p *Plan, ckpt *checkpoint.Checkpoint) error {
 	p.FCWeight, p.FCBias = ckpt.Tensors["fc.weight"].Values(), ckpt.Tensors["fc.bias"].Values()
-	if err := errors.Join(finite("fc.weight", p.FCWeight, 0), finite("fc.bias", p.FCBias, 0)); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return errors.Join(finite("fc.weight", p.FCWeight, 0), finite("fc.bias", p.FCBias, 0))
 }
 
 // Layout returns cfg's plan without weights (no conv's Weight or Bias, no

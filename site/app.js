@@ -67,9 +67,10 @@ const PHASE_TEXT = {
 
 // The load's steps (ResNet.loadTimings), in order. The worker
 // start and the read or download of the weights run side by side, both
-// begun with the page by ResNet.preload; a download is hashed as it
-// arrives, and a cached file's integrity check runs beside the parse and
-// build, its step the wait after them.
+// begun with the page by ResNet.preload; a download is hashed and built as
+// it arrives (afterDownload: the build's time after its last byte), and a
+// cached file's integrity check runs beside the parse and build, its step
+// the wait after them.
 function showSteps(timings) {
   const step = (key, name) => (timings[key] === undefined ? null : `${name}\u00a0${formatMs(timings[key])}`);
   // The file ResNet.preload read from the cache it also hashed.
@@ -82,7 +83,8 @@ function showSteps(timings) {
     !cached && verify && timings.download !== undefined ? `${verify} during the download` : null,
     !cached && timings.download === undefined ? verify : null,
     step('parse', 'parse'),
-    step('build', 'build'),
+    timings.afterDownload === undefined ? step('build', 'build')
+      : `${step('build', 'build')} during the download, ${formatMs(timings.afterDownload)} after it`,
     cached && verify ? `${verify} after the build` : null,
     step('workers', 'other workers'),
   ];

@@ -373,7 +373,7 @@ func downloadCheckpoint(url string, maxBytes int, progress func(map[string]any))
 			event["total"] = total
 		}
 		progress(event)
-	})
+	}, nil)
 	var fe *fetchError
 	switch {
 	case errors.As(err, &fe) && fe.status != "":

@@ -31,8 +31,9 @@ func (e *fetchError) Error() string {
 // percent. With size > 0 the body must be exactly size bytes; with size 0
 // it may be up to max bytes, and its Content-Length, when the server
 // sends one, is then the size it must have. With withBlob, the result
-// holds a Blob of the bytes too.
-func download(url string, size, maxBytes int, withBlob bool, onProgress func(done, total int)) (*downloaded, error) {
+// holds a Blob of the bytes too; with into (nil, or of the exact size),
+// the bytes go there as they come (see readBody).
+func download(url string, size, maxBytes int, withBlob bool, onProgress func(done, total int), into *arrivingFile) (*downloaded, error) {
 	resp, err := jsutil.Await(js.Global().Call("fetch", url), nil)
 	if err != nil {
 		return nil, &fetchError{url: url, cause: err}
@@ -50,7 +51,7 @@ func download(url string, size, maxBytes int, withBlob bool, onProgress func(don
 			size, exact, limit = n, true, n
 		}
 	}
-	return readBody(resp.Get("body"), url, size, limit, exact, withBlob, onProgress)
+	return readBody(resp.Get("body"), url, size, limit, exact, withBlob, onProgress, into)
 }
 
 // downloaded is a file read from a response body: its bytes, a Blob of
@@ -67,9 +68,16 @@ type downloaded struct {
 
 // readBody reads the body of url's response (a ReadableStream), as
 // download describes: at most limit bytes, and exactly size if exact.
-func readBody(body js.Value, url string, size, limit int, exact, withBlob bool, onProgress func(done, total int)) (*downloaded, error) {
-	buf := js.Global().Get("Uint8Array").New(size)
-	if !exact {
+// With into, an arrivingFile of size bytes, each chunk is added to it as
+// it comes.
+func readBody(body js.Value, url string, size, limit int, exact, withBlob bool, onProgress func(done, total int), into *arrivingFile) (*downloaded, error) {
+	var buf js.Value
+	switch {
+	case into != nil:
+		buf = into.buf
+	case exact:
+		buf = js.Global().Get("Uint8Array").New(size)
+	default:
 		buf = js.Global().Get("Uint8Array").New(min(limit, 1<<20))
 	}
 	reader := body.Call("getReader")
@@ -101,6 +109,9 @@ func readBody(body js.Value, url string, size, limit int, exact, withBlob bool, 
 			buf = grown
 		}
 		buf.Call("set", data, done)
+		if into != nil {
+			into.add(done + n)
+		}
 		if withBlob {
 			parts = append(parts, js.Global().Get("Blob").New([]any{data}))
 		}

@@ -12,7 +12,6 @@ import (
 	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/engine/classifier"
 	"github.com/inbrowser/resnet/engine/kernel"
-	"github.com/inbrowser/resnet/wasm/jsutil"
 	"github.com/inbrowser/resnet/wasm/pool"
 )
 
@@ -42,9 +41,11 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 	if err != nil {
 		return nil, err
 	}
-	progress(map[string]any{"phase": "build"})
-	clf, ckpt, err := buildClassifier(e, file)
+	clf, ckpt, err := buildClassifier(e, file, progress)
 	if damaged := file.verified(); damaged != nil {
+		if file.source != fromCache {
+			return nil, damaged
+		}
 		// The cached copy changed since it was stored: whatever was built
 		// from it goes, and the published file is downloaded again.
 		notices := append(file.notices, w.discardDamaged(ctx, e)...)
@@ -52,8 +53,10 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 			return nil, err
 		}
 		file.notices = append(notices, file.notices...)
-		progress(map[string]any{"phase": "build"})
-		clf, ckpt, err = buildClassifier(e, file)
+		clf, ckpt, err = buildClassifier(e, file, progress)
+		if damaged := file.verified(); damaged != nil {
+			return nil, damaged
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -87,22 +90,48 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 }
 
 // buildClassifier reads file's tensors and builds e's classifier, adding
-// the time of each step to file.timings.
-func buildClassifier(e *modelEntry, file *weightsFile) (*classifier.Classifier, *checkpoint.Checkpoint, error) {
-	start := time.Now()
+// the time of each step to file.timings. A file still downloading is
+// built as it arrives: parse and build then count only the time they ran,
+// not their waits for bytes, and afterDownload the build's time after the
+// last byte. If the download fails meanwhile, the build stops (its error
+// says so, and verified gives the download's).
+func buildClassifier(e *modelEntry, file *weightsFile, progress func(map[string]any)) (clf *classifier.Classifier, ckpt *checkpoint.Checkpoint, err error) {
+	a := file.arriving
+	if a == nil {
+		progress(map[string]any{"phase": "build"}) // else once it has arrived
+	} else {
+		defer func() {
+			if r := recover(); r != nil {
+				if r != errNotArrived {
+					panic(r)
+				}
+				clf, ckpt, err = nil, nil, failf(codeNetwork, "The weights of %s stopped arriving.", e.name)
+			}
+		}()
+	}
+	waited := func() time.Duration {
+		if a == nil {
+			return 0
+		}
+		return a.waitedFor()
+	}
+	start, waits := time.Now(), waited()
 	// Manifests only list .safetensors files; not calling checkpoint.Read
 	// keeps the .pth reader and its unpickler out of the binary (170 kB).
-	ckpt, err := checkpoint.ReadSafetensorsFrom(jsutil.ArrayFile{Value: file.data}, e.bytes)
+	ckpt, err = checkpoint.ReadSafetensorsFrom(file.reader(), e.bytes)
 	if err != nil {
 		return nil, nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
 	}
-	parsed := time.Now()
-	clf, err := classifier.New(e.opts, ckpt)
+	parsed, parseWaits := time.Now(), waited()
+	clf, err = classifier.New(e.opts, ckpt)
 	if err != nil {
 		return nil, nil, failf(codeModel, "The weights do not fit %s: %v", e.name, err)
 	}
-	file.timings["parse"] = ms(parsed.Sub(start))
-	file.timings["build"] = ms(time.Since(parsed))
+	file.timings["parse"] = ms(parsed.Sub(start) - (parseWaits - waits))
+	file.timings["build"] = ms(time.Since(parsed) - (waited() - parseWaits))
+	if a != nil {
+		file.timings["afterDownload"] = ms(a.since())
+	}
 	return clf, ckpt, nil
 }
 

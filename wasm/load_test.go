@@ -99,6 +99,12 @@ func TestLoadRejectsWrongWeights(t *testing.T) {
 		{"longer than promised", func(e map[string]any) { e["bytes"] = e["bytes"].(int) - 1 }, codeIntegrity},
 		{"shorter than promised", func(e map[string]any) { e["bytes"] = e["bytes"].(int) + 1 }, codeIntegrity},
 		{"unreachable", func(e map[string]any) { e["url"] = "http://127.0.0.1:1/weights.safetensors" }, codeNetwork},
+		// The build, which reads the file as it arrives, waits for bytes
+		// that never come: the load must end all the same.
+		{"broken off halfway", func(e map[string]any) {
+			file, _ := testWeightsFile()
+			e["url"] = "data:application/octet-stream;base64," + base64.StdEncoding.EncodeToString(file[:len(file)/2])
+		}, codeIntegrity},
 		{"other architecture", func(e map[string]any) { e["arch"] = "resnet34" }, codeModel},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

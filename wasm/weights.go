@@ -9,6 +9,7 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/inbrowser/resnet/engine/checkpoint"
 	"github.com/inbrowser/resnet/wasm/jsutil"
 )
 
@@ -22,10 +23,11 @@ const (
 // weightsFile is a weights file, how it was obtained, and its integrity
 // check, which for a cached file may still be running beside the build.
 type weightsFile struct {
-	data    js.Value // Uint8Array: read into Go a tensor at a time (jsutil.ArrayFile)
-	share   js.Value // a Blob of it for the page's pool workers: the cache's own, else a copy (see blobOf)
-	source  string   // fromCache, fromNetwork or fromPage
-	notices []string // cache trouble, for the user
+	data     js.Value      // Uint8Array: read into Go a tensor at a time (jsutil.ArrayFile)
+	arriving *arrivingFile // data while it downloads; nil for a file that is all there
+	share    js.Value      // a Blob of it for the page's pool workers: the cache's own, else a copy (see blobOf)
+	source   string        // fromCache, fromNetwork or fromPage
+	notices  []string      // cache trouble, for the user
 
 	check   *pendingCheck // nil once the file is known to be intact
 	store   func() error  // waits for a downloaded file's write to the cache; nil if none is under way
@@ -33,17 +35,29 @@ type weightsFile struct {
 }
 
 // verified waits for the file's integrity check; an error means the bytes
-// are not the published ones and nothing built from them may be used. The
-// time it waited (0 if the hash was done first) is the verify timing.
+// are not the published ones (or, for a download, did not all come) and
+// nothing built from them may be used. The verify timing is the time it
+// waited (0 if the hash was done first), except for a download, hashed as
+// it came, whose check sets it.
 func (f *weightsFile) verified() error {
 	if f.check == nil {
 		return nil
 	}
 	start := time.Now()
 	err := f.check.wait()
-	f.timings["verify"] = ms(time.Since(start))
+	if f.arriving == nil {
+		f.timings["verify"] = ms(time.Since(start))
+	}
 	f.check = nil
 	return err
+}
+
+// reader is the file as the checkpoint reader reads it.
+func (f *weightsFile) reader() checkpoint.Source {
+	if f.arriving != nil {
+		return f.arriving
+	}
+	return jsutil.ArrayFile{Value: f.data}
 }
 
 // obtainWeights returns the weights file of e: given, a copy the page
@@ -63,20 +77,15 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given, prerea
 		return &weightsFile{data: given, share: blobOf(given), source: fromPage, timings: map[string]any{"verify": ms(time.Since(start))}}, nil
 	}
 	var notices []string
-	openCache := func() *weightCache {
-		cache, err := w.weightCache(ctx)
-		if err != nil {
-			notices = append(notices, fmt.Sprintf("The weights cannot be cached (%v), so they will be downloaded again on every visit.", err))
-		}
-		return cache
-	}
 	body := prereadBody(preread, e)
 	var cache *weightCache
-	if body.Truthy() {
-		// The page found no cached copy before it began this download: the
-		// cache, only needed to store the file, opens while it is read.
-		go w.weightCache(ctx)
-	} else if cache = openCache(); cache != nil && useCache {
+	if !body.Truthy() { // else the page found no cached copy before it began this download
+		var err error
+		if cache, err = w.weightCache(ctx); err != nil {
+			notices = append(notices, cacheUnavailable(err))
+		}
+	}
+	if cache != nil && useCache {
 		progress(map[string]any{"phase": "cache"})
 		f, err := cachedWeights(ctx, cache, e, preread)
 		switch {
@@ -93,44 +102,97 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given, prerea
 		}
 	}
 
-	clears := w.clears.Load()
 	if e.url == "" {
 		return nil, failf(codeNotStored, "The weights of %s are no longer stored in this browser. Add the file again.", e.name)
 	}
+	if body.Truthy() {
+		start = time.UnixMilli(int64(preread.Get("startedAt").Float()))
+	}
+	// The caller builds the model from the file as it arrives; its check
+	// waits for the download's end and says whether the file is e's.
+	arriving := newArrivingFile(e.bytes)
+	f := &weightsFile{data: arriving.buf, arriving: arriving, source: fromNetwork, notices: notices, timings: map[string]any{}}
+	done := make(chan fetched, 1)
+	go func() {
+		done <- w.downloadWeights(ctx, e, body, cache, arriving, progress)
+	}()
+	f.check = &pendingCheck{wait: func() error {
+		r := <-done
+		f.notices = append(f.notices, r.notices...)
+		if r.err != nil {
+			return r.err
+		}
+		f.share, f.store = r.file.blob, r.store
+		f.timings["download"] = ms(r.ended.Sub(start))
+		f.timings["verify"] = ms(r.file.hashing)
+		return nil
+	}}
+	return f, nil
+}
+
+// fetched is how a download of weights ended: the file, or why not, and
+// the write to the cache begun.
+type fetched struct {
+	file    *downloaded
+	err     error
+	ended   time.Time
+	store   func() error // waits for the write; nil if none was begun
+	notices []string
+}
+
+// downloadWeights downloads e's file into arriving, from body (the page's
+// download, if it began one) or its own fetch, checks it against e and
+// begins storing it in cache. With body, cache is not open yet: the page
+// found no copy there, so it opens while the file is read.
+func (w *worker) downloadWeights(ctx context.Context, e *modelEntry, body js.Value, cache *weightCache, arriving *arrivingFile, progress func(map[string]any)) fetched {
+	clears := w.clears.Load()
 	onProgress := func(done, total int) {
 		progress(map[string]any{"phase": "download", "loaded": done, "total": total})
 	}
 	var file *downloaded
 	var err error
 	if body.Truthy() {
-		start = time.UnixMilli(int64(preread.Get("startedAt").Float()))
-		file, err = readBody(body, e.url, e.bytes, e.bytes, true, true, onProgress)
-		cache = openCache()
+		go w.weightCache(ctx)
+		file, err = readBody(body, e.url, e.bytes, e.bytes, true, true, onProgress, arriving)
 	} else {
-		file, err = download(e.url, e.bytes, 0, true, onProgress)
+		file, err = download(e.url, e.bytes, 0, true, onProgress, arriving)
 	}
-	if err != nil {
-		var fe *fetchError
-		if errors.As(err, &fe) {
-			return nil, failf(codeNetwork, "Could not download %s (%v). Check the connection and try again.", e.url, fe)
+	r := fetched{ended: time.Now()}
+	var fe *fetchError
+	switch {
+	case errors.As(err, &fe):
+		r.err = failf(codeNetwork, "Could not download %s (%v). Check the connection and try again.", e.url, fe)
+	case err != nil:
+		r.err = err
+	case file.sha256 != e.sha256:
+		r.err = failf(codeIntegrity, "The downloaded weights of %s are not the published ones (sha256 %s, want %s), so they were not used.", e.name, file.sha256, e.sha256)
+	}
+	if r.err != nil {
+		arriving.fail()
+		return r
+	}
+	r.file = file
+	progress(map[string]any{"phase": "build"})
+	if body.Truthy() {
+		if cache, err = w.weightCache(ctx); err != nil {
+			r.notices = append(r.notices, cacheUnavailable(err))
 		}
-		return nil, err
 	}
-	if file.sha256 != e.sha256 {
-		return nil, failf(codeIntegrity, "The downloaded weights of %s are not the published ones (sha256 %s, want %s), so they were not used.", e.name, file.sha256, e.sha256)
-	}
-	f := &weightsFile{data: file.data, share: file.blob, source: fromNetwork, notices: notices,
-		timings: map[string]any{"download": ms(time.Since(start)), "verify": ms(file.hashing)}}
 	switch {
 	case cache == nil:
 	case w.clears.Load() != clears:
-		f.notices = append(f.notices, "The cache was cleared during the download, so the weights were not stored.")
+		r.notices = append(r.notices, "The cache was cleared during the download, so the weights were not stored.")
 	default:
-		// The browser writes the file while the caller builds the model.
+		// The browser writes the file while the model's build ends.
 		store := cache.startPut(e, file.blob, js.Undefined())
-		f.store = func() error { return store(ctx) }
+		r.store = func() error { return store(ctx) }
 	}
-	return f, nil
+	return r
+}
+
+// cacheUnavailable is the notice when the weight cache cannot be opened.
+func cacheUnavailable(err error) string {
+	return fmt.Sprintf("The weights cannot be cached (%v), so they will be downloaded again on every visit.", err)
 }
 
 // stored waits for the write of a downloaded file to the cache, and says

@@ -66,8 +66,9 @@ func TestRoundTripI8(t *testing.T) {
 	b := buf.Bytes()
 	hl := binary.LittleEndian.Uint64(b)
 	var header map[string]struct {
-		DType string `json:"dtype"`
-		Shape []int  `json:"shape"`
+		DType   string `json:"dtype"`
+		Shape   []int  `json:"shape"`
+		Offsets [2]int `json:"data_offsets"`
 	}
 	if err := json.Unmarshal(b[8:8+hl], &header); err != nil {
 		t.Fatal(err)
@@ -78,8 +79,25 @@ func TestRoundTripI8(t *testing.T) {
 			t.Errorf("header entry %s: %s, want %s", name, got, want)
 		}
 	}
-	if bytes.Index(b, []byte(`"conv1.weight_scale"`)) < bytes.Index(b, []byte(`"conv1.weight"`)) {
-		t.Error("the scales come before their tensor in the header")
+	// Every scale comes before every tensor, in the header and the data.
+	lastScale, firstTensor := -1, len(b)
+	for name, e := range header {
+		if name == metadataKey {
+			continue
+		}
+		quoted, _ := json.Marshal(name) // as the writer quotes it
+		at := bytes.Index(b, quoted)
+		if strings.HasSuffix(name, ScaleSuffix) {
+			lastScale = max(lastScale, at)
+			if e.Offsets[1] > 2*4+4*4 { // conv1's 4 scales, then empty's 2
+				t.Errorf("%s: data at %v, not among the scales at the start", name, e.Offsets)
+			}
+		} else {
+			firstTensor = min(firstTensor, at)
+		}
+	}
+	if lastScale > firstTensor {
+		t.Errorf("a tensor comes before a scale in the header: %s", b[8:8+hl])
 	}
 
 	got, err := Read(b)

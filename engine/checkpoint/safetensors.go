@@ -305,12 +305,13 @@ func checkCoverage(ts []stTensor, dataLen, base int) error {
 // dtype: F32, F16 (rounded to nearest, ties to even) or I8. As I8, every
 // tensor of two or more dimensions (the conv and fully connected weights
 // of a ResNet) is quantized per output channel, its first dimension (see
-// I8 and quantize), and followed by its NAME_scale tensor; the others
+// I8 and quantize), with its scales in a NAME_scale tensor; the others
 // (BatchNorm, biases) stay F32, since they are small and BatchNorm folding
-// scales each output channel anyway. Tensors appear in c.Names order in
-// both header and data; the header carries {"format":"pt"} metadata,
-// which some loaders look for, and is padded with spaces to a multiple of
-// 8 bytes so the data stays aligned. A NaN or infinite value is an error
+// scales each output channel anyway. The scales come first, in c.Names
+// order, then every tensor in c.Names order, in both header and data; the
+// header carries {"format":"pt"} metadata, which some loaders look for,
+// and is padded with spaces to a multiple of 8 bytes so the data stays
+// aligned. A NaN or infinite value is an error
 // naming its tensor: such weights would give confident wrong answers. The
 // file written is SafetensorsSize bytes.
 func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
@@ -331,32 +332,8 @@ func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
 		buf = buf[:0]
 		return err
 	}
-	var q []int8
-	for _, name := range c.Names {
-		t := c.Tensors[name]
-		values := t.Values()
-		if i := FirstNonFinite(values); i >= 0 {
-			return NonFiniteError(name, i, values[i])
-		}
-		dt := storedAs(t, dtype)
-		if dt == I8 {
-			scales := make([]float32, t.Shape[0])
-			q = slices.Grow(q[:0], len(values))[:len(values)]
-			per := 0 // values an output channel
-			if len(scales) > 0 {
-				per = len(values) / len(scales)
-			}
-			for o := range scales {
-				scales[o] = quantize(q[o*per:(o+1)*per], values[o*per:(o+1)*per])
-			}
-			for _, v := range q {
-				buf = append(buf, byte(v))
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			values, dt = scales, F32
-		}
+	// put appends values as dt, F32 or F16.
+	put := func(name string, values []float32, dt DType) error {
 		for i, v := range values {
 			if dt == F32 {
 				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
@@ -371,6 +348,45 @@ func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
 				return err
 			}
 		}
+		return nil
+	}
+	// The scales of every I8 tensor come first, so that a reader of a file
+	// still arriving has them all from its first kilobytes (the browser
+	// builds a model as it downloads), then each tensor's values.
+	var q []int8
+	for _, name := range c.Names {
+		if t := c.Tensors[name]; storedAs(t, dtype) == I8 {
+			scales, err := quantized(name, t, &q)
+			if err != nil {
+				return err
+			}
+			if err := put(name+ScaleSuffix, scales, F32); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range c.Names {
+		t := c.Tensors[name]
+		dt := storedAs(t, dtype)
+		if dt != I8 {
+			values := t.Values()
+			if i := FirstNonFinite(values); i >= 0 {
+				return NonFiniteError(name, i, values[i])
+			}
+			if err := put(name, values, dt); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := quantized(name, t, &q); err != nil {
+			return err
+		}
+		for _, v := range q {
+			buf = append(buf, byte(v))
+			if err := flush(); err != nil {
+				return err
+			}
+		}
 	}
 	if len(buf) > 0 {
 		if _, err := w.Write(buf); err != nil {
@@ -378,6 +394,25 @@ func WriteSafetensors(w io.Writer, c *Checkpoint, dtype DType) error {
 		}
 	}
 	return nil
+}
+
+// quantized sets *q to t's values in int8, a scale per output channel
+// (its first dimension), and returns the scales.
+func quantized(name string, t *Tensor, q *[]int8) ([]float32, error) {
+	values := t.Values()
+	if i := FirstNonFinite(values); i >= 0 {
+		return nil, NonFiniteError(name, i, values[i])
+	}
+	scales := make([]float32, t.Shape[0])
+	*q = slices.Grow((*q)[:0], len(values))[:len(values)]
+	per := 0 // values an output channel
+	if len(scales) > 0 {
+		per = len(values) / len(scales)
+	}
+	for o := range scales {
+		scales[o] = quantize((*q)[o*per:(o+1)*per], values[o*per:(o+1)*per])
+	}
+	return scales, nil
 }
 
 // storedAs is the dtype WriteSafetensors stores t as when asked for dtype.
@@ -425,13 +460,14 @@ func safetensorsHeader(c *Checkpoint, dtype DType) ([]byte, int64, error) {
 		fmt.Fprintf(&h, `],"data_offsets":[%d,%d]}`, off, end)
 		off = end
 	}
-	for _, name := range c.Names {
-		t := c.Tensors[name]
-		dt := storedAs(t, dtype)
-		entry(name, dt, t.Shape, t.Len())
-		if dt == I8 {
+	for _, name := range c.Names { // as WriteSafetensors writes the data
+		if t := c.Tensors[name]; storedAs(t, dtype) == I8 {
 			entry(name+ScaleSuffix, F32, t.Shape[:1], t.Shape[0])
 		}
+	}
+	for _, name := range c.Names {
+		t := c.Tensors[name]
+		entry(name, storedAs(t, dtype), t.Shape, t.Len())
 	}
 	h.WriteByte('}')
 	for h.Len()%8 != 0 {

@@ -9,8 +9,10 @@ the header. Tensors are written in the order given (state_dict order).
 
 int8 (dtype "I8"), as engine/checkpoint reads and writes it: every tensor of
 two or more dimensions (conv and fc weights) is stored as int8 q with its
-scales NAME_scale (F32, shape [NAME.shape[0]]) right after it, one per output
-channel; the value is q * scale[out]. Quantisation is symmetric:
+scales NAME_scale (F32, shape [NAME.shape[0]]), one per output channel; the
+value is q * scale[out]. All the scales come first, in the order given, then
+the tensors, so that the browser, which builds a model while its file
+downloads, has every scale from the file's first kilobytes. Quantisation is symmetric:
 scale = max|w| / 127 in float32 (1 for a channel of zeros), q = w / scale in
 float32 rounded half to even, so this writer and the Go one give the same
 bytes. Other tensors (BatchNorm, biases) are stored as F32.
@@ -65,6 +67,8 @@ def save(tensors, path, dtype="F32", metadata=None):
         blobs.append(b)
         offset += len(b)
 
+    stored = []  # (name, dtype, array) in the given order
+    scales = []  # (name, array): written first
     for name, t in tensors.items():
         a = _to_numpy(t)
         if a.dtype.kind != "f":
@@ -75,10 +79,14 @@ def save(tensors, path, dtype="F32", metadata=None):
             if name + SCALE_SUFFIX in tensors:
                 raise ValueError(f"{name}{SCALE_SUFFIX} is taken: it would name {name}'s int8 scales")
             q, scale = quantize_int8(a)
-            add(name, "I8", q)
-            add(name + SCALE_SUFFIX, "F32", scale)
+            stored.append((name, "I8", q))
+            scales.append((name + SCALE_SUFFIX, scale))
         else:
-            add(name, "F32" if dtype == "I8" else dtype, a)
+            stored.append((name, "F32" if dtype == "I8" else dtype, a))
+    for name, scale in scales:
+        add(name, "F32", scale)
+    for name, dt, a in stored:
+        add(name, dt, a)
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     h = json.dumps(header, separators=(",", ":")).encode("utf-8")
