@@ -1,6 +1,7 @@
 // The backend chosen by measurement: on SwiftShader, WebGPU measured
 // against the CPU loses and the page says both times; a reload uses the
-// remembered choice without measuring again; the person's override
+// remembered choice without measuring again (one remembered for another
+// GPU is measured again); the person's override
 // (WebGPU, CPU) is honoured and remembered, and Auto returns to the
 // measurement; a browser without a WebGPU adapter runs the CPU without
 // measuring and says why.
@@ -17,7 +18,8 @@ const TIME = String.raw`\d+(\.\d+)? (ms|s)`;
 const MEASURED = new RegExp(`^WebGPU ${TIME} vs CPU ${TIME} — using the CPU, the faster on this device`);
 
 // Records the op of every request the page sends a worker, so that a test
-// can tell whether a load measured (op 'measure').
+// can tell whether a load measured (op 'measure'), and when the page asked
+// for the WebGPU adapter ('requestAdapter').
 const recordOps = () => {
   const post = Worker.prototype.postMessage;
   self.sentOps = [];
@@ -25,6 +27,13 @@ const recordOps = () => {
     if (msg?.op) self.sentOps.push(msg.op);
     return post.call(this, msg, ...rest);
   };
+  const request = navigator.gpu?.requestAdapter;
+  if (request) {
+    navigator.gpu.requestAdapter = function (...args) {
+      self.sentOps.push('requestAdapter');
+      return request.apply(this, args);
+    };
+  }
 };
 const sentOps = (page) => page.evaluate(() => self.sentOps);
 
@@ -84,13 +93,43 @@ test('on SwiftShader the measurement picks the CPU, the page says both times, an
   assert.equal(again.text.split(' — ')[0], measured.text.split(' — ')[0]);
   assert.match(again.text, /measured on an earlier visit/);
   assert.equal((await apiChoice(page)).reason, 'remembered');
-  assert.ok(!(await sentOps(page)).includes('measure'), `ops after the reload: ${await sentOps(page)}`);
+  const ops = await sentOps(page);
+  assert.ok(!ops.includes('measure'), `ops after the reload: ${ops}`);
+  // The remembered choice was made without waiting for the adapter.
+  assert.ok(!ops.slice(0, ops.indexOf('load')).includes('requestAdapter'), `ops after the reload: ${ops}`);
   assert.match(await classifyOne(page, app.images[1], 'remembered.png'), /WASM/);
 
   // Measure again forgets the choice and measures anew.
   await page.click('#backend-remeasure');
   assert.equal((await choiceLine(page, 'measured')).backend, 'wasm');
   assert.equal((await sentOps(page)).filter((op) => op === 'measure').length, 1);
+});
+
+test('a choice remembered for another GPU runs at once, and is measured again once the page finds this one', async (t) => {
+  const page = await app.newPage(t);
+  await page.addInitScript(recordOps);
+  await openApp(page, app.server.url);
+  await choiceLine(page, 'measured');
+  const [kept] = await remembered(page);
+  const swiftshader = await page.evaluate(() => JSON.parse(localStorage.getItem('resnet.adapter')));
+  assert.match(swiftshader, /google\/swiftshader/);
+  // As if the measurement had been made with another GPU, the last one found.
+  await page.evaluate(({ key, swiftshader }) => {
+    const other = 'other-vendor/other-gpu//An earlier GPU';
+    localStorage.setItem(key.replace(swiftshader, other), localStorage.getItem(key));
+    localStorage.removeItem(key);
+    localStorage.setItem('resnet.adapter', JSON.stringify(other));
+  }, { key: kept.key, swiftshader });
+
+  await page.reload();
+  await waitReady(page);
+  // The load used the other GPU's choice, then found SwiftShader and measured.
+  const measured = await choiceLine(page, 'measured');
+  assert.equal(measured.backend, 'wasm');
+  assert.equal((await sentOps(page)).filter((op) => op === 'measure').length, 1);
+  assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('resnet.adapter'))), swiftshader);
+  assert.ok((await remembered(page)).some((r) => r.key === kept.key), 'the new measurement is not remembered for SwiftShader');
+  assert.match(await classifyOne(page, app.images[1], 'other-gpu.png'), /WASM/);
 });
 
 test('the override to WebGPU is honoured and survives a reload; Auto returns to the remembered measurement', async (t) => {

@@ -198,22 +198,46 @@ const CHOICE_PREFIX = 'resnet.backend-choice:';
  * a page: a request waits behind the GPU's work, such as a measurement.
  */
 const gpuAdapter = once(async () => {
-  if (!navigator.gpu) return { why: 'WebGPU is not available in this browser, so nothing was measured.' };
-  try {
-    const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (adapter) return { adapter };
-  } catch { /* the same answer as no adapter */ }
-  return { why: 'The browser offers no WebGPU adapter, so nothing was measured.' };
+  let adapter = null;
+  if (navigator.gpu) {
+    try {
+      adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+    } catch { /* the same answer as no adapter */ }
+  }
+  storedChoice.set(ADAPTER_KEY, adapter && adapterIdentity(adapter));
+  if (adapter) return { adapter };
+  return { why: navigator.gpu ? 'The browser offers no WebGPU adapter, so nothing was measured.' : 'WebGPU is not available in this browser, so nothing was measured.' };
 });
+
+/** The adapter's identity, which names the device in choiceKey. */
+function adapterIdentity(adapter) {
+  const { vendor = '', architecture = '', device = '', description = '' } = adapter.info ?? {};
+  return [vendor, architecture, device, description].join('/');
+}
+
+// The identity of the adapter gpuAdapter found last, on an earlier visit
+// too: a choice remembered for it is made without asking for the adapter
+// first, whose first request held the page's thread for 40-60 ms on the
+// 2-core VM (see planBackend).
+const ADAPTER_KEY = 'resnet.adapter';
+const lastAdapter = () => {
+  const identity = storedChoice.get(ADAPTER_KEY);
+  return typeof identity === 'string' ? identity : null;
+};
 
 /**
  * Where a measured choice is remembered: the device (the adapter's
  * identity and the number of cores), the number of CPU workers and the
  * model's file, so that a new file, GPU or worker count measures again.
  */
-function choiceKey(adapter, entry, workers) {
-  const { vendor = '', architecture = '', device = '', description = '' } = adapter.info ?? {};
-  return `${CHOICE_PREFIX}${[vendor, architecture, device, description].join('/')}|${navigator.hardwareConcurrency} cores|${workers} workers|${entry.name}@${entry.sha256}`;
+function choiceKey(identity, entry, workers) {
+  return `${CHOICE_PREFIX}${identity}|${navigator.hardwareConcurrency} cores|${workers} workers|${entry.name}@${entry.sha256}`;
+}
+
+/** The backend measured for key, or null. */
+function rememberedChoice(key) {
+  const known = storedChoice.get(key);
+  return known?.backend === 'webgpu' || known?.backend === 'wasm' ? known : null;
 }
 
 // localStorage may be missing or refuse (an opaque origin, a full quota):
@@ -236,17 +260,23 @@ const storedChoice = {
 /**
  * What load asks the worker for and the choice it reports, before the
  * load: a backend the caller forced, a remembered measurement, or the CPU
- * now and a measurement later (measure: the key to remember it under).
+ * now and a measurement later (measure: the key to remember it under). A
+ * choice remembered for the adapter found last time is made before this
+ * page asks for the adapter (confirm: the key it assumed; see
+ * scheduleConfirmation).
  */
-async function planBackend(backend, adapterWanted, entry, workers) {
+async function planBackend(backend, entry, workers) {
   if (!['auto', 'webgpu', 'wasm'].includes(backend)) throw new ResNetError('bad-request', `backend must be 'auto', 'webgpu' or 'wasm', not ${backend}.`);
   const choice = (backend, reason, { gpuMs = null, cpuMs = null, why } = {}) => ({ backend, reason, gpuMs, cpuMs, ...(why && { why }) });
   if (backend !== 'auto') return { ask: backend, choice: choice(backend, 'forced') };
-  const { adapter, why } = await adapterWanted;
+  const assumed = lastAdapter() && choiceKey(lastAdapter(), entry, workers);
+  const guess = assumed && rememberedChoice(assumed);
+  if (guess) return { ask: guess.backend, choice: choice(guess.backend, 'remembered', guess), confirm: assumed };
+  const { adapter, why } = await gpuAdapter();
   if (!adapter) return { ask: 'wasm', choice: choice('wasm', 'fallback', { why }) };
-  const key = choiceKey(adapter, entry, workers);
-  const known = storedChoice.get(key);
-  if (known?.backend === 'webgpu' || known?.backend === 'wasm') return { ask: known.backend, choice: choice(known.backend, 'remembered', known) };
+  const key = choiceKey(adapterIdentity(adapter), entry, workers);
+  const known = rememberedChoice(key);
+  if (known) return { ask: known.backend, choice: choice(known.backend, 'remembered', known) };
   return { ask: 'wasm', choice: choice('wasm', 'measuring'), measure: key };
 }
 
@@ -711,8 +741,8 @@ export class ResNet {
   static async load({ model, onProgress, backend = 'auto', workers = defaultWorkers() } = {}) {
     onProgress?.({ phase: 'engine' });
     // The adapter, which names the device a measurement is remembered for,
-    // is found while the worker starts.
-    const adapterWanted = backend === 'auto' ? gpuAdapter() : null;
+    // is found while the worker starts, unless one was found before.
+    if (backend === 'auto' && !lastAdapter()) gpuAdapter();
     const [models, engine] = await Promise.all([ResNet.models(), acquireEngine()]);
     // A worker started for an earlier call (the page's model list) counts
     // here, once: a reused one started before any of this.
@@ -727,7 +757,7 @@ export class ResNet {
       if (!entry) throw new ResNetError('bad-request', `Unknown model ${model}; known: ${models.map((m) => m.name).join(', ')}.`);
       const file = unstored.get(entry.name)?.file;
       const preread = file ? null : await takePreloaded(entry);
-      const plan = await planBackend(backend, adapterWanted, entry, workers);
+      const plan = await planBackend(backend, entry, workers);
       const info = await engine.call('load', { model: withURL, file, preread: preread ?? undefined, backend: plan.ask }, {
         onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }),
         transfer: preread?.bytes ? [preread.bytes.buffer] : preread?.body ? [preread.body] : [],
@@ -750,6 +780,7 @@ export class ResNet {
         else clf.schedulePool(withURL, info, workers);
       }
       if (plan.measure) clf.scheduleMeasurement(info, plan.measure);
+      if (plan.confirm) clf.scheduleConfirmation(info, plan.confirm, entry, workers);
       return clf;
     } catch (e) {
       releaseEngine(engine);
@@ -762,7 +793,8 @@ export class ResNet {
    * the engine, and, for a bundled model, the read of its weights from
    * this browser's cache, or their download if it has none, which then
    * run while the engine compiles and starts; with backend 'auto', also
-   * the request for the WebGPU adapter. Calling it is optional; a load of
+   * the request for the WebGPU adapter (unless one was found on an earlier
+   * visit: see planBackend). Calling it is optional; a load of
    * another model ignores it.
    */
   static preload({ model, backend = 'auto' } = {}) {
@@ -776,7 +808,7 @@ export class ResNet {
     }).catch(() => null);
     // Last: in page marks, the step after Chromium's first request for an
     // adapter came 40-60 ms later.
-    if (backend === 'auto') gpuAdapter();
+    if (backend === 'auto' && !lastAdapter()) gpuAdapter();
   }
 
   /** Describes the weight cache: {available, files, bytes, usage, quota}. */
@@ -838,7 +870,7 @@ export class ResNet {
     this.backend = info.backend; // e.g. 'Go WASM SIMD128'; updated by classify
     this.source = info.source; // 'cache', 'network' or 'page'
     this.notices = info.notices; // sentences for the user, e.g. no cache
-    this.loadTimings = info.timings; // ms per step: start, cacheRead or download, verify, parse, build; workers once they joined
+    this.loadTimings = info.timings; // ms per step: start, cacheRead or download, verify, parse, build, afterDownload; workers once they joined
     this.memoryBytes = info.memoryBytes; // the coordinator's WebAssembly memory after loading
     this.onBackendChange = null; // called with {backend, notice?} if the backend changes by itself
     engine.onBackend = (msg) => { // the GPU was lost
@@ -871,6 +903,19 @@ export class ResNet {
    */
   scheduleMeasurement(info, key) {
     this.backendReady = this.afterFirstResult.then(() => this.workersReady).then(() => this.measure(info, key));
+  }
+
+  /**
+   * After the first result, asks for the adapter that planBackend assumed
+   * was still this device's (key: the choice it used): if another one is
+   * found, WebGPU and the CPU are measured again for it, as on a first load.
+   */
+  scheduleConfirmation(info, key, entry, workers) {
+    this.backendReady = this.afterFirstResult.then(() => this.workersReady).then(async () => {
+      const { adapter } = await gpuAdapter();
+      const found = adapter && choiceKey(adapterIdentity(adapter), entry, workers);
+      return !found || found === key ? this.backendChoice : this.measure(info, found);
+    });
   }
 
   async measure(info, key) {
