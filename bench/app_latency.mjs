@@ -172,7 +172,7 @@ try {
   }
   const where = PROFILE ? 'a fresh profile on disk each' : 'a fresh context each';
   console.log(`Time from navigation to the first result, and the load's steps (resnet.js loadTimings); medians of ${RUNS} runs (${THROTTLED_RUNS} throttled), ${where}; ${engine}.`);
-  console.log('For a cached file verify is the wait for the hash after parse and build, which it runs beside; a download is hashed and built as it arrives: parse and build count the time they ran, afterDownload the build\'s time after the last byte; workers join after the first result (shown when they had joined by then).\n');
+  console.log('For a cached file verify is the wait for the hash after parse and build, which it runs beside; a download is hashed and built as it arrives: parse and build count the time they ran, afterDownload the time from the last byte to the build\'s end; workers join after the first result (shown when they had joined by then).\n');
   console.log(`| visit | to first result | ${STEPS.join(' | ')} |\n|---|--:|${STEPS.map(() => '--:|').join('')}`);
   console.log(stepTable.join('\n'));
   if (retried) console.log(`\n${retried} visit(s) timed out in page.goto and were made again (see visitsRetrying).`);

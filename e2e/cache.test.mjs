@@ -88,7 +88,7 @@ test('a reload loads the weights from IndexedDB without requesting them', async 
   assert.match(await page.textContent('#load-text'), /downloaded/);
   assert.equal(await page.evaluate(() => window.preread), 'body,key,startedAt', 'the page did not start the download');
   assert.equal(await page.evaluate(() => window.enginesStarted), 1, 'the page started more than one engine for its model');
-  assert.match(await page.textContent('#load-steps'), /^worker start\s[\d.]+ m?s alongside download\s[\d.]+ m?s · integrity check\s[\d.]+ m?s during the download · parse\s[\d.]+ m?s · build\s[\d.]+ m?s during the download, [\d.]+ m?s after it/);
+  assert.match(await page.textContent('#load-steps'), /^worker start\s[\d.]+ m?s alongside download\s[\d.]+ m?s · integrity check\s[\d.]+ m?s during the download · parse\s[\d.]+ m?s · build\s[\d.]+ m?s, done [\d.]+ m?s after the download/);
   await classifyOne(page, 'first-visit.png');
 
   await page.reload();

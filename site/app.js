@@ -68,7 +68,7 @@ const PHASE_TEXT = {
 // The load's steps (ResNet.loadTimings), in order. The worker
 // start and the read or download of the weights run side by side, both
 // begun with the page by ResNet.preload; a download is hashed and built as
-// it arrives (afterDownload: the build's time after its last byte), and a
+// it arrives (afterDownload: from its last byte to the build's end), and a
 // cached file's integrity check runs beside the parse and build, its step
 // the wait after them.
 function showSteps(timings) {
@@ -84,7 +84,7 @@ function showSteps(timings) {
     !cached && timings.download === undefined ? verify : null,
     step('parse', 'parse'),
     timings.afterDownload === undefined ? step('build', 'build')
-      : `${step('build', 'build')} during the download, ${formatMs(timings.afterDownload)} after it`,
+      : `${step('build', 'build')}, done ${formatMs(timings.afterDownload)} after the download`,
     cached && verify ? `${verify} after the build` : null,
     step('workers', 'other workers'),
   ];

@@ -95,7 +95,7 @@ export interface LoadTimings {
   verify?: number;    // SHA-256 against the manifest; a download is hashed as it arrives (this is the hashing's share of the download), a cached file beside parse and build (this is how long the load waited for it after them)
   parse: number;      // reading the safetensors header
   build: number;      // decoding, folding BatchNorm and packing the weights; a download is built as it arrives, and this counts the time the build ran, not its waits for bytes
-  afterDownload?: number; // for a download: the build's time after the file's last byte
+  afterDownload?: number; // for a download: from the file's last byte to the build's end
   workers?: number;   // the other workers starting and joining, after the load
 }
 
