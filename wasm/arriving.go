@@ -20,7 +20,8 @@ import (
 // bytes. The files' tensors come in the order the build reads them
 // (docs/architecture.md#int8-weights), so it trails the download closely.
 type arrivingFile struct {
-	buf js.Value // Uint8Array of the whole file, filled from the start
+	buf  js.Value // Uint8Array of the whole file, filled from the start
+	size int      // its length
 
 	mu       sync.Mutex
 	arrived  sync.Cond
@@ -37,7 +38,7 @@ type arrivingFile struct {
 var errNotArrived = errors.New("the weights stopped arriving")
 
 func newArrivingFile(size int) *arrivingFile {
-	f := &arrivingFile{buf: js.Global().Get("Uint8Array").New(size)}
+	f := &arrivingFile{buf: js.Global().Get("Uint8Array").New(size), size: size}
 	f.arrived.L = &f.mu
 	return f
 }
@@ -46,7 +47,7 @@ func newArrivingFile(size int) *arrivingFile {
 func (f *arrivingFile) add(have int) {
 	f.mu.Lock()
 	f.have = have
-	if have == f.buf.Get("byteLength").Int() {
+	if have == f.size {
 		f.complete = time.Now()
 	}
 	f.mu.Unlock()

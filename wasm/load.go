@@ -92,8 +92,8 @@ func (w *worker) load(msg js.Value, progress func(map[string]any)) (map[string]a
 // buildClassifier reads file's tensors and builds e's classifier, adding
 // the time of each step to file.timings. A file still downloading is
 // built as it arrives: parse and build then count only the time they ran,
-// not their waits for bytes, and afterDownload the build's time after the
-// last byte. If the download fails meanwhile, the build stops (its error
+// not their waits for bytes, and afterDownload is the time from the last
+// byte to the build's end. If the download fails meanwhile, the build stops (its error
 // says so, and verified gives the download's).
 func buildClassifier(e *modelEntry, file *weightsFile, progress func(map[string]any)) (clf *classifier.Classifier, ckpt *checkpoint.Checkpoint, err error) {
 	a := file.arriving
@@ -116,8 +116,7 @@ func buildClassifier(e *modelEntry, file *weightsFile, progress func(map[string]
 		return a.waitedFor()
 	}
 	start, waits := time.Now(), waited()
-	// Manifests only list .safetensors files; not calling checkpoint.Read
-	// keeps the .pth reader and its unpickler out of the binary (170 kB).
+	// Manifests and added models (converted when added) are safetensors.
 	ckpt, err = checkpoint.ReadSafetensorsFrom(file.reader(), e.bytes)
 	if err != nil {
 		return nil, nil, failf(codeModel, "The weights of %s cannot be read: %v", e.name, err)
