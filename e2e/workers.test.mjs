@@ -102,6 +102,47 @@ async function dropAll(page, prefix) {
   return names;
 }
 
+test('the other workers start only once a slow first image has its answer', async (t) => {
+  const page = await app.newPage(t);
+  await openApp(page, `${app.server.url}?workers=1`); // no pool of the page's own
+  const png = (await pngPayload(app.images[0], '')).bytes.toString('base64');
+  const events = await page.evaluate(async (png) => {
+    const { ResNet } = await import('./resnet.js');
+    const events = [];
+    const NativeWorker = window.Worker;
+    window.Worker = class extends NativeWorker {
+      constructor(url, options) {
+        super(url, options);
+        if (options?.name?.startsWith('resnet-pool')) events.push('pool started');
+      }
+    };
+    // The first image reaches its worker 1 s late: still being classified
+    // past the load's wait for a first image (LATER_WORK_DELAY_MS).
+    const post = NativeWorker.prototype.postMessage;
+    let held = false;
+    NativeWorker.prototype.postMessage = function (msg, transfer) {
+      if (msg?.op !== 'classify' || held) return post.call(this, msg, transfer);
+      held = true;
+      setTimeout(() => {
+        events.push('first image sent');
+        post.call(this, msg, transfer);
+      }, 1000);
+    };
+    try {
+      const clf = await ResNet.load({ model: 'fashion-resnet18', backend: 'wasm', workers: 2 });
+      await clf.classify(new Blob([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], { type: 'image/png' }));
+      await clf.workersReady;
+      events.push(`${clf.workers} workers`);
+      clf.dispose();
+    } finally {
+      window.Worker = NativeWorker;
+      NativeWorker.prototype.postMessage = post;
+    }
+    return events;
+  }, png);
+  assert.deepEqual(events, ['first image sent', 'pool started', '2 workers']);
+});
+
 test('a worker that crashes makes the page fall back, then start fresh workers', async (t) => {
   const { page, worker, workerClosed } = await poolPage(t);
   // An uncaught exception in the worker's JavaScript.

@@ -177,9 +177,10 @@ async function callAny(op, args) {
   }
 }
 
-// How long a classifier waits for its first image before it starts what
-// the load left for later, its pool and the backend's measurement, anyway
-// (see afterFirstResult).
+// How long after its load a classifier waits for a first image before it
+// starts what the load left for later, its pool and the backend's
+// measurement, anyway; an image being classified then is waited for (see
+// afterFirstResult).
 const LATER_WORK_DELAY_MS = 300;
 
 // How many times a classifier starts its pool again after it failed.
@@ -857,13 +858,14 @@ export class ResNet {
     this.poolRestarts = 0;
     this.backendChoice = choice; // which backend runs the network and why (resnet.d.ts's BackendChoice)
     this.backendReady = Promise.resolve(choice); // see scheduleMeasurement
-    // Settles once the first image has its result, or LATER_WORK_DELAY_MS
-    // after the load if none comes: the pool and the measurement wait for
-    // it, so that the first result neither waits for them nor shares the
-    // cores with them.
+    // Settles once the first image has its answer, or LATER_WORK_DELAY_MS
+    // after the load if no image is being classified then: the pool and
+    // the measurement wait for it, so that the first result neither waits
+    // for them nor shares the cores with them.
+    this.classifying = 0;
     this.afterFirstResult = new Promise((resolve) => {
       this.firstResult = resolve;
-      setTimeout(resolve, LATER_WORK_DELAY_MS);
+      setTimeout(() => this.classifying === 0 && resolve(), LATER_WORK_DELAY_MS);
     });
     engine.onFail = () => this.stopPool(); // the pool cannot outlive its coordinator
     this.model = entry; // the manifest entry
@@ -1007,9 +1009,15 @@ export class ResNet {
       transfer = [pixels.buffer];
     }
     if (!this.engine) throw disposed(); // while the file was read
-    const r = await this.engine.call('classify', { ...request, k: topK, logits, ...(cam !== false && { cam }) }, { transfer });
+    this.classifying++;
+    let r;
+    try {
+      r = await this.engine.call('classify', { ...request, k: topK, logits, ...(cam !== false && { cam }) }, { transfer });
+    } finally {
+      this.classifying--;
+      this.firstResult();
+    }
     if (r.model !== this.model.name) throw disposed(); // its worker moved on to the next model meanwhile
-    this.firstResult();
     if (r.fallback) {
       this.stopPool(); // its workers are stopped or broken; the coordinator now runs alone
       this.gpuFailed(r.fallback);

@@ -66,6 +66,12 @@ type downloaded struct {
 	hashing time.Duration // of the download's time
 }
 
+// blobParts is how many chunks' Blobs a download joins into one as it
+// goes (a Blob of Blobs shares their bytes): made of all its chunks at
+// the end, the Blob of a 98 MB download at 50 Mbit/s took 187 ms after
+// the last byte; made of such groups, a few milliseconds.
+const blobParts = 64
+
 // readBody reads the body of url's response (a ReadableStream), as
 // download describes: at most limit bytes, and exactly size if exact.
 // With into, an arrivingFile of size bytes, each chunk is added to it as
@@ -83,7 +89,7 @@ func readBody(body js.Value, url string, size, limit int, exact, withBlob bool, 
 	reader := body.Call("getReader")
 	defer reader.Call("releaseLock")
 	hash := newJSHash()
-	var parts []any // a Blob of each chunk
+	var groups, parts []any // Blobs of blobParts chunks, and of the chunks since
 	var hashing time.Duration
 	done, reported := 0, -1
 	for {
@@ -114,6 +120,9 @@ func readBody(body js.Value, url string, size, limit int, exact, withBlob bool, 
 		}
 		if withBlob {
 			parts = append(parts, js.Global().Get("Blob").New([]any{data}))
+			if len(parts) == blobParts {
+				groups, parts = append(groups, js.Global().Get("Blob").New(parts)), nil
+			}
 		}
 		hashed := time.Now()
 		hash.write(data)
@@ -132,7 +141,7 @@ func readBody(body js.Value, url string, size, limit int, exact, withBlob bool, 
 	}
 	d := &downloaded{data: buf, blob: js.Undefined(), sha256: hash.sum(), hashing: hashing}
 	if withBlob {
-		d.blob = js.Global().Get("Blob").New(parts) // a Blob of Blobs shares their bytes
+		d.blob = js.Global().Get("Blob").New(append(groups, parts...))
 	}
 	return d, nil
 }
