@@ -182,11 +182,15 @@ func FromPlan(p *Plan, opts ...Option) (*Model, error) {
 
 // convWeights is one folded conv's weights as build packs them: its bias,
 // and rows, which sets dst to the OIHW weights of output channels o0 to
-// o0+len(dst)/(In*Kernel*Kernel) (see kernel.PackWeightsFrom).
+// o0+len(dst)/(In*Kernel*Kernel) (see kernel.PackWeightsFrom), to be
+// multiplied by scale where it is set (per output channel: BatchNorm's, not
+// yet folded in). Scaling after trimming a conv's kernel (see window)
+// scales only the taps kept: most of ResNet's weights at a small input.
 type convWeights struct {
-	bias []float32
-	rows func(dst []float32, o0 int)
-	err  func() error // nil, or what rows found wrong once packing is done
+	bias  []float32
+	rows  func(dst []float32, o0 int)
+	scale []float64
+	err   func() error // nil, or what rows found wrong once packing is done
 }
 
 // build packs p's convolutions, the weights of each as folded gives them,
@@ -226,6 +230,9 @@ func build(p *Plan, folded func(FoldedConv) (convWeights, error), opts []Option)
 			if c, first = trimmed(c, in.h, in.w); c.Kernel < fc.Kernel {
 				w.rows = window(w.rows, c.In, fc.Kernel, first, c.Kernel)
 			}
+		}
+		if w.scale != nil {
+			w.rows = scaled(w.rows, w.scale, c.In*c.Kernel*c.Kernel)
 		}
 		m.convs[st.Conv] = pack(c, w, st.Winograd, o.shard, byRows)
 		if w.err != nil {
@@ -270,6 +277,15 @@ func usedTaps(c arch.Conv, n int) (lo, hi int) {
 		}
 	}
 	return lo, hi
+}
+
+// scaled turns rows, which gives OIHW weights of per values an output
+// channel, into one giving them multiplied by their channel's scale.
+func scaled(rows func([]float32, int), scale []float64, per int) func([]float32, int) {
+	return func(dst []float32, o0 int) {
+		rows(dst, o0)
+		scaleRows(dst, scale[o0:], per)
+	}
 }
 
 // window turns rows, which gives OIHW weights of in channels and k x k

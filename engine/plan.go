@@ -131,25 +131,28 @@ func foldBatchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (FoldedConv, er
 		return FoldedConv{}, err
 	}
 	w := t[c.Name+".weight"].OwnedValues()
-	if err := foldRows(c.Name+".weight", w, 0, scale, c.In*c.Kernel*c.Kernel); err != nil {
+	if err := finite(c.Name+".weight", w, 0); err != nil {
 		return FoldedConv{}, err
 	}
+	scaleRows(w, scale, c.In*c.Kernel*c.Kernel)
 	return FoldedConv{Conv: c, Weight: w, Bias: bias}, nil
 }
 
-// foldedRows is foldBatchNorm for a CPU model (see New): it folds output
-// channels as they are asked for, decoding only those from the file.
+// foldedRows is foldBatchNorm for a CPU model (see New): it decodes
+// output channels as they are asked for, from the file, and leaves their
+// scaling to build, which scales only the taps it keeps.
 func foldedRows(c arch.Conv, t map[string]*checkpoint.Tensor) (convWeights, error) {
 	scale, bias, err := batchNorm(c, t)
 	if err != nil {
 		return convWeights{}, err
 	}
-	w, per := t[c.Name+".weight"], c.In*c.Kernel*c.Kernel
+	w, name := t[c.Name+".weight"], c.Name+".weight"
 	var bad error // the first NaN or Inf met, checked where the panels are decoded anyway
-	return convWeights{bias: bias, rows: func(dst []float32, o0 int) {
-		w.Decode(dst, o0*per)
-		if err := foldRows(c.Name+".weight", dst, o0*per, scale[o0:], per); bad == nil {
-			bad = err
+	return convWeights{bias: bias, scale: scale, rows: func(dst []float32, o0 int) {
+		from := o0 * c.In * c.Kernel * c.Kernel
+		w.Decode(dst, from)
+		if bad == nil {
+			bad = finite(name, dst, from)
 		}
 	}, err: func() error { return bad }}, nil
 }
@@ -188,22 +191,14 @@ func batchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (scale []float64, b
 	return scale, bias, nil
 }
 
-// foldRows multiplies the OIHW weights w, whole output channels of per
-// values each, by their scale (channel i of w by scale[i]), and names the
-// first NaN or Inf among them; w holds values from..from+len(w) of tensor
-// name. Checking and scaling in one pass over the weights took a third
-// less of a model's build than two in WebAssembly.
-func foldRows(name string, w []float32, from int, scale []float64, per int) error {
-	var bad error
+// scaleRows multiplies the OIHW weights w, whole output channels of per
+// values each, by their scale (channel i of w by scale[i]).
+func scaleRows(w []float32, scale []float64, per int) {
 	for o := range len(w) / per {
 		s := scale[o]
 		row := w[o*per:][:per]
 		for i, v := range row {
-			if bad == nil && (v != v || v > math.MaxFloat32 || v < -math.MaxFloat32) {
-				bad = checkpoint.NonFiniteError(name, from+o*per+i, v)
-			}
 			row[i] = float32(float64(v) * s)
 		}
 	}
-	return bad
 }
