@@ -13,7 +13,8 @@
 // --plain answers resnet.js's SIMD probe with false, as a browser without
 // WebAssembly SIMD would, so that the plain build runs.
 // First visits are also timed with the network throttled to 50 Mbit/s
-// (Chromium's network emulation, which covers the worker's fetch too).
+// (the harness's throttlingProxy: every request, the worker's too, shares
+// one link of that speed).
 // Prints Markdown tables of medians. Uses the e2e harness.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,7 +23,8 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  dropFiles, fixtureImages, launchChromium, launchChromiumProfile, pngPayload, repoRoot, resultOf, scratchDir, startServer, waitReady,
+  dropFiles, fixtureImages, launchChromium, launchChromiumProfile, pngPayload, repoRoot, resultOf, scratchDir, startServer, throttlingProxy,
+  waitReady,
 } from '../e2e/harness.mjs';
 
 const args = process.argv.slice(2);
@@ -76,6 +78,8 @@ const weightsDir = await scratchDir('bench-weights');
 await weightsWithImageNetModel(weightsDir.dir);
 process.env.E2E_WEIGHTS = weightsDir.dir;
 const [server, images, browser] = await Promise.all([startServer(), fixtureImages(scratch.dir), launchChromium()]);
+const network = await throttlingProxy(server.url);
+network.setRate(THROTTLE);
 const png = await pngPayload(images[0], 'x.png');
 
 /**
@@ -104,14 +108,9 @@ async function visits(model, { throttle = false, firstOnly = false } = {}) {
       }).observe(document, { subtree: true, childList: true, attributes: true });
     });
     const page = context.pages()[0] ?? await context.newPage();
-    if (throttle) {
-      const cdp = await context.newCDPSession(page);
-      await cdp.send('Network.enable');
-      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: THROTTLE, uploadThroughput: THROTTLE });
-    }
     const out = {};
     for (const visit of firstOnly ? ['first'] : ['first', 'reload']) {
-      await (visit === 'first' ? page.goto(server.url) : page.reload());
+      await (visit === 'first' ? page.goto(throttle ? network.url : server.url) : page.reload());
       await dropFiles(page, [{ ...png, name: `${visit}.png` }]);
       await resultOf(page, `${visit}.png`, 300_000);
       await waitReady(page, model);
@@ -143,31 +142,16 @@ const addRow = (what, samples) => {
   stepTable.push(`| ${what} | ${fmt(med('toResult'))} | ${STEPS.map((k) => fmt(med(k))).join(' | ')} |`);
 };
 
-// In two of five long runs on the 2-core VM, one throttled visit's
-// navigation never reached the page's load event (30 s). Such a visit is
-// made again in a fresh context, and the output says how many were.
-let retried = 0;
-async function visitsRetrying(model, options) {
-  try {
-    return await visits(model, options);
-  } catch (e) {
-    if (e.name !== 'TimeoutError' || !e.message.startsWith('page.goto')) throw e;
-    retried++;
-    console.error(`a ${options?.throttle ? 'throttled ' : ''}visit of ${model} timed out in page.goto; made again`);
-    return visits(model, options);
-  }
-}
-
 try {
   let engine = '';
   for (const model of MODELS) {
     const runs = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await visitsRetrying(model));
+    for (let i = 0; i < RUNS; i++) runs.push(await visits(model));
     engine = runs[0].engine;
     addRow(`${model}: first visit, unthrottled`, runs.map((r) => r.first));
     addRow(`${model}: cached reload`, runs.map((r) => r.reload));
     const slow = [];
-    for (let i = 0; i < THROTTLED_RUNS; i++) slow.push(await visitsRetrying(model, { throttle: true, firstOnly: true }));
+    for (let i = 0; i < THROTTLED_RUNS; i++) slow.push(await visits(model, { throttle: true, firstOnly: true }));
     addRow(`${model}: first visit at 50 Mbit/s`, slow.map((r) => r.first));
   }
   const where = PROFILE ? 'a fresh profile on disk each' : 'a fresh context each';
@@ -175,7 +159,6 @@ try {
   console.log('For a cached file verify is the wait for the hash after parse and build, which it runs beside; a download is hashed and built as it arrives: parse and build count the time they ran, afterDownload the time from the last byte to the build\'s end; workers join after the first result (shown when they had joined by then).\n');
   console.log(`| visit | to first result | ${STEPS.join(' | ')} |\n|---|--:|${STEPS.map(() => '--:|').join('')}`);
   console.log(stepTable.join('\n'));
-  if (retried) console.log(`\n${retried} visit(s) timed out in page.goto and were made again (see visitsRetrying).`);
 
   // Per-image latency of the bundled models, loaded through the API.
   const context = await browser.newContext();
@@ -218,6 +201,7 @@ try {
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
 } finally {
   await browser.close();
+  await network.close();
   await server.close();
   await scratch.remove();
   await weightsDir.remove();

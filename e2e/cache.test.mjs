@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
   changeStored, dropFiles, fixtureImages, launchChromium, openApp, pngPayload, resultOf, scratchDir, screenshot, startServer, storedKeys,
-  waitReady, waitWorkers,
+  throttlingProxy, waitReady, waitWorkers,
 } from './harness.mjs';
 
 let server, browser, scratch, images;
@@ -45,13 +45,12 @@ async function classifyOne(page, name) {
 
 test('the first visit shows the download progress', async (t) => {
   const { page } = await freshPage(t);
-  // Slow the network (Chromium's emulation covers all fetches) to about 2 MB/s: the
-  // download starts with the page, and the progress shows from when the
-  // worker has started and reads it.
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Network.enable');
-  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 2e6, uploadThroughput: 1e6 });
-  await page.goto(server.url);
+  // A network of about 2 MB/s: the download starts with the page, and the
+  // progress shows from when the worker has started and reads it.
+  const slow = await throttlingProxy(server.url);
+  t.after(() => slow.close());
+  slow.setRate(2e6);
+  await page.goto(slow.url);
   await page.waitForFunction(() => {
     const pct = Number(document.getElementById('load-progress').getAttribute('aria-valuenow'));
     return pct >= 20 && pct < 90;
@@ -66,9 +65,16 @@ test('the first visit shows the download progress', async (t) => {
 test('a reload loads the weights from IndexedDB without requesting them', async (t) => {
   const { page, weightRequests } = await freshPage(t);
   // What the page (ResNet.preload) started while the worker started, and
-  // handed it with the load: the file read from the cache, the download,
-  // or nothing, leaving both to the worker.
+  // handed it with the load: the file found in the cache, the download,
+  // or nothing, leaving both to the worker; what the page sent the worker
+  // before its first load; and the sizes of the Blobs the page read.
   await page.addInitScript(() => {
+    const read = Blob.prototype.arrayBuffer;
+    window.blobsRead = [];
+    Blob.prototype.arrayBuffer = function () {
+      window.blobsRead.push(this.size);
+      return read.call(this);
+    };
     const Started = window.Worker;
     window.enginesStarted = 0; // not counting the pool's
     window.Worker = class extends Started {
@@ -78,8 +84,10 @@ test('a reload loads the weights from IndexedDB without requesting them', async 
       }
     };
     const post = Worker.prototype.postMessage;
+    window.sent = [];
     Worker.prototype.postMessage = function (msg, ...rest) {
       if (msg?.op === 'load') window.preread = msg.preread ? Object.keys(msg.preread).sort().join(',') : 'nothing';
+      if (!window.preread) window.sent.push(msg.cached ? `cached ${msg.cached.blob.size}` : Object.keys(msg)[0]);
       return post.call(this, msg, ...rest);
     };
   });
@@ -94,10 +102,15 @@ test('a reload loads the weights from IndexedDB without requesting them', async 
   await page.reload();
   assert.match(await waitReady(page), /from this browser’s cache/);
   assert.equal(weightRequests.length, 1, `the reload requested weights again: ${weightRequests}`);
-  assert.equal(await page.evaluate(() => window.preread), 'blob,bytes,key,ms,sha256', 'the page did not read and hash the cached file');
+  assert.equal(await page.evaluate(() => window.preread), 'blob,key,startedAt', 'the page did not find the cached file');
+  // The worker read the file while the engine compiled, not the page.
+  const sent = await page.evaluate(() => window.sent);
+  const cached = sent.find((m) => m.startsWith('cached'));
+  assert.deepEqual(sent.map((m) => m.split(' ')[0]).slice(0, 3), ['wasmExec', 'cached', 'module'], `the page sent ${sent}`);
+  assert.ok(!(await page.evaluate(() => window.blobsRead)).includes(Number(cached.split(' ')[1])), 'the page read the cached file itself');
   assert.equal(await page.evaluate(() => window.enginesStarted), 1, 'the page started more than one engine for its model');
   assert.match(await page.textContent('#load-text'), /, [\d.]+ m?s after the page opened\.$/);
-  assert.match(await page.textContent('#load-steps'), /^worker start\s[\d.]+ m?s alongside cache read and integrity check\s[\d.]+ m?s · parse\s[\d.]+ m?s · build\s[\d.]+ m?s( · other workers|$)/);
+  assert.match(await page.textContent('#load-steps'), /^worker start\s[\d.]+ m?s alongside cache read\s[\d.]+ m?s · parse\s[\d.]+ m?s · build\s[\d.]+ m?s · integrity check\s[\d.]+ m?s after the build( · other workers|$)/);
   await classifyOne(page, 'cached-visit.png');
   assert.match(await page.textContent('#cache-text'), /^Weights cache: \d+(\.\d)? MB \(1 model\) · site storage [\d.]+ [kMG]B of [\d.]+ [kMG]B$/);
 

@@ -3,7 +3,7 @@
 // the page remembers and refreshes what a person expects.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { appSuite, dropFiles, openApp, pngPayload, resultOf, storedKeys, waitReady } from './harness.mjs';
+import { appSuite, dropFiles, openApp, pngPayload, resultOf, storedKeys, throttlingProxy, waitReady } from './harness.mjs';
 
 const app = appSuite('realuse');
 
@@ -170,16 +170,16 @@ test('a clear during a download is not undone, and other tabs see the change', a
   // On the CPU: a backend measurement on SwiftShader keeps the GPU process
   // busy for seconds, and animation frames (which Playwright's clicks wait
   // for) wait for it in every tab.
-  const url = `${app.server.url}?backend=wasm`;
+  const slow = await throttlingProxy(app.server.url);
+  t.after(() => slow.close());
+  const url = `${slow.url}?backend=wasm`;
   await openApp(page, url);
   await page.waitForFunction(() => /\(1 model\)/.test(document.getElementById('cache-text').textContent));
   await openApp(other, url);
 
   // Slow the download of the other model (24 MB: 6 s), and clear while
   // it runs.
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Network.enable');
-  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 4e6, uploadThroughput: 1e6 });
+  slow.setRate(4e6);
   await page.selectOption('#model-select', 'fashion-resnet50');
   await page.waitForFunction(() => /Downloading/.test(document.getElementById('load-text').textContent), null, { timeout: 30_000 });
   await page.click('#clear-cache');

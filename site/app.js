@@ -73,8 +73,7 @@ const PHASE_TEXT = {
 // the wait after them.
 function showSteps(timings) {
   const step = (key, name) => (timings[key] === undefined ? null : `${name}\u00a0${formatMs(timings[key])}`);
-  // The file ResNet.preload read from the cache it also hashed.
-  const read = step('cacheRead', timings.verify === undefined ? 'cache read and integrity check' : 'cache read') ?? step('download', 'download');
+  const read = step('cacheRead', 'cache read') ?? step('download', 'download');
   const verify = step('verify', 'integrity check');
   const cached = timings.cacheRead !== undefined;
   const steps = [

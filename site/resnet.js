@@ -10,7 +10,7 @@
 // The module finds everything else next to itself: assets.json (the build's
 // map from file names to content-hashed ones) and manifest.json (the models).
 
-import { compileEngine, forgetEngine, idbRequest, sha256Hex } from './engine-code.js';
+import { compileEngine, forgetEngine, idbRequest } from './engine-code.js';
 
 const base = new URL('.', import.meta.url);
 
@@ -55,14 +55,27 @@ const wasmModule = once(async () => {
 
 /** One Web Worker running the Go program, with request/reply bookkeeping. */
 class Engine {
-  static async start(name = 'resnet') {
+  /**
+   * Starts a worker. cachedFile, which returns a promise of preload's
+   * answer, is for the worker that will load that model: a cached file
+   * found before the compiled module is ready is read on the worker's
+   * thread meanwhile, not on the page's, which compiles the engine (see
+   * readCachedFile).
+   */
+  static async start(name = 'resnet', cachedFile = null) {
     const started = performance.now();
     const [workerURL, wasmExec] = await Promise.all([assetURL('worker.js'), assetURL('wasm_exec.js')]);
     // The worker starts, and reads wasm_exec.js, while the module compiles.
     const engine = new Engine(new Worker(workerURL, { name }));
     engine.worker.postMessage({ wasmExec });
+    let moduleSent = false;
+    cachedFile?.()?.then((file) => {
+      if (file?.blob && !moduleSent) engine.worker.postMessage({ cached: { key: file.key, blob: file.blob, startedAt: file.startedAt } });
+    });
     try {
-      engine.worker.postMessage({ module: await wasmModule() });
+      const module = await wasmModule();
+      moduleSent = true;
+      engine.worker.postMessage({ module });
     } catch (e) {
       engine.ready.catch(() => {}); // the compile's error is the one to report
       engine.terminate();
@@ -126,7 +139,7 @@ class Engine {
 const live = new Set();
 let idle = null;
 
-async function acquireEngine() {
+async function acquireEngine(cachedFile) {
   await startingAny?.catch(() => {}); // an engine anyEngine is starting becomes the idle one
   const reused = idle;
   idle = null;
@@ -134,7 +147,7 @@ async function acquireEngine() {
     await reused.disposing; // the previous model must be gone before the next load
     if (!reused.dead) return reused;
   }
-  const engine = await Engine.start();
+  const engine = await Engine.start('resnet', cachedFile);
   live.add(engine);
   return engine;
 }
@@ -149,10 +162,10 @@ function releaseEngine(engine) {
 // Calls while none runs share the one being started.
 let startingAny = null;
 
-function anyEngine() {
+function anyEngine(cachedFile) {
   const running = [...live].find((e) => !e.dead);
   if (running) return Promise.resolve(running);
-  startingAny ??= acquireEngine().then((engine) => {
+  startingAny ??= acquireEngine(cachedFile).then((engine) => {
     releaseEngine(engine);
     return engine;
   }).finally(() => { startingAny = null; });
@@ -412,15 +425,15 @@ async function addedEntries() {
 }
 
 // The weights cache belongs to the worker (wasm/cache.go, which creates
-// and upgrades it); preload reads a stored file from it too, as the worker
-// would, so that the read need not wait for the engine. The worker then
+// and upgrades it); preload looks a stored file up in it too, as the worker
+// would, so that reading it need not wait for the engine. The worker then
 // checks the file's SHA-256 as it checks its own reads.
 const CACHE_DB = 'resnet-weights';
 const FILES_STORE = 'files';
 
 // What preload started for the model named preloadedFor (undefined: the
-// default one): a promise of null, the cached file read ({key, blob,
-// bytes, ms}) or its download begun ({key, body, startedAt}). The next load
+// default one): a promise of null, the cached file found ({key, blob,
+// startedAt}) or its download begun ({key, body, startedAt}). The next load
 // takes it, whichever model it loads, and waits for it only if it may be
 // that model's; a download that load does not take is cancelled.
 let preloaded = null;
@@ -445,12 +458,15 @@ const cacheKey = (entry) => `${entry.name}@${entry.sha256}`;
 const NOT_STORED = Symbol('not stored');
 
 /**
- * Reads entry's file from the worker's cache: {key, blob, bytes (a
- * Uint8Array), sha256 (where WebCrypto is), ms}, NOT_STORED, or null when
- * it cannot tell (the worker then reads the cache itself).
+ * Finds entry's file in the worker's cache: {key, blob, startedAt (ms since
+ * the epoch, as performance.timeOrigin + performance.now(), which a worker
+ * can compare)}, NOT_STORED, or null when it cannot tell (the worker then
+ * reads the cache itself). The blob's bytes are read by the worker: on a
+ * 2-core machine, read here they held up the engine's own read from
+ * IndexedDB and its compile on this thread by about 100 ms.
  */
 async function readCachedFile(entry) {
-  const started = performance.now();
+  const startedAt = performance.timeOrigin + performance.now();
   let created = false;
   try {
     const opening = indexedDB.open(CACHE_DB);
@@ -468,12 +484,7 @@ async function readCachedFile(entry) {
     }
     if (stored === undefined) return NOT_STORED;
     if (!(stored instanceof Blob)) return null; // an older page's Uint8Array: the worker reads it
-    const bytes = new Uint8Array(await stored.arrayBuffer());
-    // Hashed here, while the page waits for the worker to start, rather
-    // than in the worker, where WebCrypto's copy of the bytes (75 ms for
-    // 11 MB on a 2-core VM) delayed the build. The worker compares it.
-    const sha256 = globalThis.crypto?.subtle ? await sha256Hex(bytes) : undefined;
-    return { key: cacheKey(entry), blob: stored, bytes, sha256, ms: performance.now() - started };
+    return { key: cacheKey(entry), blob: stored, startedAt };
   } catch {
     return created ? NOT_STORED : null;
   }
@@ -761,7 +772,7 @@ export class ResNet {
       const plan = await planBackend(backend, entry, workers);
       const info = await engine.call('load', { model: withURL, file, preread: preread ?? undefined, backend: plan.ask }, {
         onProgress: (e) => onProgress?.({ ...e, backend: engine.backend }),
-        transfer: preread?.bytes ? [preread.bytes.buffer] : preread?.body ? [preread.body] : [],
+        transfer: preread?.body ? [preread.body] : [],
       });
       info.timings = { start: engineStart, ...info.timings };
       // WebGPU was asked for but could not run: the worker's last notice
@@ -799,7 +810,7 @@ export class ResNet {
    * another model ignores it.
    */
   static preload({ model, backend = 'auto' } = {}) {
-    anyEngine().catch(() => {}); // a load reports what went wrong
+    anyEngine(() => preloaded).catch(() => {}); // a load reports what went wrong
     preloadedFor = model;
     preloaded = ResNet.models().then(async (models) => {
       const entry = model === undefined ? (models.find((m) => m.default) ?? models[0]) : models.find((m) => m.name === model);

@@ -26,17 +26,22 @@ func startSHA256(buf js.Value) func() (string, error) {
 		sum := goSHA256Hex(buf)
 		return func() (string, error) { return sum, nil }
 	}
-	promise := subtle.Call("digest", "SHA-256", buf)
+	return hexDigest(subtle.Call("digest", "SHA-256", buf))
+}
+
+// hexDigest returns a function that waits for digest, a promise of
+// WebCrypto's ArrayBuffer, and returns it in lowercase hex.
+func hexDigest(digest js.Value) func() (string, error) {
 	return func() (string, error) {
-		digest, err := jsutil.Await(promise, nil)
+		sum, err := jsutil.Await(digest, nil)
 		if err != nil {
 			return "", err
 		}
-		sum, err := jsutil.BytesOf(digest)
+		b, err := jsutil.BytesOf(sum)
 		if err != nil {
 			return "", err
 		}
-		return hex.EncodeToString(sum), nil
+		return hex.EncodeToString(b), nil
 	}
 }
 

@@ -64,12 +64,13 @@ func (f *weightsFile) reader() checkpoint.Source {
 // holds, if it is a Uint8Array; else the cached copy if there is one of
 // the right size; else a download, checked and then cached. preread is
 // what the page started while this worker started (resnet.js's preload):
-// the cached copy read, or the download begun, or undefined. A cached
+// the cached copy found, or the download begun, or undefined. A cached
 // copy's SHA-256 is checked while the caller builds the model (see
 // verified); one that fails is deleted, and useCache false then skips the
 // cache. Cache trouble never fails the load: it only adds a notice.
 func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given, preread js.Value, useCache bool, progress func(map[string]any)) (*weightsFile, error) {
 	start := time.Now()
+	early := takeEarlyRead()
 	if given.Truthy() {
 		if err := startCheck(given, e).wait(); err != nil {
 			return nil, failf(codeIntegrity, "The weights of %s the page passed are damaged (%v).", e.name, err)
@@ -87,7 +88,7 @@ func (w *worker) obtainWeights(ctx context.Context, e *modelEntry, given, prerea
 	}
 	if cache != nil && useCache {
 		progress(map[string]any{"phase": "cache"})
-		f, err := cachedWeights(ctx, cache, e, preread)
+		f, err := cachedWeights(ctx, cache, e, preread, early)
 		switch {
 		case err != nil:
 			notices = append(notices, fmt.Sprintf("The weight cache could not be read (%v).", err))
@@ -222,34 +223,53 @@ func prereadBody(preread js.Value, e *modelEntry) js.Value {
 }
 
 // cachedWeights reads e's file from the cache and starts its integrity
-// check; nil if the cache has none. preread is the page's read of it
-// (resnet.js's preload: {key, blob, bytes, sha256?, ms}), which ran while
-// this worker started, or undefined.
-func cachedWeights(ctx context.Context, cache *weightCache, e *modelEntry, preread js.Value) (*weightsFile, error) {
-	if preread.Truthy() && preread.Get("key").String() == e.cacheKey() && preread.Get("bytes").Truthy() {
-		f := &weightsFile{data: preread.Get("bytes"), share: preread.Get("blob"), source: fromCache}
-		f.timings = map[string]any{"cacheRead": preread.Get("ms").Float()}
-		if sum := preread.Get("sha256"); sum.Type() == js.TypeString {
-			f.check = hashedCheck(f.data, sum.String(), e) // nil if intact
-		} else {
-			f.check = startCheck(f.data, e)
+// check; nil if the cache has none. preread is what the page found in the
+// cache while this worker started (resnet.js's preload: {key, blob}), or
+// undefined; early is the worker script's read of that blob, begun before
+// the Go program ran ({key, blob, read: a promise of {bytes, digest?,
+// ms}}: digest, WebCrypto's, still runs while the model is built), or
+// undefined.
+func cachedWeights(ctx context.Context, cache *weightCache, e *modelEntry, preread, early js.Value) (*weightsFile, error) {
+	if early.Truthy() && early.Get("key").String() == e.cacheKey() {
+		// A read that failed is tried again below, from the cache.
+		if r, err := jsutil.Await(early.Get("read"), nil); err == nil {
+			f := &weightsFile{data: r.Get("bytes"), share: early.Get("blob"), source: fromCache}
+			f.timings = map[string]any{"cacheRead": r.Get("ms").Float()}
+			f.check = digestCheck(f.data, r.Get("digest"), e)
+			return f, nil
 		}
-		return f, nil
 	}
-	stored, ok, err := cache.get(ctx, e.cacheKey())
-	if err != nil || !ok {
-		return nil, err
+	var stored js.Value
+	if preread.Truthy() && preread.Get("key").String() == e.cacheKey() {
+		stored = preread.Get("blob")
+	}
+	if !stored.Truthy() {
+		var ok bool
+		var err error
+		if stored, ok, err = cache.get(ctx, e.cacheKey()); err != nil || !ok {
+			return nil, err
+		}
 	}
 	f := &weightsFile{data: stored, share: stored, source: fromCache}
 	if jsutil.IsInstance(stored, "Blob") {
 		// put stores Blobs; a Uint8Array stored by an earlier version
 		// of the page is read as it is.
+		var err error
 		if f.data, err = jsutil.ReadAll(stored); err != nil {
 			return nil, err
 		}
 	}
 	f.check = startCheck(f.data, e)
 	return f, nil
+}
+
+// takeEarlyRead returns the worker script's early read of a cached file
+// (see cachedWeights), which only the first load may use, and forgets it,
+// so that a load of another model frees its bytes.
+func takeEarlyRead() js.Value {
+	early := js.Global().Get("cachedRead")
+	js.Global().Delete("cachedRead")
+	return early
 }
 
 // blobOf returns a Blob of a Uint8Array's bytes. The page keeps it for as
@@ -276,29 +296,27 @@ type pendingCheck struct {
 	wait     func() error
 }
 
-// hashedCheck is the check of file, a Uint8Array, whose SHA-256 the page
-// already took (sum): nil if it is e's file, else one that failed at once.
-func hashedCheck(file js.Value, sum string, e *modelEntry) *pendingCheck {
-	c := sizeCheck(file, e)
-	if c.knownErr == nil && sum != e.sha256 {
-		c.knownErr = fmt.Errorf("sha256 %s, want %s", sum, e.sha256)
-	}
-	if c.knownErr == nil {
-		return nil
-	}
-	return c
-}
-
 // startCheck starts checking file, a Uint8Array, against e, without
 // copying it into Go memory.
 func startCheck(file js.Value, e *modelEntry) *pendingCheck {
+	return digestCheck(file, js.Undefined(), e)
+}
+
+// digestCheck is startCheck for a file whose WebCrypto digest was begun
+// already (a promise of its ArrayBuffer), or not (undefined).
+func digestCheck(file, digest js.Value, e *modelEntry) *pendingCheck {
 	c := sizeCheck(file, e)
 	if c.knownErr != nil {
 		return c
 	}
-	digest := startSHA256(file)
+	var sum func() (string, error)
+	if digest.Truthy() {
+		sum = hexDigest(digest)
+	} else {
+		sum = startSHA256(file)
+	}
 	c.wait = func() error {
-		sum, err := digest()
+		sum, err := sum()
 		if err != nil {
 			return err
 		}
