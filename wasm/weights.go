@@ -243,9 +243,9 @@ func cachedWeights(ctx context.Context, cache *weightCache, e *modelEntry, prere
 	if preread.Truthy() && preread.Get("key").String() == e.cacheKey() {
 		stored = preread.Get("blob")
 	}
+	var err error
 	if !stored.Truthy() {
 		var ok bool
-		var err error
 		if stored, ok, err = cache.get(ctx, e.cacheKey()); err != nil || !ok {
 			return nil, err
 		}
@@ -254,7 +254,6 @@ func cachedWeights(ctx context.Context, cache *weightCache, e *modelEntry, prere
 	if jsutil.IsInstance(stored, "Blob") {
 		// put stores Blobs; a Uint8Array stored by an earlier version
 		// of the page is read as it is.
-		var err error
 		if f.data, err = jsutil.ReadAll(stored); err != nil {
 			return nil, err
 		}
@@ -309,14 +308,14 @@ func digestCheck(file, digest js.Value, e *modelEntry) *pendingCheck {
 	if c.knownErr != nil {
 		return c
 	}
-	var sum func() (string, error)
+	var hashed func() (string, error)
 	if digest.Truthy() {
-		sum = hexDigest(digest)
+		hashed = hexDigest(digest)
 	} else {
-		sum = startSHA256(file)
+		hashed = startSHA256(file)
 	}
 	c.wait = func() error {
-		sum, err := sum()
+		sum, err := hashed()
 		if err != nil {
 			return err
 		}
