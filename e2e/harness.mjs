@@ -2,7 +2,7 @@
 // test images, Debian's Chromium, and helpers that act as a user would.
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
@@ -130,6 +130,23 @@ export async function throttlingProxy(url) {
 export async function fixtureImages(dir) {
   await run('go', ['run', './cmd/fashion-images', '-out', dir, '-index', FIXTURE_INDICES.join(','), '-video', '320x240'], { cwd: repoRoot });
   return JSON.parse(await readFile(join(dir, 'images.json'), 'utf8'));
+}
+
+/** The heatmap tests' photo: 451x300, a cat. */
+export const CAM_PHOTO = join(repoRoot, 'engine/preprocess/testdata/chelsea.png');
+
+/**
+ * Fills weightsDir with the bundled default model and e2e/make_cam_model.py's
+ * seeded ImageNet-size ResNet-18s (at 224 and at 112), and writes into
+ * outDir PyTorch's maps for CAM_PHOTO (cams.json) and a portrait cut of it.
+ */
+export async function camModelWeights(weightsDir, outDir) {
+  const manifest = JSON.parse(await readFile(join(repoRoot, 'weights/manifest.json'), 'utf8'));
+  manifest.models = manifest.models.filter((m) => m.default);
+  for (const m of manifest.models) await copyFile(join(repoRoot, 'weights', m.file), join(weightsDir, m.file));
+  for (const f of ['fashion-mnist-classes.txt', 'imagenet-classes.txt']) await copyFile(join(repoRoot, 'weights', f), join(weightsDir, f));
+  await writeFile(join(weightsDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  await run('/usr/bin/python3', ['e2e/make_cam_model.py', outDir, CAM_PHOTO, weightsDir], { cwd: repoRoot });
 }
 
 /**
