@@ -176,21 +176,71 @@ func FromPlan(p *Plan, opts ...Option) (*Model, error) {
 		if len(fc.Weight) != fc.Out*per || len(fc.Bias) != fc.Out {
 			return convWeights{}, fmt.Errorf("conv %s has %d weights and %d biases, want %d and %d", fc.Name, len(fc.Weight), len(fc.Bias), fc.Out*per, fc.Out)
 		}
-		return convWeights{bias: fc.Bias, rows: func(dst []float32, o0 int) { copy(dst, fc.Weight[o0*per:]) }}, nil
+		return convWeights{bias: fc.Bias, rows: func(dst []float32, o0 int, kept taps) {
+			keepTaps(dst, fc.Weight[o0*per:], fc.In, kept, nil, nil)
+		}}, nil
 	}, opts)
 }
 
 // convWeights is one folded conv's weights as build packs them: its bias,
-// and rows, which sets dst to the OIHW weights of output channels o0 to
-// o0+len(dst)/(In*Kernel*Kernel) (see kernel.PackWeightsFrom), to be
-// multiplied by scale where it is set (per output channel: BatchNorm's, not
-// yet folded in). Scaling after trimming a conv's kernel (see window)
-// scales only the taps kept: most of ResNet's weights at a small input.
+// and rows, which sets dst to the kept taps of the OIHW weights of output
+// channels o0 to o0+len(dst)/(In*kept.t*kept.t) (see kernel.PackWeightsFrom).
 type convWeights struct {
-	bias  []float32
-	rows  func(dst []float32, o0 int)
-	scale []float64
-	err   func() error // nil, or what rows found wrong once packing is done
+	bias []float32
+	rows func(dst []float32, o0 int, kept taps)
+	err  func() error // nil, or what rows found wrong once packing is done
+}
+
+// taps is the part of each k x k kernel of a conv that build packs: the
+// t x t taps from tap (first, first) on (see trimmed), or all of them. A
+// model built for one small input keeps few of ResNet's weights, and only
+// those are converted and scaled.
+type taps struct{ k, first, t int }
+
+// keepTaps sets dst to the kept taps of the k x k kernels of whole, in
+// input channels each: each value times quant and then times scale, the
+// values of the output channel (dst's, counting from 0) where those are
+// set. Both steps round as decoding an int8 file (checkpoint.Tensor.Decode)
+// and folding BatchNorm (scaleRows) one after the other would.
+func keepTaps[T int8 | float32](dst []float32, whole []T, in int, kept taps, quant []float32, scale []float64) {
+	k, first, t := kept.k, kept.first, kept.t
+	for o := range len(dst) / (in * t * t) {
+		q, s := float32(1), 1.0
+		if quant != nil {
+			q = quant[o]
+		}
+		if scale != nil {
+			s = scale[o]
+		}
+		src := whole[o*in*k*k:][:in*k*k]
+		out := dst[o*in*t*t:][:in*t*t]
+		// Whole kernels, and single taps (ResNet's 3x3 convs at a 1x1
+		// map), get loops of their own: in Go's WebAssembly every slice
+		// made in an inner loop costs more than the value it converts.
+		switch {
+		case t == k:
+			out = out[:len(src)]
+			for j, v := range src {
+				out[j] = float32(float64(float32(v)*q) * s)
+			}
+			continue
+		case t == 1:
+			at := first*k + first
+			for j := range out {
+				out[j] = float32(float64(float32(src[j*k*k+at])*q) * s)
+			}
+			continue
+		}
+		for i := range in {
+			for y := range t {
+				from := src[(i*k+first+y)*k+first:][:t]
+				row := out[(i*t+y)*t:][:len(from)]
+				for x, v := range from {
+					row[x] = float32(float64(float32(v)*q) * s)
+				}
+			}
+		}
+	}
 }
 
 // build packs p's convolutions, the weights of each as folded gives them,
@@ -224,17 +274,12 @@ func build(p *Plan, folded func(FoldedConv) (convWeights, error), opts []Option)
 		// about it: where all its convs keep the size, each one's input is
 		// the block's, and else the block is split by channels.
 		byRows := st.Block < 0 || splitByRows(p.Blocks[st.Block], in.h)
-		c := fc.Conv
+		c, kept := fc.Conv, taps{k: fc.Kernel, t: fc.Kernel}
 		if o.only && st.Winograd == 0 {
-			var first int
-			if c, first = trimmed(c, in.h, in.w); c.Kernel < fc.Kernel {
-				w.rows = window(w.rows, c.In, fc.Kernel, first, c.Kernel)
-			}
+			c, kept.first = trimmed(c, in.h, in.w)
+			kept.t = c.Kernel
 		}
-		if w.scale != nil {
-			w.rows = scaled(w.rows, w.scale, c.In*c.Kernel*c.Kernel)
-		}
-		m.convs[st.Conv] = pack(c, w, st.Winograd, o.shard, byRows)
+		m.convs[st.Conv] = pack(c, w, kept, st.Winograd, o.shard, byRows)
 		if w.err != nil {
 			return w.err()
 		}
@@ -277,31 +322,6 @@ func usedTaps(c arch.Conv, n int) (lo, hi int) {
 		}
 	}
 	return lo, hi
-}
-
-// scaled turns rows, which gives OIHW weights of per values an output
-// channel, into one giving them multiplied by their channel's scale.
-func scaled(rows func([]float32, int), scale []float64, per int) func([]float32, int) {
-	return func(dst []float32, o0 int) {
-		rows(dst, o0)
-		scaleRows(dst, scale[o0:], per)
-	}
-}
-
-// window turns rows, which gives OIHW weights of in channels and k x k
-// taps, into one giving the t x t taps from tap (first, first) on.
-func window(rows func([]float32, int), in, k, first, t int) func([]float32, int) {
-	var whole []float32
-	return func(dst []float32, o0 int) {
-		n := len(dst) / (in * t * t) // output channels
-		whole = slices.Grow(whole[:0], n*in*k*k)[:n*in*k*k]
-		rows(whole, o0)
-		for oi := range n * in {
-			for y := range t {
-				copy(dst[(oi*t+y)*t:][:t], whole[(oi*k+first+y)*k+first:])
-			}
-		}
-	}
 }
 
 // splitByRows reports whether workers split block b, whose input is side x
@@ -371,16 +391,17 @@ func exchangeBefore(cv, next *conv) exchange {
 	return noExchange
 }
 
-// pack lays out worker sh's share of one folded conv for its kernel (tile:
-// Winograd's, or 0 for a GEMM): the whole conv if the workers split it by
-// rows, else its share of the output channels.
-func pack(c arch.Conv, w convWeights, tile kernel.WinogradTile, sh shardOf, byRows bool) conv {
+// pack lays out worker sh's share of one folded conv, c with the taps kept
+// of its weights, for its kernel (tile: Winograd's, or 0 for a GEMM): the
+// whole conv if the workers split it by rows, else its share of the output
+// channels.
+func pack(c arch.Conv, w convWeights, kept taps, tile kernel.WinogradTile, sh shardOf, byRows bool) conv {
 	cv := conv{spec: c, winograd: tile, byRows: byRows}
 	lo, hi := 0, c.Out
 	if !byRows {
 		lo, hi = shard.Range(c.Out, sh.index, sh.count)
 	}
-	cv.weights = kernel.PackWeightsFrom(hi-lo, c.In, c.Kernel, c.Kernel, func(dst []float32, o0 int) { w.rows(dst, lo+o0) })
+	cv.weights = kernel.PackWeightsFrom(hi-lo, c.In, c.Kernel, c.Kernel, func(dst []float32, o0 int) { w.rows(dst, lo+o0, kept) })
 	cv.weights.Col0 = lo
 	cv.bias = w.bias[lo:hi]
 	return cv

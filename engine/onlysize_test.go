@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/inbrowser/resnet/engine/arch"
+	"github.com/inbrowser/resnet/engine/checkpoint"
 )
 
 // randomPlan folds seeded random weights for cfg (RandomCheckpoint).
@@ -79,25 +81,8 @@ func TestOnlyInputSize(t *testing.T) {
 			}
 			t.Logf("packed conv weights: %d, %d for any size", weights, anyWeights)
 
-			input := make([]float32, tc.side*tc.side*3)
-			r := rand.New(rand.NewPCG(5, 6))
-			for i := range input {
-				input[i] = float32(r.NormFloat64())
-			}
-			want, err := any.NewSession().Run(input, tc.side, tc.side)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := only.NewSession().Run(input, tc.side, tc.side)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var largest, worst float64
-			for j := range want {
-				largest = max(largest, math.Abs(float64(want[j])))
-				worst = max(worst, math.Abs(float64(got[j]-want[j])))
-			}
-			if worst > 1e-5*largest {
+			want, got := randomLogits(t, any, tc.side), randomLogits(t, only, tc.side)
+			if worst, largest := largestDiff(want, got); worst > 1e-5*largest {
 				t.Errorf("logits differ by up to %g (largest %g)", worst, largest)
 			}
 
@@ -108,4 +93,68 @@ func TestOnlyInputSize(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOnlyInputSizeInt8: New converts an int8 file's values and scales them
+// by BatchNorm in one pass, only for the taps it keeps. Packed for any size,
+// the weights are those of the file dequantized and then folded (Fold, as
+// the WebGPU path does): the same logits to the bit. Packed for the file's
+// size alone, the logits are the same to float32 rounding.
+func TestOnlyInputSizeInt8(t *testing.T) {
+	cfg := arch.Config{Depth: 18, BaseWidth: 16, NumClasses: 10}
+	ckpt, err := RandomCheckpoint(cfg, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file bytes.Buffer
+	if err := checkpoint.WriteSafetensors(&file, ckpt, checkpoint.I8); err != nil {
+		t.Fatal(err)
+	}
+	q, err := checkpoint.Read(file.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Fold(cfg, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folded, err := FromPlan(plan, ForInputSize(32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := randomLogits(t, folded, 32)
+	for _, only := range []bool{false, true} {
+		m, err := New(cfg, q, sizeOption(32, only))
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst, largest := largestDiff(want, randomLogits(t, m, 32))
+		if !only && worst != 0 || worst > 1e-5*largest {
+			t.Errorf("packed for 32 pixels (only: %v): logits differ by up to %g (largest %g)", only, worst, largest)
+		}
+	}
+}
+
+// randomLogits runs m on a seeded random side x side input.
+func randomLogits(t *testing.T, m *Model, side int) []float32 {
+	t.Helper()
+	input := make([]float32, side*side*3)
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range input {
+		input[i] = float32(r.NormFloat64())
+	}
+	logits, err := m.NewSession().Run(input, side, side)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return logits
+}
+
+// largestDiff is the largest |got - want| and the largest |want|.
+func largestDiff(want, got []float32) (worst, largest float64) {
+	for j := range want {
+		largest = max(largest, math.Abs(float64(want[j])))
+		worst = max(worst, math.Abs(float64(got[j]-want[j])))
+	}
+	return worst, largest
 }

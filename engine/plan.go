@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/inbrowser/resnet/engine/arch"
 	"github.com/inbrowser/resnet/engine/checkpoint"
@@ -130,30 +131,48 @@ func foldBatchNorm(c arch.Conv, t map[string]*checkpoint.Tensor) (FoldedConv, er
 	if err != nil {
 		return FoldedConv{}, err
 	}
-	w := t[c.Name+".weight"].OwnedValues()
-	if err := finite(c.Name+".weight", w, 0); err != nil {
-		return FoldedConv{}, err
+	wt := t[c.Name+".weight"]
+	w := wt.OwnedValues()
+	if !wt.AlwaysFinite() {
+		if err := finite(c.Name+".weight", w, 0); err != nil {
+			return FoldedConv{}, err
+		}
 	}
 	scaleRows(w, scale, c.In*c.Kernel*c.Kernel)
 	return FoldedConv{Conv: c, Weight: w, Bias: bias}, nil
 }
 
 // foldedRows is foldBatchNorm for a CPU model (see New): it decodes
-// output channels as they are asked for, from the file, and leaves their
-// scaling to build, which scales only the taps it keeps.
+// output channels as they are asked for, from the file, and scales only
+// the taps that build keeps. An int8 tensor's values are converted only
+// there too, and need no check where its scales cannot make a NaN or an
+// Inf (checkpoint.Tensor.AlwaysFinite).
 func foldedRows(c arch.Conv, t map[string]*checkpoint.Tensor) (convWeights, error) {
 	scale, bias, err := batchNorm(c, t)
 	if err != nil {
 		return convWeights{}, err
 	}
 	w, name := t[c.Name+".weight"], c.Name+".weight"
+	per := c.In * c.Kernel * c.Kernel
+	if quant := w.Scales(); quant != nil && w.AlwaysFinite() {
+		var whole []int8
+		return convWeights{bias: bias, rows: func(dst []float32, o0 int, kept taps) {
+			n := len(dst) / (c.In * kept.t * kept.t) // output channels
+			whole = slices.Grow(whole[:0], n*per)[:n*per]
+			w.DecodeInt8(whole, o0*per)
+			keepTaps(dst, whole, c.In, kept, quant[o0:], scale[o0:])
+		}}, nil
+	}
+	var whole []float32
 	var bad error // the first NaN or Inf met, checked where the panels are decoded anyway
-	return convWeights{bias: bias, scale: scale, rows: func(dst []float32, o0 int) {
-		from := o0 * c.In * c.Kernel * c.Kernel
-		w.Decode(dst, from)
+	return convWeights{bias: bias, rows: func(dst []float32, o0 int, kept taps) {
+		n := len(dst) / (c.In * kept.t * kept.t)
+		whole = slices.Grow(whole[:0], n*per)[:n*per]
+		w.Decode(whole, o0*per)
 		if bad == nil {
-			bad = finite(name, dst, from)
+			bad = finite(name, whole, o0*per)
 		}
+		keepTaps(dst, whole, c.In, kept, nil, scale[o0:])
 	}, err: func() error { return bad }}, nil
 }
 

@@ -100,6 +100,38 @@ func (t *Tensor) OwnedValues() []float32 {
 	return t.Values()
 }
 
+// Scales returns an I8 tensor's scales, one per output channel (its first
+// dimension), or nil for a tensor of any other dtype.
+func (t *Tensor) Scales() []float32 { return t.scale }
+
+// DecodeInt8 sets dst to values [from, from+len(dst)) of an I8 tensor as
+// stored, before scaling (see Scales).
+func (t *Tensor) DecodeInt8(dst []int8, from int) {
+	if t.dtype != I8 {
+		panic("checkpoint: DecodeInt8 on a " + string(t.dtype) + " tensor")
+	}
+	if len(dst) > 0 {
+		t.src.CopyAt(unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), len(dst)), t.off+int64(from))
+	}
+}
+
+// AlwaysFinite reports whether every value the tensor decodes to is finite
+// whatever its bytes hold: an I8 tensor whose scales (finite and positive,
+// checked when read) are at most math.MaxFloat32/128, so that no int8 value
+// times its scale overflows. Any other tensor's values need checking
+// (FirstNonFinite).
+func (t *Tensor) AlwaysFinite() bool {
+	if t.dtype != I8 {
+		return false
+	}
+	for _, s := range t.scale {
+		if s > math.MaxFloat32/128 {
+			return false
+		}
+	}
+	return true
+}
+
 // Len is the number of values.
 func (t *Tensor) Len() int {
 	if t.src == nil {
