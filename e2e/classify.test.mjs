@@ -270,6 +270,26 @@ test('resnet.js alone classifies a Blob, an <img>, a canvas and ImageData alike'
   }
 });
 
+test('resnet.js works in another page, found through assets.json', async (t) => {
+  // A page of the same origin that is not the app's index.html, so without
+  // its import map: the hashed resnet.js must import its own modules.
+  const page = await newPage(t);
+  const url = `${server.url}embed.html`;
+  await page.route(url, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>embed</title>' }));
+  await page.goto(url);
+  const im = images[2];
+  const png = (await pngPayload(im, 'x.png')).bytes.toString('base64');
+  const top = await page.evaluate(async (png) => {
+    const assets = await (await fetch('assets.json')).json();
+    const { ResNet } = await import(`./${assets['resnet.js']}`);
+    const clf = await ResNet.load({});
+    const r = await clf.classify(new Blob([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], { type: 'image/png' }));
+    clf.dispose();
+    return r.top[0].label;
+  }, png);
+  assert.equal(top, im.class);
+});
+
 /** The signature and header chunk of a w x h PNG, with no pixel data. */
 function pngHeader(w, h) {
   const ihdr = Buffer.alloc(17);

@@ -2,7 +2,7 @@
 // compiled to WebAssembly, on a Web Worker so the page never freezes, with
 // the weights cached in IndexedDB.
 //
-//   import { ResNet } from './resnet.js';
+//   import { ResNet } from './resnet.<hash>.js'; // the name assets.json gives
 //   const clf = await ResNet.load({ model: 'fashion-resnet18', onProgress, workers: 2 });
 //   const { top, timings } = await clf.classify(fileOrImageOrCanvasOrVideoOrImageData);
 //   clf.dispose();

@@ -137,6 +137,20 @@ func TestBuildLayout(t *testing.T) {
 			t.Errorf("index.html lacks %s", want)
 		}
 	}
+	// Every module imports the others at their hashed names, so that
+	// resnet.js works in any page, not only under index.html.
+	for module, imports := range map[string][]string{
+		"app.js":     {"resnet.js", "images.js"},
+		"resnet.js":  {"engine-code.js"},
+		"heatmap.js": {"viridis.js"},
+	} {
+		code := string(read(assets[module]))
+		for _, dep := range imports {
+			if !strings.Contains(code, "from './"+assets[dep]+"';") || strings.Contains(code, "from './"+dep+"';") {
+				t.Errorf("%s does not import %s as %s", assets[module], dep, assets[dep])
+			}
+		}
+	}
 	if strings.Contains(index, `"app.js"`) || strings.Contains(index, `"style.css"`) {
 		t.Error("index.html still refers to unhashed files")
 	}
@@ -165,6 +179,22 @@ func TestBuildRefusesToReplaceOtherDirectories(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "notes.txt")); err != nil {
 		t.Fatal("the foreign directory was touched")
+	}
+}
+
+func TestAddModulesRefusesCycles(t *testing.T) {
+	d := &dist{dir: t.TempDir(), assets: map[string]string{}}
+	err := d.addModules(map[string][]byte{
+		"a.js": []byte("import { b } from './b.js';\n"),
+		"b.js": []byte("import { a } from './a.js';\n"),
+		"c.js": []byte("export const c = 1;\n"),
+	})
+	if err == nil || !strings.Contains(err.Error(), "a.js, b.js import each other in a cycle") {
+		t.Errorf("modules in a cycle: %v", err)
+	}
+	err = (&dist{dir: t.TempDir(), assets: map[string]string{}}).addModules(map[string][]byte{"a.js": []byte("import { x } from './missing.js';\n")})
+	if err == nil || !strings.Contains(err.Error(), "a module the site lacks") {
+		t.Errorf("a module importing a missing one: %v", err)
 	}
 }
 
