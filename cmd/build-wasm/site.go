@@ -66,7 +66,7 @@ var siteImport = regexp.MustCompile(`(?m)^import [^;]* from '\./([\w-]+\.js)';`)
 // works wherever the build is served, without the page's help: resnet.js
 // loaded by another page imports engine-code.js as the app does. A module
 // is hashed once the modules it imports are, so its name changes with
-// theirs.
+// theirs. It empties modules.
 func (d *dist) addModules(modules map[string][]byte) error {
 	for len(modules) > 0 {
 		added := 0
