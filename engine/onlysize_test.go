@@ -158,3 +158,51 @@ func largestDiff(want, got []float32) (worst, largest float64) {
 	}
 	return worst, largest
 }
+
+// TestFoldedConvTrimmed checks the kernel FoldedConv.Trimmed cuts and the
+// weights it keeps: a 3x3 conv keeps its centre tap on a 1x1 map, its
+// lower-right 2x2 taps at stride 2 on a 2x2 map, and stays whole on 8x8.
+func TestFoldedConvTrimmed(t *testing.T) {
+	const in, out = 2, 3
+	for _, tc := range []struct {
+		side, stride  int
+		kernel, first int // of the trimmed conv; kernel 3: not trimmed
+	}{
+		{side: 1, stride: 1, kernel: 1, first: 1},
+		{side: 2, stride: 2, kernel: 2, first: 1},
+		{side: 8, stride: 1, kernel: 3},
+		{side: 8, stride: 2, kernel: 3},
+	} {
+		fc := &FoldedConv{Conv: arch.Conv{Name: "c", In: in, Out: out, Kernel: 3, Stride: tc.stride, Pad: 1},
+			Weight: make([]float32, out*in*9), Bias: []float32{1, 2, 3}}
+		for i := range fc.Weight {
+			fc.Weight[i] = float32(i)
+		}
+		got := fc.Trimmed(tc.side, tc.side)
+		if tc.kernel == 3 {
+			if got != fc {
+				t.Errorf("%dx%d, stride %d: trimmed to %+v, want the conv itself", tc.side, tc.side, tc.stride, got.Conv)
+			}
+			continue
+		}
+		k := tc.kernel
+		if got.Kernel != k || got.Pad != 1-tc.first || got.OutSize(tc.side) != fc.OutSize(tc.side) || &got.Bias[0] != &fc.Bias[0] {
+			t.Fatalf("%dx%d, stride %d: trimmed to %+v, want a %dx%d kernel with the same output and bias", tc.side, tc.side, tc.stride, got.Conv, k, k)
+		}
+		if len(got.Weight) != out*in*k*k {
+			t.Fatalf("%d weights, want %d", len(got.Weight), out*in*k*k)
+		}
+		for o := range out {
+			for i := range in {
+				for y := range k {
+					for x := range k {
+						want := fc.Weight[((o*in+i)*3+tc.first+y)*3+tc.first+x]
+						if w := got.Weight[((o*in+i)*k+y)*k+x]; w != want {
+							t.Errorf("%dx%d: weight [%d][%d][%d][%d] is %v, want %v", tc.side, tc.side, o, i, y, x, w, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -35,6 +35,23 @@ type FoldedConv struct {
 	Bias   []float32 // [Out], the BatchNorm's shift
 }
 
+// Trimmed returns fc cut, for an h x w input, to the taps that read a
+// pixel from some output position (see OnlyInputSize): a smaller kernel
+// with less padding and the same output, its weights copied (if it has
+// any: a plan's outline has none); or fc itself where every tap reads one.
+func (fc *FoldedConv) Trimmed(h, w int) *FoldedConv {
+	c, first := trimmed(fc.Conv, h, w)
+	if c.Kernel == fc.Kernel {
+		return fc
+	}
+	t := &FoldedConv{Conv: c, Bias: fc.Bias}
+	if fc.Weight != nil {
+		t.Weight = make([]float32, c.Out*c.In*c.Kernel*c.Kernel)
+		keepTaps(t.Weight, fc.Weight, c.In, taps{k: fc.Kernel, first: first, t: c.Kernel}, nil, nil)
+	}
+	return t
+}
+
 // FoldedBlock is one residual block.
 type FoldedBlock struct {
 	Convs      []FoldedConv

@@ -72,10 +72,13 @@ func (k convKernel) splitK4(k4 int) int {
 }
 
 // softwareTile is a conv's tiling on a software adapter: SwiftShader runs
-// a workgroup per CPU thread, where few large workgroups with much work a
-// thread pay best. It was the fastest there on 52 of ResNet-50's 53 convs
-// at 224x224, and on every map of at least 8x8 at 32x32 (BENCHMARKS.md).
-var softwareTile = convTile{m: 64, n: 64, k: 16, threadM: 8}
+// a workgroup per CPU thread, four invocations at a time in SIMD lanes,
+// where few large workgroups of few threads with much work each pay best.
+// 16 threads, each a whole column of 64 positions x 4 channels, took
+// ResNet-50 at 224x224 6.3 s a run where 128 threads of 8 positions took
+// 12.0 s, and were faster on ResNet-18 than tilings of 32 to 128 threads
+// (BENCHMARKS.md).
+var softwareTile = convTile{m: 64, n: 64, k: 16, threadM: 64}
 
 // softwareSmallTile is the tiling of a software adapter's convs with fewer
 // than softwareSmallMap output positions (4x4 maps and below), where most
@@ -83,15 +86,23 @@ var softwareTile = convTile{m: 64, n: 64, k: 16, threadM: 8}
 // channels, all 4 positions in each of its 8 threads. Against 16x32 tiles
 // of 64 threads it took ResNet-18's and ResNet-50's 1x1 and 2x2 maps at
 // 32x32 inputs 3-10 times less time, and 4x4 maps about half
-// (BENCHMARKS.md): a 2x2 map wastes no row of it, a 1x1 map 3 of 4 rows
-// instead of 15 of 16.
+// (BENCHMARKS.md): a 2x2 map wastes no row of it.
 var softwareSmallTile = convTile{m: 4, n: 32, k: 32, threadM: 4}
+
+// softwarePointTile is the tiling of a software adapter's convs with one
+// output position (1x1 maps: a 32x32 input's last stage), where
+// softwareSmallTile would compute 3 rows of 4 for nothing: it took
+// ResNet-50's 1x1 maps at 32x32 a third of the time (BENCHMARKS.md).
+var softwarePointTile = convTile{m: 1, n: 32, k: 32, threadM: 1}
 
 const softwareSmallMap = 32
 
 // softwareKernel chooses a conv's kernel on a software adapter.
 func softwareKernel(s step) convKernel {
-	if oh, ow := s.outSize(); oh*ow < softwareSmallMap {
+	switch oh, ow := s.outSize(); {
+	case oh*ow == 1:
+		return convKernel{tile: softwarePointTile, split: 1}
+	case oh*ow < softwareSmallMap:
 		return convKernel{tile: softwareSmallTile, split: 1}
 	}
 	return convKernel{tile: softwareTile, split: 1}

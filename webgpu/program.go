@@ -100,6 +100,10 @@ func compile(plan *engine.Plan, inH, inW int, softmax bool, choose func(step) co
 	p.steps = append(p.steps, step{op: opImage, inH: inH, inW: inW, channels: p.inC, src: bufImage, dst: bufInput, residual: noBuffer})
 	var largest, partials int // values of the largest activation and of the largest split-K partial sums
 	conv := func(fc *engine.FoldedConv, h, w int, src, dst, residual bufferID, relu bool) (int, int) {
+		// Taps that only ever read padding are dropped, as the CPU engine
+		// does for one input size: a 3x3 conv on a 1x1 map (a 32x32
+		// input's last stage) computes and stores a ninth of the weights.
+		fc = fc.Trimmed(h, w)
 		s := step{op: opConv, conv: fc, inH: h, inW: w, channels: fc.In, src: src, dst: dst, residual: residual, relu: relu}
 		oh, ow := s.outSize()
 		largest = max(largest, oh*ow*pad4(fc.Out))

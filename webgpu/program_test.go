@@ -447,7 +447,8 @@ func TestGPUKernels(t *testing.T) {
 }
 
 // TestSoftwareKernels pins the software adapter's choice: large tiles on
-// maps of 32 positions and more, small ones below, never split.
+// maps of 32 positions and more, small ones below, one-row ones on 1x1
+// maps, never split.
 func TestSoftwareKernels(t *testing.T) {
 	p, err := compile(randomPlan(t, arch.Standard(18)), 32, 32, false, softwareKernel)
 	if err != nil {
@@ -462,7 +463,10 @@ func TestSoftwareKernels(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := softwareTile.String()
-		if h*w < softwareSmallMap {
+		switch {
+		case h*w == 1:
+			want = softwarePointTile.String()
+		case h*w < softwareSmallMap:
 			want = softwareSmallTile.String()
 		}
 		if d.Tile != want {
@@ -475,7 +479,8 @@ func TestSoftwareKernels(t *testing.T) {
 // dispatches are the steps of the schedule the CPU engine runs at the
 // same input size (engine.Plan.Schedule), in its order, with its buffers,
 // except where a conv writes over its shortcut on the CPU: there the GPU
-// writes the step's spare and swaps the two buffers' names (see compile).
+// writes the step's spare and swaps the two buffers' names (see compile);
+// and each conv is the step's, trimmed to the taps that read a pixel.
 // Following which step's output each buffer holds, every dispatch reads
 // what its step reads, and none writes a buffer it reads.
 func TestProgramFollowsSchedule(t *testing.T) {
@@ -555,7 +560,7 @@ func followsSchedule(plan *engine.Plan, s engine.Schedule, p *program) error {
 			out = name[st.Spare]
 		}
 		switch {
-		case d.op != ops[st.Op] || st.Conv >= 0 && d.conv != convs[st.Conv] || d.relu != st.ReLU:
+		case d.op != ops[st.Op] || st.Conv >= 0 && d.conv.Conv != convs[st.Conv].Trimmed(d.inH, d.inW).Conv || d.relu != st.ReLU:
 			return fmt.Errorf("layer %d is %+v, the schedule's step %+v", k, d, st)
 		case d.src != name[st.In] || d.residual != name[st.Shortcut] || d.dst != out:
 			return fmt.Errorf("layer %d reads %d and %d and writes %d, the schedule's step %+v reads %d and %d and writes %d",
