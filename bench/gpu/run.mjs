@@ -10,7 +10,8 @@
 //   (cd bench/gpu && npm ci) && node bench/gpu/run.mjs [--nets resnet18,resnet50]
 //     [--size 224] [--runs 50] [--warmup 100] [--profile-runs 5] [--modes f32,f16,f16-arith]
 //     [--seed 1] [--out bench/gpu/artifacts] [--wasm FILE] [--check]
-//     [--kernels 32x32x32/4,16x32x32/2:4,gpu,...] [--dawn 'disable-dawn-features=timestamp_quantization']
+//     [--kernels 32x32x32/4,16x32x32/2:4,gpu,...]
+//     [--dawn 'disable-dawn-features=timestamp_quantization enable-dawn-features=vulkan_enable_f16_on_nvidia']
 //   node bench/gpu/run.mjs --parity [--models fashion-resnet18,fashion-resnet50] [--images 10000] [--check]
 //     [--fashion /usr/share/datasets/fashion-mnist] [--weights weights]
 //   node bench/gpu/run.mjs --validate [--nets resnet18,resnet50] [--size 224]
@@ -62,8 +63,12 @@ const { values: args } = parseArgs({
     wasm: { type: 'string' },
     check: { type: 'boolean', default: false },
     kernels: { type: 'string', default: '' },
-    // Dawn's toggles: timestamps are rounded to 65.5 µs unless quantization is off.
-    dawn: { type: 'string', default: 'disable-dawn-features=timestamp_quantization' },
+    // Dawn's toggles: timestamps are rounded to 65.5 µs unless quantization
+    // is off; Dawn hides shader-f16 on NVIDIA's Vulkan driver, pending its
+    // own f16 conformance failures there (crbug.com/42251215), unless
+    // vulkan_enable_f16_on_nvidia is on (likely why the H200 run, without
+    // it, offered none).
+    dawn: { type: 'string', default: 'disable-dawn-features=timestamp_quantization enable-dawn-features=vulkan_enable_f16_on_nvidia' },
     parity: { type: 'boolean', default: false },
     models: { type: 'string', default: 'fashion-resnet18,fashion-resnet50' },
     images: { type: 'string', default: '10000' },
@@ -340,8 +345,8 @@ async function validate() {
     const weights = await bench.random(net, 1);
     for (const mode of Object.keys(MODES)) {
       // The per-layer choice, and tilings that the choice for this adapter
-      // would not make (a software adapter's, a split everywhere).
-      for (const kernel of ['', '64x64x16/8', '16x32x32/2:3']) {
+      // would not make (a software adapter's two, a split everywhere).
+      for (const kernel of ['', '64x64x16/64', '1x32x32/1', '16x32x32/2:3']) {
         const what = `${net} ${MODES[mode].label}${kernel ? ` kernel ${kernel}` : ''}`;
         try {
           const info = await bench.load(weights, net, 'webgpu', { size, kernel, ...MODES[mode].options });
