@@ -86,13 +86,13 @@ var softwareTile = convTile{m: 64, n: 64, k: 16, threadM: 64}
 // channels, all 4 positions in each of its 8 threads. Against 16x32 tiles
 // of 64 threads it took ResNet-18's and ResNet-50's 1x1 and 2x2 maps at
 // 32x32 inputs 3-10 times less time, and 4x4 maps about half
-// (BENCHMARKS.md): a 2x2 map wastes no row of it.
+// (docs/benchmark-log.md): a 2x2 map wastes no row of it.
 var softwareSmallTile = convTile{m: 4, n: 32, k: 32, threadM: 4}
 
 // softwarePointTile is the tiling of a software adapter's convs with one
 // output position (1x1 maps: a 32x32 input's last stage), where
-// softwareSmallTile would compute 3 rows of 4 for nothing: it took
-// ResNet-50's 1x1 maps at 32x32 a third of the time (BENCHMARKS.md).
+// softwareSmallTile would compute 3 rows of 4 for nothing: a ResNet-50
+// run at 32x32 went from 462 to 427 ms with it (BENCHMARKS.md).
 var softwarePointTile = convTile{m: 1, n: 32, k: 32, threadM: 1}
 
 const softwareSmallMap = 32
