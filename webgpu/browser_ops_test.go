@@ -62,7 +62,7 @@ const (
 
 // opKernels are the conv kernels every conv case runs with: the default
 // tiling, GPU tilings with edge tiles in other places, and split-K.
-var opKernels = []string{"32x32x32/4", softwareTile.String(), softwareSmallTile.String(), softwarePointTile.String(), "64x32x32/4", "16x64x32/2", "16x32x32/2:3"}
+var opKernels = []string{"32x32x32/4", softwareTile.String(), directKernel.String(), "64x32x32/4", "16x64x32/2", "16x32x32/2:3"}
 
 func TestOpConv(t *testing.T) {
 	dev := openDevice(t)

@@ -3,7 +3,8 @@
 // where m runs over output positions, n over output channels and
 // k = (ky, kx, ci) over the receptive field. A is never materialised: each
 // tile of it is gathered from the input into workgroup memory. The epilogue
-// adds the BatchNorm-folded bias, then the residual, then applies ReLU.
+// adds the BatchNorm-folded bias, then the residual, then applies ReLU
+// (epilogue.wgsl).
 //
 // The Go side (shaders.go) prepends the storage types in4, weight4 and out4
 // (four f32, four f16 packed in a vec2<u32>, or a vec4<f16>; read as
@@ -11,7 +12,8 @@
 // to_out4; the same in every shader here), calc, the type the tiles and
 // sums are computed in (f32, or f16 with shader-f16), with in4_calc and
 // weight4_calc to read as it, the tile sizes TILE_M, TILE_N, TILE_K and
-// THREAD_M, and the switches POINTWISE, SPLIT, RESIDUAL and RELU. Channels
+// THREAD_M, the switches POINTWISE, SPLIT, RESIDUAL and RELU, and
+// epilogue.wgsl. Channels
 // are padded to multiples of 4, so every load and store moves a whole vec4
 // and K counts whole vec4s (k4). The epilogue computes in f32.
 //
@@ -156,13 +158,6 @@ fn main(@builtin(workgroup_id) group: vec3<u32>,
     if (m >= conv.m) {
       return;
     }
-    var v = vec4<f32>(acc[r]) + b;
-    if (RESIDUAL) {
-      v += out4_f32(residual[m * conv.out_c4 + n4]);
-    }
-    if (RELU) {
-      v = max(v, vec4<f32>(0.0));
-    }
-    output[m * conv.out_c4 + n4] = to_out4(v);
+    output[m * conv.out_c4 + n4] = epilogue(vec4<f32>(acc[r]) + b, m * conv.out_c4 + n4);
   }
 }

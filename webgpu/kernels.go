@@ -36,22 +36,45 @@ func (t convTile) check() error {
 // convKernel is how one conv is computed: its tiling, and over how many
 // workgroups its reduction is split (split-K: each sums a slice of the
 // receptive field, and splitsum.wgsl adds the slices and applies the
-// epilogue). split is 1 for a plain conv.
+// epilogue), split 1 for a plain conv; or, with direct, by
+// convdirect.wgsl, untiled.
 type convKernel struct {
-	tile  convTile
-	split int
+	tile   convTile
+	split  int
+	direct bool
 }
 
+// directKernel computes a conv with convdirect.wgsl: each thread sums
+// every output position of 4 channels, reading its weights straight from
+// storage, for maps of up to maxDirectPositions positions.
+var directKernel = convKernel{split: 1, direct: true}
+
+const (
+	// directWorkgroup is convdirect.wgsl's threads per workgroup: on
+	// SwiftShader, 4 to 64 ran ResNet-50 at 32x32 alike (BENCHMARKS.md).
+	directWorkgroup = 16
+	// maxDirectPositions bounds the sums a convdirect.wgsl thread keeps,
+	// a vec4 and an input offset each: 256 take 5 KiB of the 8 KiB of
+	// function variables WGSL promises a shader.
+	maxDirectPositions = 256
+)
+
 func (k convKernel) String() string {
+	if k.direct {
+		return "direct"
+	}
 	if k.split > 1 {
 		return fmt.Sprintf("%v:%d", k.tile, k.split)
 	}
 	return k.tile.String()
 }
 
-// parseKernel reads a kernel written as String writes it: "MxNxK/T", or
-// "MxNxK/T:S" for a split-K over S workgroups.
+// parseKernel reads a kernel written as String writes it: "MxNxK/T",
+// "MxNxK/T:S" for a split-K over S workgroups, or "direct".
 func parseKernel(s string) (convKernel, error) {
+	if s == directKernel.String() {
+		return directKernel, nil
+	}
 	k := convKernel{split: 1}
 	tile, split, hasSplit := strings.Cut(s, ":")
 	_, err := fmt.Sscanf(tile, "%dx%dx%d/%d", &k.tile.m, &k.tile.n, &k.tile.k, &k.tile.threadM)
@@ -59,7 +82,7 @@ func parseKernel(s string) (convKernel, error) {
 		_, err = fmt.Sscanf(split, "%d", &k.split)
 	}
 	if err != nil || k.String() != s || k.split < 1 {
-		return convKernel{}, fmt.Errorf("conv kernel %q is not written MxNxK/T or MxNxK/T:S", s)
+		return convKernel{}, fmt.Errorf("conv kernel %q is not written MxNxK/T, MxNxK/T:S or direct", s)
 	}
 	return k, k.tile.check()
 }
@@ -67,6 +90,9 @@ func parseKernel(s string) (convKernel, error) {
 // splitK4 is the reduction length, in vec4s, of one split of a k4-long
 // reduction: whole K tiles, so that no tile straddles two splits.
 func (k convKernel) splitK4(k4 int) int {
+	if k.direct {
+		return k4
+	}
 	tiles := ceilDiv(k4, k.tile.k/4)
 	return ceilDiv(tiles, k.split) * (k.tile.k / 4)
 }
@@ -80,30 +106,18 @@ func (k convKernel) splitK4(k4 int) int {
 // (BENCHMARKS.md).
 var softwareTile = convTile{m: 64, n: 64, k: 16, threadM: 64}
 
-// softwareSmallTile is the tiling of a software adapter's convs with fewer
-// than softwareSmallMap output positions (4x4 maps and below), where most
-// of softwareTile's rows would be computed for nothing: 4 positions x 32
-// channels, all 4 positions in each of its 8 threads. Against 16x32 tiles
-// of 64 threads it took ResNet-18's and ResNet-50's 1x1 and 2x2 maps at
-// 32x32 inputs 3-10 times less time, and 4x4 maps about half
-// (docs/benchmark-log.md): a 2x2 map wastes no row of it.
-var softwareSmallTile = convTile{m: 4, n: 32, k: 32, threadM: 4}
-
-// softwarePointTile is the tiling of a software adapter's convs with one
-// output position (1x1 maps: a 32x32 input's last stage), where
-// softwareSmallTile would compute 3 rows of 4 for nothing: a ResNet-50
-// run at 32x32 went from 462 to 427 ms with it (BENCHMARKS.md).
-var softwarePointTile = convTile{m: 1, n: 32, k: 32, threadM: 1}
-
+// softwareSmallMap is the fewest output positions a software adapter
+// computes with softwareTile; smaller maps (4x4 and below: the last
+// stages at 32x32 inputs, and the fc) take directKernel, where most of a
+// tile's rows would be computed for nothing and its staging in workgroup
+// memory buys nothing. It took a ResNet-50 run at 32x32 from 424 to about
+// 195 ms, and was no faster than softwareTile on 8x8 maps (BENCHMARKS.md).
 const softwareSmallMap = 32
 
 // softwareKernel chooses a conv's kernel on a software adapter.
 func softwareKernel(s step) convKernel {
-	switch oh, ow := s.outSize(); {
-	case oh*ow == 1:
-		return convKernel{tile: softwarePointTile, split: 1}
-	case oh*ow < softwareSmallMap:
-		return convKernel{tile: softwareSmallTile, split: 1}
+	if oh, ow := s.outSize(); oh*ow < softwareSmallMap {
+		return directKernel
 	}
 	return convKernel{tile: softwareTile, split: 1}
 }

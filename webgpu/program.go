@@ -170,11 +170,21 @@ func compile(plan *engine.Plan, inH, inW int, softmax bool, choose func(step) co
 		case engine.OpFC:
 			// The fully connected layer is a 1x1 conv over a 1x1 image:
 			// PyTorch's Linear weight [classes][features] is OIHW with H =
-			// W = 1, laid out as a conv's; matvec.wgsl computes it.
+			// W = 1, laid out as a conv's. matvec.wgsl computes it, unless
+			// the conv kernel chosen for it is the direct one (software
+			// adapters), which is a matrix-vector product too.
 			fc := &engine.FoldedConv{Conv: arch.Conv{Name: "fc", In: plan.Features, Out: plan.Config.NumClasses, Kernel: 1, Stride: 1},
 				Weight: plan.FCWeight, Bias: plan.FCBias}
-			p.steps = append(p.steps, step{op: opMatVec, conv: fc, inH: 1, inW: 1, channels: plan.Features, src: buf(st.In),
-				dst: buf(st.Out), residual: noBuffer})
+			s := step{op: opConv, conv: fc, inH: 1, inW: 1, channels: plan.Features, src: buf(st.In), dst: buf(st.Out), residual: noBuffer}
+			if s.kernel = choose(s); !s.kernel.direct {
+				s.op, s.kernel = opMatVec, convKernel{}
+			}
+			p.steps = append(p.steps, s)
+		}
+	}
+	for _, s := range p.steps {
+		if oh, ow := s.outSize(); s.op == opConv && s.kernel.direct && oh*ow > maxDirectPositions {
+			return nil, fmt.Errorf("%s has %d output positions at %dx%d, over the %d of the direct conv kernel", s.conv.Name, oh*ow, inW, inH, maxDirectPositions)
 		}
 	}
 

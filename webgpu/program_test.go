@@ -291,11 +291,11 @@ func TestStepGeometry(t *testing.T) {
 	if x, y, _ := pool.workgroups(); x != 56*56*16/elementWorkgroup || y != 1 {
 		t.Errorf("max-pool workgroups %dx%d", x, y)
 	}
-	if fc.op != opMatVec || fc.conv.Name != "fc" || fc.dst != bufLogits {
-		t.Errorf("second-last step is %+v, want the fc's matvec", fc)
+	if fc.op != opConv || !fc.kernel.direct || fc.conv.Name != "fc" || fc.dst != bufLogits {
+		t.Errorf("second-last step is %+v, want the fc as a direct conv", fc)
 	}
-	if x, y, _ := fc.workgroups(); x != ceilDiv(250, matvecColumns) || y != 1 {
-		t.Errorf("fc workgroups %dx%d, want 32x1", x, y)
+	if x, y, _ := fc.workgroups(); x != ceilDiv(250, directWorkgroup) || y != 1 {
+		t.Errorf("fc workgroups %dx%d, want 16x1", x, y)
 	}
 	if last := p.steps[len(p.steps)-1]; last.op != opSoftmax || p.output != bufProbs {
 		t.Errorf("the program does not end in a softmax")
@@ -395,7 +395,7 @@ func TestDispatches(t *testing.T) {
 	if pool.Layer != "maxpool" || pool.Output != "56x56x64" {
 		t.Errorf("max-pool described as %+v", pool)
 	}
-	if last.Layer != "fc" || last.Kernel != "matvec" || last.Output != "1x1x1000" || last.FLOPs != 2*512*1000 {
+	if last.Layer != "fc" || last.Kernel != "conv 1x1/1" || last.Tile != "direct" || last.Output != "1x1x1000" || last.FLOPs != 2*512*1000 {
 		t.Errorf("fc described as %+v", last)
 	}
 	var flops int64
@@ -407,16 +407,16 @@ func TestDispatches(t *testing.T) {
 	}
 }
 
-// TestKernels checks which kernels conv2d.wgsl accepts: the default tiling,
+// TestKernels checks which kernels conv2d.wgsl and convdirect.wgsl accept: the default tiling,
 // the ones bench/gpu measures, and refusals for shapes its const_asserts or
 // WebGPU's default limits rule out.
 func TestKernels(t *testing.T) {
-	for _, s := range append([]string{"32x32x32/4"}, "16x32x32/2", "64x64x16/8", "64x64x32/4", "128x64x16/8", "16x64x32/2:8") {
+	for _, s := range append([]string{"32x32x32/4"}, "16x32x32/2", "64x64x16/8", "64x64x32/4", "128x64x16/8", "16x64x32/2:8", "direct") {
 		if _, err := parseKernel(s); err != nil {
 			t.Errorf("parseKernel(%q): %v", s, err)
 		}
 	}
-	for _, s := range []string{"32x32x32", "32x30x32/4", "128x64x32/4", "128x128x16/8", "8x64x32/1", " 32x32x32/4", "16x64x32/2:0", "16x64x32/2:", "16x64x32/2:1"} {
+	for _, s := range []string{"32x32x32", "32x30x32/4", "128x64x32/4", "128x128x16/8", "8x64x32/1", " 32x32x32/4", "16x64x32/2:0", "16x64x32/2:", "16x64x32/2:1", "direct/16", "direct:2"} {
 		if _, err := parseKernel(s); err == nil {
 			t.Errorf("parseKernel(%q) accepted it", s)
 		}
@@ -447,10 +447,11 @@ func TestGPUKernels(t *testing.T) {
 }
 
 // TestSoftwareKernels pins the software adapter's choice: large tiles on
-// maps of 32 positions and more, small ones below, one-row ones on 1x1
-// maps, never split.
+// maps of 32 positions and more, the direct kernel below and for the fc,
+// never split; GPUs keep matvec.wgsl for the fc.
 func TestSoftwareKernels(t *testing.T) {
-	p, err := compile(randomPlan(t, arch.Standard(18)), 32, 32, false, softwareKernel)
+	plan := randomPlan(t, arch.Standard(18))
+	p, err := compile(plan, 32, 32, false, softwareKernel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,15 +464,35 @@ func TestSoftwareKernels(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := softwareTile.String()
-		switch {
-		case h*w == 1:
-			want = softwarePointTile.String()
-		case h*w < softwareSmallMap:
-			want = softwareSmallTile.String()
+		if h*w < softwareSmallMap {
+			want = directKernel.String()
 		}
 		if d.Tile != want {
 			t.Errorf("%s (%s): kernel %s, want %s", d.Layer, d.Output, d.Tile, want)
 		}
+	}
+	if last := p.dispatches()[len(p.steps)-1]; last.Layer != "fc" || last.Tile != directKernel.String() {
+		t.Errorf("software: the last dispatch is %s %s %q, want the fc as a direct conv", last.Layer, last.Kernel, last.Tile)
+	}
+	p, err = compile(plan, 32, 32, false, gpuKernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := p.dispatches()[len(p.steps)-1]; last.Layer != "fc" || last.Kernel != "matvec" {
+		t.Errorf("gpu: the last dispatch is %s %s, want the fc as matvec", last.Layer, last.Kernel)
+	}
+}
+
+// TestDirectKernelBounded: forced on every conv, the direct kernel is
+// refused where a map has more positions than its threads can keep.
+func TestDirectKernelBounded(t *testing.T) {
+	plan := randomPlan(t, arch.Config{Depth: 18, BaseWidth: 8, NumClasses: 10})
+	direct := func(step) convKernel { return directKernel }
+	if _, err := compile(plan, 32, 32, false, direct); err != nil { // the stem's 16x16 map: 256 positions
+		t.Errorf("32x32: %v", err)
+	}
+	if _, err := compile(plan, 34, 34, false, direct); err == nil || !strings.Contains(err.Error(), "direct conv kernel") {
+		t.Errorf("34x34 (a 17x17 stem output): err %v, want the direct kernel refused", err)
 	}
 }
 
@@ -559,8 +580,12 @@ func followsSchedule(plan *engine.Plan, s engine.Schedule, p *program) error {
 		if st.OverShortcut() {
 			out = name[st.Spare]
 		}
+		op := ops[st.Op]
+		if st.Op == engine.OpFC && d.kernel.direct {
+			op = opConv
+		}
 		switch {
-		case d.op != ops[st.Op] || st.Conv >= 0 && d.conv.Conv != convs[st.Conv].Trimmed(d.inH, d.inW).Conv || d.relu != st.ReLU:
+		case d.op != op || st.Conv >= 0 && d.conv.Conv != convs[st.Conv].Trimmed(d.inH, d.inW).Conv || d.relu != st.ReLU:
 			return fmt.Errorf("layer %d is %+v, the schedule's step %+v", k, d, st)
 		case d.src != name[st.In] || d.residual != name[st.Shortcut] || d.dst != out:
 			return fmt.Errorf("layer %d reads %d and %d and writes %d, the schedule's step %+v reads %d and %d and writes %d",

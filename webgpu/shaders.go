@@ -32,6 +32,10 @@ var (
 	imageWGSL string
 	//go:embed conv2d.wgsl
 	conv2dWGSL string
+	//go:embed convdirect.wgsl
+	convdirectWGSL string
+	//go:embed epilogue.wgsl
+	epilogueWGSL string
 	//go:embed splitsum.wgsl
 	splitsumWGSL string
 	//go:embed matvec.wgsl
@@ -71,6 +75,16 @@ func (p *program) source(s step, prec precision) string {
 		b.WriteString(imageWGSL)
 	case opConv:
 		alias("weight4", prec)
+		constant("RESIDUAL", s.residual != noBuffer)
+		constant("RELU", s.relu)
+		b.WriteString(epilogueWGSL)
+		if s.kernel.direct {
+			oh, ow := s.outSize()
+			constant("POSITIONS", oh*ow)
+			constant("WORKGROUP", directWorkgroup)
+			b.WriteString(convdirectWGSL)
+			break
+		}
 		t := s.kernel.tile
 		constant("TILE_M", t.m)
 		constant("TILE_N", t.n)
@@ -79,13 +93,12 @@ func (p *program) source(s step, prec precision) string {
 		c := s.conv
 		constant("POINTWISE", c.Kernel == 1 && c.Stride == 1 && c.Pad == 0)
 		constant("SPLIT", s.kernel.split > 1)
-		constant("RESIDUAL", s.residual != noBuffer)
-		constant("RELU", s.relu)
 		b.WriteString(conv2dWGSL)
 	case opSplitSum:
 		constant("WORKGROUP", elementWorkgroup)
 		constant("RESIDUAL", s.residual != noBuffer)
 		constant("RELU", s.relu)
+		b.WriteString(epilogueWGSL)
 		b.WriteString(splitsumWGSL)
 	case opMatVec:
 		alias("weight4", prec)
@@ -177,6 +190,9 @@ func (s step) workgroups() (x, y, z int) {
 	c4 := pad4(s.outChannels()) / 4
 	switch s.op {
 	case opConv:
+		if s.kernel.direct {
+			return ceilDiv(c4, directWorkgroup), 1, 1
+		}
 		return ceilDiv(c4, s.kernel.tile.n/4), ceilDiv(oh*ow, s.kernel.tile.m), s.kernel.split
 	case opImage, opSplitSum, opMaxPool:
 		x, y := grid(ceilDiv(oh*ow*c4, elementWorkgroup))

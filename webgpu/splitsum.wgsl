@@ -4,7 +4,8 @@
 // output vec4.
 //
 // The Go side (shaders.go) prepends the storage types in4 (f32: the partial
-// sums) and out4, WORKGROUP, and the switches RESIDUAL and RELU.
+// sums) and out4, WORKGROUP, the switches RESIDUAL and RELU, and
+// epilogue.wgsl.
 
 struct Sum {
   total: u32,   // output vec4s: m * out_c4, also the stride between slices
@@ -28,11 +29,5 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
   for (var s = 0u; s < sum.splits; s++) {
     v += in4_f32(partials[s * sum.total + i]);
   }
-  if (RESIDUAL) {
-    v += out4_f32(residual[i]);
-  }
-  if (RELU) {
-    v = max(v, vec4<f32>(0.0));
-  }
-  output[i] = to_out4(v);
+  output[i] = epilogue(v, i);
 }

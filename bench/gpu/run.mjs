@@ -340,18 +340,20 @@ async function validate() {
   device.destroy();
   console.log(`- Null adapter's own check: a shader with an f16 type error is ${rejected ? 'rejected' : 'ACCEPTED'}`);
   let ok = rejected;
-  const input = randomInput(size * size * 3, 1);
   for (const net of args.nets.split(',')) {
     const weights = await bench.random(net, 1);
     for (const mode of Object.keys(MODES)) {
-      // The per-layer choice, and tilings that the choice for this adapter
-      // would not make (a software adapter's two, a split everywhere).
-      for (const kernel of ['', '64x64x16/64', '1x32x32/1', '16x32x32/2:3']) {
+      // The per-layer choice, and kernels that the choice for this adapter
+      // would not make (a software adapter's two, a split everywhere). The
+      // direct kernel takes maps of up to 256 positions: on every conv, it
+      // runs at 32x32, whose largest map (the stem's) is 16x16.
+      for (const kernel of ['', '64x64x16/64', 'direct', '16x32x32/2:3']) {
         const what = `${net} ${MODES[mode].label}${kernel ? ` kernel ${kernel}` : ''}`;
         try {
-          const info = await bench.load(weights, net, 'webgpu', { size, kernel, ...MODES[mode].options });
+          const side = kernel === 'direct' ? 32 : size;
+          const info = await bench.load(weights, net, 'webgpu', { size: side, kernel, ...MODES[mode].options });
           if (mode === 'f16-arith' && !info.f16Arithmetic) throw new Error('f16 arithmetic was not used');
-          await bench.run(input, false); // records and submits every dispatch
+          await bench.run(randomInput(side * side * 3, 1), false); // records and submits every dispatch
           console.log(`- ${what}: every shader compiles and binds, and a run is submitted`);
         } catch (e) {
           ok = false;

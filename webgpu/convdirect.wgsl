@@ -1,0 +1,75 @@
+// convdirect: a convolution over a small map (under 32 output positions on
+// a software adapter: the last stages at 32x32 inputs, and the fc), the
+// same sum as conv2d.wgsl,
+//   output[m][n] = epilogue(sum over k of A[m][k] * weights[k][n]),
+// where each thread computes every output position of 4 output channels
+// and reads its weights straight from storage. With so few positions a
+// weight serves one thread only, so conv2d.wgsl's tiles in workgroup
+// memory, and the barriers around them, would only cost; and the threads
+// of a workgroup, neighbouring channels, all read the same input values.
+//
+// The Go side (shaders.go) prepends the storage types and calc as for
+// conv2d.wgsl, POSITIONS (out_h * out_w), WORKGROUP, the switches
+// RESIDUAL and RELU, and epilogue.wgsl.
+
+struct Conv {
+  in_h: u32,
+  in_w: u32,
+  in_c4: u32,   // input channels / 4
+  out_w: u32,
+  out_c4: u32,  // output channels / 4
+  m: u32,       // output positions: POSITIONS
+  k4: u32,      // reduction length / 4: kernel * kernel * in_c4
+  kernel: u32,
+  stride: u32,
+  pad: u32,
+  k4_split: u32, // k4: no split
+}
+
+@group(0) @binding(0) var<uniform> conv: Conv;
+@group(0) @binding(1) var<storage, read> input: array<in4>;          // [in_h][in_w][in_c4]
+@group(0) @binding(2) var<storage, read> weights: array<weight4>;    // [ky][kx][ci][out_c4]
+@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;     // [out_c4]
+@group(0) @binding(4) var<storage, read> residual: array<out4>;      // [m][out_c4]; a stand-in unless RESIDUAL
+@group(0) @binding(5) var<storage, read_write> output: array<out4>;  // [m][out_c4]
+
+@compute @workgroup_size(WORKGROUP)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  let n4 = id.x;
+  if (n4 >= conv.out_c4) {
+    return;
+  }
+  let size = vec2<i32>(i32(conv.in_w), i32(conv.in_h));
+  var acc: array<vec4<calc>, POSITIONS>;
+  for (var ky = 0u; ky < conv.kernel; ky++) {
+    for (var kx = 0u; kx < conv.kernel; kx++) {
+      // Where each position's tap reads its input channels, or -1 in the
+      // padding: the same in every thread, so its branch below is too.
+      var at: array<i32, POSITIONS>;
+      for (var m = 0u; m < POSITIONS; m++) {
+        let origin = vec2<i32>(vec2<u32>(m % conv.out_w, m / conv.out_w) * conv.stride) - i32(conv.pad);
+        let pixel = origin + vec2<i32>(i32(kx), i32(ky));
+        let inside = all(pixel >= vec2<i32>(0)) && all(pixel < size);
+        at[m] = select(-1, i32((u32(pixel.y) * conv.in_w + u32(pixel.x)) * conv.in_c4), inside);
+      }
+      var row = 4u * (ky * conv.kernel + kx) * conv.in_c4 * conv.out_c4 + n4; // weights[k][n4], k the tap's first
+      for (var c4 = 0u; c4 < conv.in_c4; c4++) {
+        let b0 = weight4_calc(weights[row]);
+        let b1 = weight4_calc(weights[row + conv.out_c4]);
+        let b2 = weight4_calc(weights[row + 2u * conv.out_c4]);
+        let b3 = weight4_calc(weights[row + 3u * conv.out_c4]);
+        row += 4u * conv.out_c4;
+        for (var m = 0u; m < POSITIONS; m++) {
+          if (at[m] >= 0) {
+            let a = in4_calc(input[u32(at[m]) + c4]);
+            acc[m] = fma(vec4<calc>(a.x), b0, fma(vec4<calc>(a.y), b1, fma(vec4<calc>(a.z), b2, fma(vec4<calc>(a.w), b3, acc[m]))));
+          }
+        }
+      }
+    }
+  }
+  let b = bias[n4];
+  for (var m = 0u; m < POSITIONS; m++) {
+    output[m * conv.out_c4 + n4] = epilogue(vec4<f32>(acc[m]) + b, m * conv.out_c4 + n4);
+  }
+}
