@@ -110,8 +110,8 @@ var softwareTile = convTile{m: 64, n: 64, k: 16, threadM: 64}
 // computes with softwareTile; smaller maps (4x4 and below: the last
 // stages at 32x32 inputs, and the fc) take directKernel, where most of a
 // tile's rows would be computed for nothing and its staging in workgroup
-// memory buys nothing. It took a ResNet-50 run at 32x32 from 424 to about
-// 195 ms, and was no faster than softwareTile on 8x8 maps (BENCHMARKS.md).
+// memory buys nothing. It took a ResNet-50 run at 32x32 from about 440 to
+// 215 ms, and was no faster than softwareTile on 8x8 maps (BENCHMARKS.md).
 const softwareSmallMap = 32
 
 // softwareKernel chooses a conv's kernel on a software adapter.

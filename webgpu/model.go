@@ -26,8 +26,10 @@ type Options struct {
 	// ConvKernel forces one kernel on every conv instead of the one chosen
 	// per layer, for measuring kernels (bench/gpu): "MxNxK/T" (positions x
 	// channels x reduction per workgroup, positions per thread), or
-	// "MxNxK/T:S" to split each reduction over S workgroups, or "gpu" for
-	// the per-layer choice made for GPUs even on a software adapter.
+	// "MxNxK/T:S" to split each reduction over S workgroups, "direct" for
+	// convdirect.wgsl (maps of up to 256 positions: inputs up to 32x32; it
+	// also computes the fc), or "gpu" for the per-layer choice made for
+	// GPUs even on a software adapter.
 	ConvKernel string
 }
 

@@ -18,7 +18,8 @@
 //
 // --kernels also profiles f32 with each of these conv kernels forced on
 // every conv (webgpu.Options.ConvKernel: a tiling "MxNxK/T", split-K over S
-// workgroups "MxNxK/T:S", or "gpu", the per-layer choice for GPUs) and
+// workgroups "MxNxK/T:S", "direct" (inputs up to 32x32), or "gpu", the
+// per-layer choice for GPUs) and
 // prints each layer's time per kernel: the measurements the per-layer
 // choice is made from.
 // --parity runs the bundled models (--models, from the manifest in
