@@ -12,8 +12,8 @@
 // to_out4; the same in every shader here), calc, the type the tiles and
 // sums are computed in (f32, or f16 with shader-f16), with in4_calc and
 // weight4_calc to read as it, the tile sizes TILE_M, TILE_N, TILE_K and
-// THREAD_M, the switches POINTWISE, SPLIT, RESIDUAL and RELU, and
-// epilogue.wgsl. Channels
+// THREAD_M, the switches POINTWISE, SPLIT, RESIDUAL and RELU, then
+// conv.wgsl (the uniform conv and the bindings) and epilogue.wgsl. Channels
 // are padded to multiples of 4, so every load and store moves a whole vec4
 // and K counts whole vec4s (k4). The epilogue computes in f32.
 //
@@ -21,27 +21,6 @@
 // workgroup z sums only the z-th slice of K, k4_split long, and writes its
 // raw sums to output[z][m][out_c4] (f32); splitsum.wgsl adds the slices and
 // applies the epilogue.
-
-struct Conv {
-  in_h: u32,
-  in_w: u32,
-  in_c4: u32,   // input channels / 4
-  out_w: u32,
-  out_c4: u32,  // output channels / 4
-  m: u32,       // output positions, out_h * out_w
-  k4: u32,      // reduction length / 4: kernel * kernel * in_c4
-  kernel: u32,
-  stride: u32,
-  pad: u32,
-  k4_split: u32, // K per workgroup along z, a multiple of TILE_K / 4; k4 without SPLIT
-}
-
-@group(0) @binding(0) var<uniform> conv: Conv;
-@group(0) @binding(1) var<storage, read> input: array<in4>;          // [in_h][in_w][in_c4]
-@group(0) @binding(2) var<storage, read> weights: array<weight4>;    // [ky][kx][ci][out_c4]
-@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;     // [out_c4]
-@group(0) @binding(4) var<storage, read> residual: array<out4>;      // [m][out_c4]; a stand-in unless RESIDUAL
-@group(0) @binding(5) var<storage, read_write> output: array<out4>;  // [m][out_c4]
 
 const N4 = TILE_N / 4u;         // vec4 columns of a tile: one per thread along x
 const K4 = TILE_K / 4u;         // vec4s of reduction per tile row

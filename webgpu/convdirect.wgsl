@@ -10,28 +10,8 @@
 //
 // The Go side (shaders.go) prepends the storage types and calc as for
 // conv2d.wgsl, POSITIONS (out_h * out_w), WORKGROUP, the switches
-// RESIDUAL and RELU, and epilogue.wgsl.
-
-struct Conv {
-  in_h: u32,
-  in_w: u32,
-  in_c4: u32,   // input channels / 4
-  out_w: u32,
-  out_c4: u32,  // output channels / 4
-  m: u32,       // output positions: POSITIONS
-  k4: u32,      // reduction length / 4: kernel * kernel * in_c4
-  kernel: u32,
-  stride: u32,
-  pad: u32,
-  k4_split: u32, // k4: no split
-}
-
-@group(0) @binding(0) var<uniform> conv: Conv;
-@group(0) @binding(1) var<storage, read> input: array<in4>;          // [in_h][in_w][in_c4]
-@group(0) @binding(2) var<storage, read> weights: array<weight4>;    // [ky][kx][ci][out_c4]
-@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;     // [out_c4]
-@group(0) @binding(4) var<storage, read> residual: array<out4>;      // [m][out_c4]; a stand-in unless RESIDUAL
-@group(0) @binding(5) var<storage, read_write> output: array<out4>;  // [m][out_c4]
+// RESIDUAL and RELU, then conv.wgsl (the uniform conv and the bindings)
+// and epilogue.wgsl.
 
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {

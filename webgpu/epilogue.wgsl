@@ -1,7 +1,7 @@
 // epilogue: the end of a conv, shared by conv2d.wgsl, convdirect.wgsl and
-// splitsum.wgsl. The Go side (shaders.go) puts it between a shader's
-// prelude, which has out4 and the switches RESIDUAL and RELU, and its
-// file, which declares the `residual` binding it reads.
+// splitsum.wgsl. The Go side (shaders.go) puts it before their file, after
+// out4, the switches RESIDUAL and RELU, and (for convs) conv.wgsl; it reads
+// the `residual` binding, which conv.wgsl or splitsum.wgsl declares.
 
 // epilogue takes the sum of output vec4 i with the BatchNorm-folded bias
 // added, adds the residual, applies ReLU, and returns it as stored.

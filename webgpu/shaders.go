@@ -32,6 +32,8 @@ var (
 	imageWGSL string
 	//go:embed conv2d.wgsl
 	conv2dWGSL string
+	//go:embed conv.wgsl
+	convWGSL string
 	//go:embed convdirect.wgsl
 	convdirectWGSL string
 	//go:embed epilogue.wgsl
@@ -77,6 +79,7 @@ func (p *program) source(s step, prec precision) string {
 		alias("weight4", prec)
 		constant("RESIDUAL", s.residual != noBuffer)
 		constant("RELU", s.relu)
+		b.WriteString(convWGSL)
 		b.WriteString(epilogueWGSL)
 		if s.kernel.direct {
 			oh, ow := s.outSize()
