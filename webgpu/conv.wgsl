@@ -1,5 +1,5 @@
-// conv: the uniform block and bindings of a conv, shared by conv2d.wgsl
-// and convdirect.wgsl. The Go side (shaders.go) puts it after their
+// conv: the uniform block, the bindings and the window origins of a conv,
+// shared by conv2d.wgsl and convdirect.wgsl. The Go side (shaders.go) puts it after their
 // prelude (in4, weight4, out4) and before epilogue.wgsl and their file.
 
 struct Conv {
@@ -22,4 +22,16 @@ struct Conv {
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;     // [out_c4]
 @group(0) @binding(4) var<storage, read> residual: array<out4>;      // [m][out_c4]; a stand-in unless RESIDUAL
 @group(0) @binding(5) var<storage, read_write> output: array<out4>;  // [m][out_c4]
+
+// A window origin that every bounds check rejects: rows past M read zeros.
+const OUTSIDE = vec2<i32>(-0x100000);
+
+// window_origin returns the input pixel (x, y) under the top-left tap of
+// output position m, or OUTSIDE past the last position.
+fn window_origin(m: u32) -> vec2<i32> {
+  if (m >= conv.m) {
+    return OUTSIDE;
+  }
+  return vec2<i32>(vec2<u32>(m % conv.out_w, m / conv.out_w) * conv.stride) - i32(conv.pad);
+}
 

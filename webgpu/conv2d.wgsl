@@ -36,18 +36,6 @@ const A_ROW_STEP = THREADS / K4;        // rows between a thread's A loads
 const A_ROWS = TILE_M / A_ROW_STEP;     // A loads per thread per round
 const_assert THREADS % K4 == 0u;
 const_assert TILE_M % A_ROW_STEP == 0u;
-// A window origin that every bounds check rejects: rows past M read zeros.
-const OUTSIDE = vec2<i32>(-0x100000);
-
-// window_origin returns the input pixel (x, y) under the top-left tap of
-// output position m, or OUTSIDE past the last position.
-fn window_origin(m: u32) -> vec2<i32> {
-  if (m >= conv.m) {
-    return OUTSIDE;
-  }
-  return vec2<i32>(vec2<u32>(m % conv.out_w, m / conv.out_w) * conv.stride) - i32(conv.pad);
-}
-
 // gather_a returns A[m][4*k4 .. 4*k4+3] for the output position whose
 // window starts at origin: four input channels of the tap k4 / in_c4, or
 // zeros in the padding and past the edges of A.

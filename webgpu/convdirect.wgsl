@@ -27,8 +27,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
       // padding: the same in every thread, so its branch below is too.
       var at: array<i32, POSITIONS>;
       for (var m = 0u; m < POSITIONS; m++) {
-        let origin = vec2<i32>(vec2<u32>(m % conv.out_w, m / conv.out_w) * conv.stride) - i32(conv.pad);
-        let pixel = origin + vec2<i32>(i32(kx), i32(ky));
+        let pixel = window_origin(m) + vec2<i32>(i32(kx), i32(ky));
         let inside = all(pixel >= vec2<i32>(0)) && all(pixel < size);
         at[m] = select(-1, i32((u32(pixel.y) * conv.in_w + u32(pixel.x)) * conv.in_c4), inside);
       }
