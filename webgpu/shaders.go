@@ -79,6 +79,7 @@ func (p *program) source(s step, prec precision) string {
 		alias("weight4", prec)
 		constant("RESIDUAL", s.residual != noBuffer)
 		constant("RELU", s.relu)
+		constant("F16_ARITHMETIC", prec.arithmetic() == "f16")
 		b.WriteString(convWGSL)
 		b.WriteString(epilogueWGSL)
 		if s.kernel.direct {
