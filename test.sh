@@ -20,6 +20,19 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}"
 fi
 
+# lavapipe, Mesa's CPU Vulkan driver, is the one adapter here that runs f16
+# arithmetic (shader-f16), for e2e/gpu-runner.test.mjs. Dawn needs a newer
+# one than bookworm's Mesa 22.3: bookworm-backports has Mesa 25.
+mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
+if [ "${mesa%%.*}" -lt 25 ] 2>/dev/null || [ -z "$mesa" ]; then
+	codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+	step "installing Mesa's Vulkan drivers (lavapipe) from $codename-backports"
+	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+	echo "deb http://deb.debian.org/debian $codename-backports main" | $SUDO tee "/etc/apt/sources.list.d/$codename-backports.list" > /dev/null
+	$SUDO apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends -t "$codename-backports" mesa-vulkan-drivers
+fi
+
 step "PyTorch goldens (testdata-gen/golden)"
 # .complete holds the hash of the scripts that wrote them: a changed script
 # (new reference outputs, or a new file layout) makes them again.

@@ -1,7 +1,7 @@
 // The GPU runner (bench/gpu/run.mjs): the Go WebGPU backend under Node on
-// Dawn's bindings, here on SwiftShader, at a small input so that it takes
-// seconds. It must match the CPU engine, time every dispatch, and run every
-// forced tiling correctly.
+// Dawn's bindings, here on SwiftShader and on lavapipe, at a small input so
+// that it takes seconds. It must match the CPU engine, time every dispatch,
+// run every forced tiling correctly, and run f16 arithmetic where offered.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -36,7 +36,8 @@ test('the Go WebGPU backend under Node matches the CPU engine and times each dis
     const f16 = modes.find((m) => m.mode === 'f16');
     assert.ok(f16.diff <= 1e-2 && f16.sameTop1, `${net}: f16 logits differ from the CPU engine's by ${f16.diff}`);
     // f16 arithmetic needs shader-f16, which SwiftShader lacks: Load
-    // refuses it with ErrNoShaderF16's message, and the row says so.
+    // refuses it with ErrNoShaderF16's message, and the row says so
+    // (lavapipe runs it: below).
     const arith = modes.find((m) => m.mode === 'f16-arith');
     assert.ok(!results.adapterInfo.features.includes('shader-f16'), 'SwiftShader offers shader-f16 now: check the f16-arith row instead');
     assert.match(arith.unavailable ?? '', /no shader-f16.*f16 arithmetic needs the WebGPU feature shader-f16/);
@@ -55,10 +56,10 @@ test('the Go WebGPU backend under Node matches the CPU engine and times each dis
 });
 
 test('every shader, f16 arithmetic included, passes Dawn\'s validation on its Null adapter', { timeout: 300_000 }, async (t) => {
-  // No adapter here offers shader-f16, so the f16-arithmetic shaders cannot
-  // run; Dawn's Null adapter (backend=null) offers it and checks each
+  // Dawn's Null adapter (backend=null) offers shader-f16 and checks each
   // shader with Tint, each bind group against its layout and a run's
-  // commands, without executing anything.
+  // commands, without executing anything: every kernel in every mode,
+  // where lavapipe runs only the kernels of CPU adapters.
   const scratch = await scratchDir('gpu-validate');
   const { stdout } = await run('node', ['bench/gpu/run.mjs', '--validate', '--out', scratch.dir], { cwd: repoRoot, maxBuffer: 1 << 24 });
   t.diagnostic(`${stdout.trim().split('\n').length} lines`);
@@ -88,5 +89,50 @@ test('f16 storage gives the bundled ResNet-18 the f32 path’s top-1 on Fashion-
   assert.equal(r.agree, 10, `${r.agree} of 10 images have the same top-1`);
   assert.ok(r.worst > 0 && r.worst <= 1e-2, `f16 logits differ from f32 by ${r.worst} of the largest`);
   assert.ok(r.correct.f32 >= 8, `${r.correct.f32} of 10 right in f32: the inputs are not the test images as the model sees them`);
+  await scratch.remove();
+});
+
+// Mesa's lavapipe (a CPU Vulkan; test.sh installs Mesa 25 where Debian has an older one) is
+// the one adapter here that offers shader-f16, so the f16-arithmetic
+// shaders run for real on it, in every kernel the CPU adapters use.
+const LAVAPIPE = { ...process.env, VK_ICD_FILENAMES: '/usr/share/vulkan/icd.d/lvp_icd.json' };
+
+test('f16 arithmetic runs on lavapipe and matches the CPU engine within 1e-2', { timeout: 600_000 }, async () => {
+  const scratch = await scratchDir('gpu-lavapipe');
+  await run('node', [
+    'bench/gpu/run.mjs', '--nets', 'resnet18,resnet50', '--size', '64', '--runs', '2', '--warmup', '0',
+    '--profile-runs', '1', '--modes', 'f32,f16,f16-arith', '--out', scratch.dir, '--check',
+  ], { cwd: repoRoot, env: LAVAPIPE, maxBuffer: 1 << 24 });
+  const results = JSON.parse(await readFile(join(scratch.dir, 'results.json'), 'utf8'));
+  assert.match(results.adapter, /llvmpipe/);
+  assert.ok(results.adapterInfo.features.includes('shader-f16'), `lavapipe offers no shader-f16: ${results.adapterInfo.features}`);
+  for (const { net, modes } of results.nets) {
+    const f32 = modes.find((m) => m.mode === 'f32');
+    assert.ok(f32.diff <= 1e-4 && f32.sameTop1, `${net}: f32 logits differ from the CPU engine's by ${f32.diff}`);
+    const arith = modes.find((m) => m.mode === 'f16-arith');
+    assert.equal(arith.unavailable, undefined);
+    assert.ok(arith.f16Arithmetic, `${net}: the f16-arith load did not compute in f16`);
+    // diff > 0: f16 really ran, not f32 under another name.
+    assert.ok(arith.diff > 0 && arith.diff <= 1e-2 && arith.sameTop1, `${net}: f16-arithmetic logits differ from the CPU engine's by ${arith.diff}`);
+    assert.equal(arith.dispatches.length, f32.dispatches.length);
+  }
+  await scratch.remove();
+});
+
+test('f16 arithmetic gives both bundled models the f32 path’s top-1 on Fashion-MNIST test images (lavapipe)', { timeout: 600_000 }, async (t) => {
+  // The first 50 images; BENCHMARKS.md has all 10,000 and the command.
+  const scratch = await scratchDir('gpu-lavapipe-parity');
+  const { stdout } = await run('node', [
+    'bench/gpu/run.mjs', '--parity', '--images', '50', '--out', scratch.dir, '--check',
+  ], { cwd: repoRoot, env: LAVAPIPE, maxBuffer: 1 << 24 });
+  for (const line of stdout.trim().split('\n').slice(-4)) t.diagnostic(line);
+  const rows = JSON.parse(await readFile(join(scratch.dir, 'parity.json'), 'utf8'));
+  assert.deepEqual(rows.map((r) => `${r.model} ${r.mode}`), [
+    'fashion-resnet18 f16', 'fashion-resnet18 f16-arith', 'fashion-resnet50 f16', 'fashion-resnet50 f16-arith',
+  ]);
+  for (const r of rows) {
+    assert.equal(r.agree, 50, `${r.model} ${r.mode}: ${r.agree} of 50 images have the same top-1`);
+    assert.ok(r.worst > 0 && r.worst <= 1e-2, `${r.model} ${r.mode}: logits differ from f32 by ${r.worst} of the largest`);
+  }
   await scratch.remove();
 });

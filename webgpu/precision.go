@@ -18,8 +18,9 @@ const (
 	// bandwidth, not arithmetic.
 	precF16Storage
 	// precF16Arithmetic stores the same f16 bytes as vec4<f16> and computes
-	// the convs in f16, tiles and sums alike (WGSL `enable f16;`): only on
-	// devices with the feature shader-f16.
+	// the convs in f16 (WGSL `enable f16;`), but for their running sums:
+	// each K tile's f16 sum goes into an f32 total. Only on devices with
+	// the feature shader-f16.
 	precF16Arithmetic
 )
 
