@@ -39,7 +39,9 @@
 // Without --wasm it builds bench/wasm with GOEXPERIMENT=simd. --check exits
 // 1 when a mode's logits differ from the CPU engine's by more than 1e-4 (f32)
 // or 1e-2 (f16) of the largest logit, or a mode fails. On a machine without
-// a GPU, point Dawn at SwiftShader: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json.
+// a GPU, point Dawn at SwiftShader: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json,
+// or at Mesa 25's lavapipe, which also runs f16 arithmetic:
+// VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json.
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
